@@ -1,26 +1,603 @@
-//! The whole processing chain (interface placeholder: being written now).
-use crate::spec::Settings;
+//! The processing chain, in signal order:
+//!
+//! input trim → high-pass → low shelf → bell 1 → bell 2 → high shelf → de-esser → compressor
+//! → width → pan → output gain → mute → bypass crossfade.
+//!
+//! Every parameter glides (see [`super::smooth`]), toggles included: a band switched off glides
+//! its gain to 0 dB, the high-pass and compressor crossfade with their input, mute fades, and
+//! bypass crossfades to the untouched input. A stage that has settled at "no effect" is skipped
+//! and its state cleared, so a settled bypass leaves the buffer bit-identical. The chain has no
+//! latency. It never allocates: all state is inline.
 
-/// The processing chain.
-pub struct Chain {
-    sample_rate: f32,
+use super::biquad::{Biquad, Coefs, BUTTERWORTH4_Q, BUTTERWORTH_Q};
+use super::compressor::{db_to_gain, Compressor, CompressorParams};
+use super::deesser::Deesser;
+use super::smooth::{Glide, Ramp, CONTROL_INTERVAL};
+use super::stereo::{apply_width, pan_gains};
+use crate::spec::{ParamId as P, Settings};
+
+/// Input samples beyond ±1000 (+60 dBFS) are clamped: no real signal gets there, and it keeps
+/// every internal value far from overflow whatever the EQ and makeup gains are.
+const INPUT_LIMIT: f32 = 1000.0;
+
+/// Sanitises one input sample: NaN, ±∞ and subnormals become 0, huge values are clamped.
+#[inline(always)]
+fn sanitize(x: f32) -> f64 {
+    if x.is_normal() {
+        x.clamp(-INPUT_LIMIT, INPUT_LIMIT) as f64
+    } else {
+        0.0
+    }
 }
 
+fn glide(p: P, sample_rate: f32) -> Glide {
+    Glide::new(p.spec().smoothing_ms, sample_rate, 0.0)
+}
+
+/// Targets in the domain each glide works in (log2 Hz for frequencies, dB for gains).
+#[derive(Clone, Copy, Debug)]
+struct Targets {
+    in_gain_db: f64,
+    hp_on: bool,
+    hp_slope: usize,
+    hp_freq: f64,
+    ls: [f64; 2],
+    b1: [f64; 3],
+    b2: [f64; 3],
+    hs: [f64; 2],
+    comp: [f64; 7],
+    comp_linked: bool,
+    deess: [f64; 3],
+    pan: f64,
+    width: f64,
+    out_gain_db: f64,
+    mute: f64,
+    bypass: f64,
+}
+
+impl Targets {
+    fn from(s: &Settings) -> Self {
+        let on = |t: P, v: P| if s.on(t) { s.get(v) as f64 } else { 0.0 };
+        let log2 = |p: P| (s.get(p) as f64).log2();
+        Self {
+            in_gain_db: s.get(P::InputGain) as f64,
+            hp_on: s.on(P::HpOn),
+            hp_slope: s.get(P::HpSlope) as usize,
+            hp_freq: log2(P::HpFreq),
+            ls: [log2(P::LowShelfFreq), on(P::LowShelfOn, P::LowShelfGain)],
+            b1: [log2(P::Bell1Freq), on(P::Bell1On, P::Bell1Gain), log2(P::Bell1Q)],
+            b2: [log2(P::Bell2Freq), on(P::Bell2On, P::Bell2Gain), log2(P::Bell2Q)],
+            hs: [log2(P::HighShelfFreq), on(P::HighShelfOn, P::HighShelfGain)],
+            comp: [
+                s.get(P::CompThreshold) as f64,
+                s.get(P::CompRatio) as f64,
+                s.get(P::CompAttack) as f64,
+                s.get(P::CompRelease) as f64,
+                s.get(P::CompKnee) as f64,
+                s.get(P::CompMakeup) as f64,
+                on(P::CompOn, P::CompMix),
+            ],
+            comp_linked: s.on(P::CompLink),
+            deess: [log2(P::DeessFreq), s.get(P::DeessThreshold) as f64, on(P::DeessOn, P::DeessRange)],
+            pan: s.get(P::Pan) as f64,
+            width: s.get(P::Width) as f64,
+            out_gain_db: s.get(P::OutputGain) as f64,
+            mute: if s.on(P::Mute) { 0.0 } else { 1.0 },
+            bypass: if s.on(P::Bypass) { 1.0 } else { 0.0 },
+        }
+    }
+}
+
+/// One EQ band: its glides and its filter.
+#[derive(Clone, Copy, Debug)]
+struct Band {
+    kind: BandKind,
+    freq: Glide,
+    gain: Glide,
+    q: Glide,
+    filter: Biquad,
+    active: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum BandKind {
+    LowShelf,
+    Bell,
+    HighShelf,
+}
+
+impl Band {
+    fn new(kind: BandKind, freq: P, gain: P, q: Option<P>, sample_rate: f32) -> Self {
+        Self {
+            kind,
+            freq: glide(freq, sample_rate),
+            gain: glide(gain, sample_rate),
+            q: glide(q.unwrap_or(freq), sample_rate),
+            filter: Biquad::default(),
+            active: false,
+        }
+    }
+
+    fn set_targets(&mut self, freq_log2: f64, gain_db: f64, q_log2: f64) {
+        self.freq.set_target(freq_log2);
+        self.gain.set_target(gain_db);
+        self.q.set_target(q_log2);
+    }
+
+    fn reset(&mut self, freq_log2: f64, gain_db: f64, q_log2: f64, sample_rate: f64) {
+        self.freq.reset(freq_log2);
+        self.gain.reset(gain_db);
+        self.q.reset(q_log2);
+        self.filter.reset();
+        self.update(sample_rate);
+    }
+
+    fn coefs(&self, sample_rate: f64) -> Coefs {
+        let f = self.freq.value().exp2();
+        let g = self.gain.value();
+        match self.kind {
+            BandKind::LowShelf => Coefs::low_shelf(sample_rate, f, g),
+            BandKind::Bell => Coefs::peaking(sample_rate, f, g, self.q.value().exp2()),
+            BandKind::HighShelf => Coefs::high_shelf(sample_rate, f, g),
+        }
+    }
+
+    /// Recomputes coefficients and the active flag after the glides moved.
+    fn update(&mut self, sample_rate: f64) {
+        let active = !self.gain.is_at(0.0);
+        if active {
+            self.filter.coefs = self.coefs(sample_rate);
+        } else if self.active {
+            self.filter.reset();
+        }
+        self.active = active;
+    }
+
+    /// One control tick.
+    fn tick(&mut self, sample_rate: f64) -> bool {
+        let moved = self.freq.tick() | self.gain.tick() | self.q.tick();
+        if moved {
+            self.update(sample_rate);
+        }
+        !self.active || self.filter.tidy()
+    }
+}
+
+/// Which stages run during the current control tick.
+#[derive(Clone, Copy, Debug, Default)]
+struct Active {
+    hp: bool,
+    hp_sections: usize,
+    deess: bool,
+    comp: bool,
+    bypassed: bool,
+}
+
+/// The chain. Mono or stereo; a third and later channels are left untouched.
+#[derive(Clone, Debug)]
+pub struct Chain {
+    sample_rate: f64,
+    /// Position inside the current control tick, 0..CONTROL_INTERVAL.
+    phase: usize,
+    targets: Targets,
+
+    in_gain: Glide,
+    hp_freq: Glide,
+    hp_level: Glide,
+    /// Slope the high-pass is running at; a new slope waits until the section has faded out.
+    hp_slope: usize,
+    hp: [Biquad; 2],
+    bands: [Band; 4],
+    comp_glides: [Glide; 7],
+    compressor: Compressor,
+    comp_linked: bool,
+    deess_glides: [Glide; 3],
+    deesser: Deesser,
+    pan: Glide,
+    width: Glide,
+    out_gain: Glide,
+    mute: Glide,
+    bypass: Glide,
+
+    in_ramp: Ramp,
+    hp_ramp: Ramp,
+    mix_ramp: Ramp,
+    makeup_ramp: Ramp,
+    pan_l_ramp: Ramp,
+    pan_r_ramp: Ramp,
+    width_ramp: Ramp,
+    out_ramp: Ramp,
+    bypass_ramp: Ramp,
+
+    active: Active,
+    /// Times the chain met a non-finite internal value and reset itself.
+    recoveries: u64,
+}
+
+const COMP_IDS: [P; 7] =
+    [P::CompThreshold, P::CompRatio, P::CompAttack, P::CompRelease, P::CompKnee, P::CompMakeup, P::CompMix];
+
 impl Chain {
-    /// A chain for this sample rate, 1 or 2 channels.
+    /// A chain for `sample_rate`, at the default settings. Call [`Chain::reset`] with the real
+    /// settings before processing.
     pub fn new(sample_rate: f32) -> Self {
-        Self { sample_rate }
+        let sr = sample_rate;
+        let comp_params = CompressorParams {
+            threshold_db: -18.0,
+            ratio: 3.0,
+            knee_db: 6.0,
+            attack_ms: 10.0,
+            release_ms: 150.0,
+            linked: true,
+        };
+        let mut chain = Self {
+            sample_rate: sr as f64,
+            phase: 0,
+            targets: Targets::from(&Settings::default()),
+            in_gain: glide(P::InputGain, sr),
+            hp_freq: glide(P::HpFreq, sr),
+            hp_level: glide(P::HpOn, sr),
+            hp_slope: 0,
+            hp: [Biquad::default(); 2],
+            bands: [
+                Band::new(BandKind::LowShelf, P::LowShelfFreq, P::LowShelfGain, None, sr),
+                Band::new(BandKind::Bell, P::Bell1Freq, P::Bell1Gain, Some(P::Bell1Q), sr),
+                Band::new(BandKind::Bell, P::Bell2Freq, P::Bell2Gain, Some(P::Bell2Q), sr),
+                Band::new(BandKind::HighShelf, P::HighShelfFreq, P::HighShelfGain, None, sr),
+            ],
+            comp_glides: COMP_IDS.map(|p| glide(p, sr)),
+            compressor: Compressor::new(sr as f64, comp_params),
+            comp_linked: true,
+            deess_glides: [glide(P::DeessFreq, sr), glide(P::DeessThreshold, sr), glide(P::DeessRange, sr)],
+            deesser: Deesser::new(sr as f64),
+            pan: glide(P::Pan, sr),
+            width: glide(P::Width, sr),
+            out_gain: glide(P::OutputGain, sr),
+            mute: glide(P::Mute, sr),
+            bypass: glide(P::Bypass, sr),
+            in_ramp: Ramp::default(),
+            hp_ramp: Ramp::default(),
+            mix_ramp: Ramp::default(),
+            makeup_ramp: Ramp::default(),
+            pan_l_ramp: Ramp::default(),
+            pan_r_ramp: Ramp::default(),
+            width_ramp: Ramp::default(),
+            out_ramp: Ramp::default(),
+            bypass_ramp: Ramp::default(),
+            active: Active::default(),
+            recoveries: 0,
+        };
+        chain.reset(&Settings::default());
+        chain
     }
-    /// Clears state and jumps every smoother to `settings`.
+
+    /// Sample rate the chain was built for.
+    pub fn sample_rate(&self) -> f32 {
+        self.sample_rate as f32
+    }
+
+    /// Clears all state and jumps every glide to `settings` (no smoothing), as after a
+    /// transport reset or when a host activates the plugin.
     pub fn reset(&mut self, settings: &Settings) {
-        let _ = (settings, self.sample_rate);
+        let t = Targets::from(settings);
+        let sr = self.sample_rate;
+        self.targets = t;
+        self.phase = 0;
+        self.in_gain.reset(t.in_gain_db);
+        self.hp_freq.reset(t.hp_freq);
+        self.hp_slope = t.hp_slope;
+        self.hp_level.reset(if t.hp_on { 1.0 } else { 0.0 });
+        let [ls, b1, b2, hs] = &mut self.bands;
+        ls.reset(t.ls[0], t.ls[1], 0.0, sr);
+        b1.reset(t.b1[0], t.b1[1], t.b1[2], sr);
+        b2.reset(t.b2[0], t.b2[1], t.b2[2], sr);
+        hs.reset(t.hs[0], t.hs[1], 0.0, sr);
+        for (g, v) in self.comp_glides.iter_mut().zip(t.comp) {
+            g.reset(v);
+        }
+        for (g, v) in self.deess_glides.iter_mut().zip(t.deess) {
+            g.reset(v);
+        }
+        self.pan.reset(t.pan);
+        self.width.reset(t.width);
+        self.out_gain.reset(t.out_gain_db);
+        self.mute.reset(t.mute);
+        self.bypass.reset(t.bypass);
+        self.comp_linked = t.comp_linked;
+        self.clear_state();
+        self.update_hp_coefs();
+        self.update_compressor();
+        self.update_deesser();
+        self.update_active();
+        self.in_ramp.reset(db_to_gain(t.in_gain_db));
+        self.hp_ramp.reset(self.hp_level.value());
+        self.mix_ramp.reset(self.comp_glides[6].value());
+        self.makeup_ramp.reset(db_to_gain(self.comp_glides[5].value()));
+        let (l, r) = pan_gains(t.pan);
+        self.pan_l_ramp.reset(l);
+        self.pan_r_ramp.reset(r);
+        self.width_ramp.reset(t.width);
+        self.out_ramp.reset(db_to_gain(t.out_gain_db) * t.mute);
+        self.bypass_ramp.reset(t.bypass);
     }
-    /// Processes in place.
+
+    /// Processes `channels` in place with `settings` as the new targets. Any block length,
+    /// including 0; the result does not depend on how a stream is cut into blocks.
     pub fn process(&mut self, channels: &mut [&mut [f32]], settings: &Settings) {
-        let _ = (channels, settings);
+        self.targets = Targets::from(settings);
+        match channels.len() {
+            0 => {}
+            1 => self.process_n::<1>(channels),
+            _ => self.process_n::<2>(channels),
+        }
     }
-    /// Current gain reduction of the compressor, dB (positive).
+
+    /// Current compressor gain reduction, dB (≥ 0), for meters.
     pub fn gain_reduction_db(&self) -> f32 {
-        0.0
+        if self.active.comp {
+            self.compressor.gain_reduction_db() as f32
+        } else {
+            0.0
+        }
+    }
+
+    /// Current de-esser reduction of the sibilance band, dB (≥ 0).
+    pub fn deess_reduction_db(&self) -> f32 {
+        if self.active.deess {
+            self.deesser.reduction_db() as f32
+        } else {
+            0.0
+        }
+    }
+
+    /// How many times a non-finite internal value forced a reset (0 in normal use).
+    pub fn recoveries(&self) -> u64 {
+        self.recoveries
+    }
+
+    /// Samples of latency the chain adds: none.
+    pub const LATENCY_SAMPLES: u32 = 0;
+
+    fn clear_state(&mut self) {
+        for f in &mut self.hp {
+            f.reset();
+        }
+        for b in &mut self.bands {
+            b.filter.reset();
+        }
+        self.compressor.reset();
+        self.deesser.reset();
+    }
+
+    fn update_hp_coefs(&mut self) {
+        let f = self.hp_freq.value().exp2();
+        let sr = self.sample_rate;
+        if self.hp_slope == 0 {
+            self.hp[0].coefs = Coefs::high_pass(sr, f, BUTTERWORTH_Q);
+        } else {
+            self.hp[0].coefs = Coefs::high_pass(sr, f, BUTTERWORTH4_Q[0]);
+            self.hp[1].coefs = Coefs::high_pass(sr, f, BUTTERWORTH4_Q[1]);
+        }
+    }
+
+    fn update_compressor(&mut self) {
+        let g = &self.comp_glides;
+        let params = CompressorParams {
+            threshold_db: g[0].value(),
+            ratio: g[1].value(),
+            attack_ms: g[2].value(),
+            release_ms: g[3].value(),
+            knee_db: g[4].value(),
+            linked: self.comp_linked,
+        };
+        self.compressor.set_params(self.sample_rate, params);
+    }
+
+    fn update_deesser(&mut self) {
+        let g = &self.deess_glides;
+        self.deesser.set_params(self.sample_rate, g[0].value().exp2(), g[1].value(), g[2].value());
+    }
+
+    fn update_active(&mut self) {
+        let was = self.active;
+        let bypassed = self.bypass.is_at(1.0);
+        self.active = Active {
+            hp: !self.hp_level.is_at(0.0),
+            hp_sections: if self.hp_slope == 0 { 1 } else { 2 },
+            deess: !self.deess_glides[2].is_at(0.0),
+            comp: !self.comp_glides[6].is_at(0.0),
+            bypassed,
+        };
+        if bypassed && !was.bypassed {
+            // Resume from silence when bypass is released, not from stale state.
+            self.clear_state();
+        }
+        if was.hp && !self.active.hp {
+            self.hp.iter_mut().for_each(Biquad::reset);
+        }
+        if was.comp && !self.active.comp {
+            self.compressor.reset();
+        }
+        if was.deess && !self.active.deess {
+            self.deesser.reset();
+        }
+    }
+
+    /// Advances every glide one control tick, recomputes what moved, and sets the per-sample
+    /// ramps for the next `CONTROL_INTERVAL` samples.
+    fn control_tick(&mut self) {
+        let t = self.targets;
+        let sr = self.sample_rate;
+
+        self.in_gain.set_target(t.in_gain_db);
+        if self.in_gain.tick() {
+            self.in_ramp.retarget(db_to_gain(self.in_gain.value()));
+        } else {
+            self.in_ramp.hold();
+        }
+
+        // High-pass: a slope change fades the section out, switches, and fades back in.
+        if self.hp_level.is_at(0.0) && t.hp_slope != self.hp_slope {
+            self.hp_slope = t.hp_slope;
+            self.hp.iter_mut().for_each(Biquad::reset);
+            self.update_hp_coefs();
+        }
+        self.hp_level.set_target(if t.hp_on && t.hp_slope == self.hp_slope { 1.0 } else { 0.0 });
+        self.hp_freq.set_target(t.hp_freq);
+        self.hp_level.tick();
+        if self.hp_freq.tick() {
+            self.update_hp_coefs();
+        }
+        self.hp_ramp.retarget(self.hp_level.value());
+
+        let [ls, b1, b2, hs] = &mut self.bands;
+        ls.set_targets(t.ls[0], t.ls[1], 0.0);
+        b1.set_targets(t.b1[0], t.b1[1], t.b1[2]);
+        b2.set_targets(t.b2[0], t.b2[1], t.b2[2]);
+        hs.set_targets(t.hs[0], t.hs[1], 0.0);
+        let mut finite = true;
+        for band in &mut self.bands {
+            finite &= band.tick(sr);
+        }
+
+        let mut comp_moved = self.comp_linked != t.comp_linked;
+        self.comp_linked = t.comp_linked;
+        for (g, v) in self.comp_glides.iter_mut().zip(t.comp) {
+            g.set_target(v);
+            comp_moved |= g.tick();
+        }
+        if comp_moved {
+            self.update_compressor();
+        }
+        self.mix_ramp.retarget(self.comp_glides[6].value());
+        self.makeup_ramp.retarget(db_to_gain(self.comp_glides[5].value()));
+
+        let mut deess_moved = false;
+        for (g, v) in self.deess_glides.iter_mut().zip(t.deess) {
+            g.set_target(v);
+            deess_moved |= g.tick();
+        }
+        if deess_moved {
+            self.update_deesser();
+        }
+
+        self.pan.set_target(t.pan);
+        if self.pan.tick() {
+            let (l, r) = pan_gains(self.pan.value());
+            self.pan_l_ramp.retarget(l);
+            self.pan_r_ramp.retarget(r);
+        } else {
+            self.pan_l_ramp.hold();
+            self.pan_r_ramp.hold();
+        }
+        self.width.set_target(t.width);
+        self.width.tick();
+        self.width_ramp.retarget(self.width.value());
+
+        self.out_gain.set_target(t.out_gain_db);
+        self.mute.set_target(t.mute);
+        let out_moved = self.out_gain.tick() | self.mute.tick();
+        if out_moved {
+            self.out_ramp.retarget(db_to_gain(self.out_gain.value()) * self.mute.value());
+        } else {
+            self.out_ramp.hold();
+        }
+        self.bypass.set_target(t.bypass);
+        self.bypass.tick();
+        self.bypass_ramp.retarget(self.bypass.value());
+
+        finite &= self.hp.iter_mut().all(Biquad::tidy) & self.deesser.tidy();
+        if !finite {
+            self.recover();
+        }
+        self.update_active();
+    }
+
+    /// A non-finite value got into the state (only possible with pathological settings or a
+    /// bug): clear everything and carry on rather than output NaN forever.
+    fn recover(&mut self) {
+        self.clear_state();
+        self.recoveries += 1;
+    }
+
+    fn process_n<const N: usize>(&mut self, channels: &mut [&mut [f32]]) {
+        let len = channels.iter().take(N).map(|c| c.len()).min().unwrap_or(0);
+        let mut pos = 0;
+        while pos < len {
+            if self.phase == 0 {
+                self.control_tick();
+            }
+            let seg = (CONTROL_INTERVAL - self.phase).min(len - pos);
+            if !self.active.bypassed {
+                let mut bad = false;
+                for i in pos..pos + seg {
+                    let mut dry = [0.0; N];
+                    for ch in 0..N {
+                        dry[ch] = sanitize(channels[ch][i]);
+                    }
+                    let y = self.frame::<N>(dry);
+                    for ch in 0..N {
+                        let v = y[ch] as f32;
+                        bad |= !v.is_finite();
+                        channels[ch][i] = if v.is_finite() { v } else { 0.0 };
+                    }
+                }
+                if bad {
+                    self.recover();
+                }
+            }
+            self.phase = (self.phase + seg) % CONTROL_INTERVAL;
+            pos += seg;
+        }
+    }
+
+    /// One frame through every active stage.
+    #[inline(always)]
+    fn frame<const N: usize>(&mut self, dry: [f64; N]) -> [f64; N] {
+        let a = self.active;
+        let g_in = self.in_ramp.next();
+        let mut x = dry.map(|v| v * g_in);
+
+        if a.hp {
+            let level = self.hp_ramp.next();
+            for ch in 0..N {
+                let mut y = self.hp[0].tick(ch, x[ch]);
+                if a.hp_sections == 2 {
+                    y = self.hp[1].tick(ch, y);
+                }
+                x[ch] += level * (y - x[ch]);
+            }
+        }
+        for band in &mut self.bands {
+            if band.active {
+                for ch in 0..N {
+                    x[ch] = band.filter.tick(ch, x[ch]);
+                }
+            }
+        }
+        if a.deess {
+            self.deesser.process(&mut x);
+        }
+        if a.comp {
+            let mix = self.mix_ramp.next();
+            let makeup = self.makeup_ramp.next();
+            let gains = self.compressor.gains(&x);
+            for ch in 0..N {
+                let wet = x[ch] * gains[ch] * makeup;
+                x[ch] += mix * (wet - x[ch]);
+            }
+        }
+        if N == 2 {
+            let (l, r) = apply_width(x[0], x[N - 1], self.width_ramp.next());
+            x[0] = l * self.pan_l_ramp.next();
+            x[N - 1] = r * self.pan_r_ramp.next();
+        }
+        let g_out = self.out_ramp.next();
+        let b = self.bypass_ramp.next();
+        for ch in 0..N {
+            x[ch] *= g_out;
+            x[ch] += b * (dry[ch] - x[ch]);
+        }
+        x
     }
 }
