@@ -10,8 +10,11 @@ use std::f64::consts::{FRAC_PI_4, SQRT_2};
 /// `(gL, gR)` for a pan position in −1 (left) ..= 1 (right).
 #[inline]
 pub fn pan_gains(pan: f64) -> (f64, f64) {
-    let theta = (pan.clamp(-1.0, 1.0) + 1.0) * FRAC_PI_4;
-    (SQRT_2 * theta.cos(), SQRT_2 * theta.sin())
+    let p = pan.clamp(-1.0, 1.0);
+    // sin θ written as cos(π/2 − θ) so the law is exactly mirror-symmetric: the centre gives
+    // bit-identical gains on both sides (width 0 stays exactly mono after the pan stage).
+    let gain = |p: f64| SQRT_2 * ((p + 1.0) * FRAC_PI_4).cos();
+    (gain(p), gain(-p))
 }
 
 /// Applies width `w` (0..=2) to a stereo frame.
