@@ -1,6 +1,151 @@
 //! AudioCollab Assistant: a mixing chain (EQ, compressor, de-esser, pan/width) with an AI
 //! assistant that explains every move. See the README for the thread model.
+//!
+//! `lib.rs` is wiring only: the DSP lives in [`dsp`], the parameter table in [`spec`], the
+//! host-visible parameters in [`params`], the window in [`editor`].
 #![deny(missing_docs)]
 
+pub mod bridge;
 pub mod dsp;
+pub mod editor;
+pub mod offline;
+pub mod params;
 pub mod spec;
+
+use bridge::{channel_peak, Meters};
+use dsp::Chain;
+use nice_plug::prelude::*;
+use nice_plug_egui::EguiEditorState;
+use params::AudioCollabParams;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// The plugin instance.
+pub struct AudioCollab {
+    params: Arc<AudioCollabParams>,
+    /// Audio thread only. Rebuilt in `activate()` for the host's sample rate.
+    chain: Chain,
+    meters: Arc<Meters>,
+    editor_state: Arc<EguiEditorState>,
+    /// Handed to the editor the one time the host asks for it.
+    editor: Option<editor::Editor>,
+}
+
+impl Default for AudioCollab {
+    fn default() -> Self {
+        let params = Arc::new(AudioCollabParams::default());
+        let meters = Arc::new(Meters::default());
+        let editor_state = editor::default_state();
+        Self {
+            chain: Chain::new(48_000.0),
+            editor: Some(editor::Editor::new(params.clone(), meters.clone())),
+            params,
+            meters,
+            editor_state,
+        }
+    }
+}
+
+impl Plugin for AudioCollab {
+    const NAME: &'static str = "AudioCollab Assistant";
+    const VENDOR: &'static str = "AudioCollab";
+    const URL: &'static str = "https://github.com/audiocollab/assistant";
+    const EMAIL: &'static str = "dev@audiocollab.invalid";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(2),
+            main_output_channels: NonZeroU32::new(2),
+            ..AudioIOLayout::const_default()
+        },
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(1),
+            main_output_channels: NonZeroU32::new(1),
+            ..AudioIOLayout::const_default()
+        },
+    ];
+
+    // Parameter changes land on the exact sample: the chain's glides start there, so a render
+    // with the same automation is identical whatever the host's block size.
+    const SAMPLE_ACCURATE_AUTOMATION: bool = true;
+
+    type Editor = nice_plug_egui::EguiEditor<editor::Editor>;
+    type SysExMessage = ();
+    type BackgroundTask = ();
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        let app = self.editor.take()?;
+        editor::create(self.editor_state.clone(), app)
+    }
+
+    fn activate(
+        &mut self,
+        _layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        _context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        // `Chain` is plain inline data: building it here allocates nothing on the heap.
+        self.chain = Chain::new(buffer_config.sample_rate);
+        self.meters.sample_rate.store(buffer_config.sample_rate, Ordering::Relaxed);
+        true
+    }
+
+    fn reset(&mut self) {
+        self.chain.reset(&self.params.settings());
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        _context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        let settings = self.params.settings();
+        let metering = self.editor_state.is_open();
+        let channels = buffer.as_slice();
+        if metering {
+            for (meter, ch) in self.meters.input_peak.iter().zip(channels.iter()) {
+                Meters::raise(meter, channel_peak(ch));
+            }
+        }
+        self.chain.process(channels, &settings);
+        if metering {
+            for (meter, ch) in self.meters.output_peak.iter().zip(channels.iter()) {
+                Meters::raise(meter, channel_peak(ch));
+            }
+            self.meters.gain_reduction_db.store(self.chain.gain_reduction_db(), Ordering::Relaxed);
+            self.meters.deess_reduction_db.store(self.chain.deess_reduction_db(), Ordering::Relaxed);
+        }
+        ProcessStatus::Normal
+    }
+}
+
+impl ClapPlugin for AudioCollab {
+    const CLAP_ID: &'static str = "com.audiocollab.assistant";
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("Mixing chain with an AI assistant that explains every move");
+    const CLAP_MANUAL_URL: Option<&'static str> = Some(Self::URL);
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[
+        ClapFeature::AudioEffect,
+        ClapFeature::Stereo,
+        ClapFeature::Mono,
+        ClapFeature::Equalizer,
+        ClapFeature::Compressor,
+        ClapFeature::Mixing,
+    ];
+}
+
+impl Vst3Plugin for AudioCollab {
+    const VST3_CLASS_ID: [u8; 16] = *b"AudioCollabAsst1";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Fx, Vst3SubCategory::Eq, Vst3SubCategory::Dynamics];
+}
+
+nice_export_clap!(AudioCollab);
+nice_export_vst3!(AudioCollab);

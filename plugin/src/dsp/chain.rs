@@ -9,7 +9,8 @@
 //! and its state cleared, so a settled bypass leaves the buffer bit-identical. The chain has no
 //! latency. It never allocates: all state is inline.
 
-use super::biquad::{Biquad, Coefs, BUTTERWORTH4_Q, BUTTERWORTH_Q};
+use super::biquad::Biquad;
+use super::eq::{band_coefs, high_pass_sections, BandKind};
 use super::compressor::{db_to_gain, Compressor, CompressorParams};
 use super::deesser::Deesser;
 use super::smooth::{Glide, Ramp, CONTROL_INTERVAL};
@@ -99,13 +100,6 @@ struct Band {
     active: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum BandKind {
-    LowShelf,
-    Bell,
-    HighShelf,
-}
-
 impl Band {
     fn new(kind: BandKind, freq: P, gain: P, q: Option<P>, sample_rate: f32) -> Self {
         Self {
@@ -132,21 +126,12 @@ impl Band {
         self.update(sample_rate);
     }
 
-    fn coefs(&self, sample_rate: f64) -> Coefs {
-        let f = self.freq.value().exp2();
-        let g = self.gain.value();
-        match self.kind {
-            BandKind::LowShelf => Coefs::low_shelf(sample_rate, f, g),
-            BandKind::Bell => Coefs::peaking(sample_rate, f, g, self.q.value().exp2()),
-            BandKind::HighShelf => Coefs::high_shelf(sample_rate, f, g),
-        }
-    }
-
     /// Recomputes coefficients and the active flag after the glides moved.
     fn update(&mut self, sample_rate: f64) {
         let active = !self.gain.is_at(0.0);
         if active {
-            self.filter.coefs = self.coefs(sample_rate);
+            let (f, g, q) = (self.freq.value().exp2(), self.gain.value(), self.q.value().exp2());
+            self.filter.coefs = band_coefs(self.kind, sample_rate, f, g, q);
         } else if self.active {
             self.filter.reset();
         }
@@ -370,13 +355,9 @@ impl Chain {
     }
 
     fn update_hp_coefs(&mut self) {
-        let f = self.hp_freq.value().exp2();
-        let sr = self.sample_rate;
-        if self.hp_slope == 0 {
-            self.hp[0].coefs = Coefs::high_pass(sr, f, BUTTERWORTH_Q);
-        } else {
-            self.hp[0].coefs = Coefs::high_pass(sr, f, BUTTERWORTH4_Q[0]);
-            self.hp[1].coefs = Coefs::high_pass(sr, f, BUTTERWORTH4_Q[1]);
+        let sections = high_pass_sections(self.sample_rate, self.hp_freq.value().exp2(), self.hp_slope);
+        for (filter, coefs) in self.hp.iter_mut().zip(sections) {
+            filter.coefs = coefs;
         }
     }
 

@@ -6,6 +6,7 @@ pub mod biquad;
 pub mod chain;
 pub mod compressor;
 pub mod deesser;
+pub mod eq;
 pub mod measure;
 pub mod smooth;
 pub mod stereo;

@@ -1,0 +1,194 @@
+//! The plugin window (egui): every parameter, grouped as input, EQ, dynamics, stereo and
+//! output, with the EQ curve and the meters. The chat and analysis panels join it later.
+//!
+//! Parameters are only ever changed through nice-plug's `ParamSetter` (begin / set / end), so
+//! the host records automation and its own undo sees every move.
+
+mod controls;
+mod curve;
+mod meters;
+
+use crate::bridge::Meters;
+use crate::params::AudioCollabParams;
+use crate::spec::ParamId as P;
+use egui::{Color32, RichText, Vec2};
+use nice_plug::context::gui::GuiContext;
+use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::prelude::*;
+use nice_plug_egui::resizable_window::ResizableWindow;
+use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier};
+use std::sync::Arc;
+
+/// Smallest size at which every group still fits without scrolling.
+const MIN_SIZE: LogicalSize<f32> = LogicalSize::new(980.0, 640.0);
+const RESIZE_HINT: ResizeHint = ResizeHint::resizable().with_min_logical_size(MIN_SIZE);
+
+/// Accent colour of the product.
+pub(crate) const ACCENT: Color32 = Color32::from_rgb(92, 200, 180);
+
+/// Initial window state.
+pub fn default_state() -> Arc<EguiEditorState> {
+    EguiEditorState::from_size(MIN_SIZE, 1.0)
+}
+
+/// Wraps the app into nice-plug's egui editor.
+pub fn create(state: Arc<EguiEditorState>, app: Editor) -> Option<EguiEditor<Editor>> {
+    create_egui_editor(
+        state,
+        RepaintNotifier::new(),
+        EguiNiceSettings::new().with_tile("AudioCollab Assistant").with_resize_hint(RESIZE_HINT),
+        app,
+    )
+}
+
+/// GUI state. Lives as long as the plugin; the window may open and close many times.
+pub struct Editor {
+    params: Arc<AudioCollabParams>,
+    meters: Arc<Meters>,
+    /// Set while the window is open.
+    gui: Option<GuiContext>,
+    display: meters::Display,
+}
+
+impl Editor {
+    /// The editor of one plugin instance.
+    pub fn new(params: Arc<AudioCollabParams>, meters: Arc<Meters>) -> Self {
+        Self { params, meters, gui: None, display: meters::Display::default() }
+    }
+}
+
+impl NiceEguiApp for Editor {
+    fn build(
+        &mut self,
+        egui_ctx: egui::Context,
+        nice_gui_ctx: GuiContext,
+        _frame: &mut nice_plug_egui::Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        apply_style(&egui_ctx);
+        self.gui = Some(nice_gui_ctx);
+        Ok(())
+    }
+
+    fn editor_closed(&mut self) {
+        self.gui = None;
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
+        let Some(gui) = self.gui.clone() else {
+            return;
+        };
+        let setter = gui.param_setter();
+        // Meters move at about 30 frames per second while the window is open.
+        ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));
+        self.display.update(&self.meters, ui.input(|i| i.stable_dt));
+        ResizableWindow::new("audiocollab-main").min_size(Vec2::new(MIN_SIZE.width, MIN_SIZE.height)).show(
+            ui,
+            |ui| {
+                egui::Frame::new().inner_margin(egui::Margin::same(10)).show(ui, |ui| {
+                    self.draw(ui, &setter);
+                });
+            },
+        );
+    }
+}
+
+impl Editor {
+    fn draw(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
+        let params = &*self.params;
+        ui.horizontal(|ui| {
+            ui.label(RichText::new("AudioCollab Assistant").size(20.0).strong().color(ACCENT));
+            ui.label(RichText::new(format!("v{}", env!("CARGO_PKG_VERSION"))).weak());
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                controls::toggle(ui, params, P::Mute, "Mute", setter);
+                controls::toggle(ui, params, P::Bypass, "Bypass", setter);
+            });
+        });
+        ui.add_space(6.0);
+
+        let settings = params.settings();
+        let sample_rate = self.meters.sample_rate.load(std::sync::atomic::Ordering::Relaxed);
+        ui.horizontal(|ui| {
+            let meter_width = 150.0;
+            let curve_width = ui.available_width() - meter_width - 12.0;
+            curve::eq_curve(ui, &settings, sample_rate, Vec2::new(curve_width, 190.0));
+            ui.add_space(8.0);
+            self.display.draw(ui, Vec2::new(meter_width, 190.0));
+        });
+        ui.add_space(8.0);
+
+        ui.columns(4, |cols| {
+            controls::group(&mut cols[0], "Input", |ui| {
+                controls::rows(ui, params, &[("Trim", P::InputGain)], setter);
+            });
+            controls::group(&mut cols[0], "Stereo", |ui| {
+                controls::rows(ui, params, &[("Pan", P::Pan), ("Width", P::Width)], setter);
+            });
+            controls::group(&mut cols[0], "Output", |ui| {
+                controls::rows(ui, params, &[("Gain", P::OutputGain)], setter);
+            });
+
+            controls::group(&mut cols[1], "High-pass", |ui| {
+                controls::toggle(ui, params, P::HpOn, "On", setter);
+                controls::rows(ui, params, &[("Freq", P::HpFreq), ("Slope", P::HpSlope)], setter);
+            });
+            controls::group(&mut cols[1], "Low shelf", |ui| {
+                controls::toggle(ui, params, P::LowShelfOn, "On", setter);
+                controls::rows(ui, params, &[("Freq", P::LowShelfFreq), ("Gain", P::LowShelfGain)], setter);
+            });
+            controls::group(&mut cols[1], "High shelf", |ui| {
+                controls::toggle(ui, params, P::HighShelfOn, "On", setter);
+                controls::rows(ui, params, &[("Freq", P::HighShelfFreq), ("Gain", P::HighShelfGain)], setter);
+            });
+
+            for (title, on, freq, gain, q) in [
+                ("Bell 1", P::Bell1On, P::Bell1Freq, P::Bell1Gain, P::Bell1Q),
+                ("Bell 2", P::Bell2On, P::Bell2Freq, P::Bell2Gain, P::Bell2Q),
+            ] {
+                controls::group(&mut cols[2], title, |ui| {
+                    controls::toggle(ui, params, on, "On", setter);
+                    controls::rows(ui, params, &[("Freq", freq), ("Gain", gain), ("Q", q)], setter);
+                });
+            }
+
+            controls::group(&mut cols[3], "Compressor", |ui| {
+                ui.horizontal(|ui| {
+                    controls::toggle(ui, params, P::CompOn, "On", setter);
+                    controls::toggle(ui, params, P::CompLink, "Stereo link", setter);
+                });
+                controls::rows(
+                    ui,
+                    params,
+                    &[
+                        ("Threshold", P::CompThreshold),
+                        ("Ratio", P::CompRatio),
+                        ("Attack", P::CompAttack),
+                        ("Release", P::CompRelease),
+                        ("Knee", P::CompKnee),
+                        ("Makeup", P::CompMakeup),
+                        ("Mix", P::CompMix),
+                    ],
+                    setter,
+                );
+            });
+            controls::group(&mut cols[3], "De-esser", |ui| {
+                controls::toggle(ui, params, P::DeessOn, "On", setter);
+                controls::rows(
+                    ui,
+                    params,
+                    &[("Freq", P::DeessFreq), ("Threshold", P::DeessThreshold), ("Max cut", P::DeessRange)],
+                    setter,
+                );
+            });
+        });
+    }
+}
+
+fn apply_style(ctx: &egui::Context) {
+    ctx.set_theme(egui::Theme::Dark);
+    ctx.all_styles_mut(|style| {
+        style.spacing.item_spacing = Vec2::new(8.0, 6.0);
+        style.spacing.slider_width = 130.0;
+        style.visuals.selection.bg_fill = ACCENT.gamma_multiply(0.6);
+        style.visuals.widgets.hovered.bg_stroke.color = ACCENT;
+    });
+}
