@@ -17,13 +17,19 @@ pub fn group(ui: &mut Ui, title: &str, add: impl FnOnce(&mut Ui)) {
     ui.add_space(6.0);
 }
 
-/// Label + slider rows in a two-column grid.
+/// Width of the row labels ("Threshold").
+const LABEL_WIDTH: f32 = 62.0;
+/// Room the slider's value box needs ("-18.0 dB").
+const VALUE_WIDTH: f32 = 70.0;
+
+/// Label + slider rows in a two-column grid, the sliders as wide as the group allows.
 pub fn rows(ui: &mut Ui, params: &AudioCollabParams, rows: &[(&str, ParamId)], setter: &ParamSetter) {
+    ui.spacing_mut().slider_width = (ui.available_width() - LABEL_WIDTH - VALUE_WIDTH - 16.0).max(60.0);
     egui::Grid::new(rows.first().map_or("", |r| r.1.spec().id)).num_columns(2).spacing([8.0, 4.0]).show(
         ui,
         |ui| {
             for &(label, id) in rows {
-                ui.label(label).on_hover_text(id.spec().name);
+                ui.add_sized([LABEL_WIDTH, 18.0], egui::Label::new(label)).on_hover_text(id.spec().name);
                 slider(ui, params, id, setter);
                 ui.end_row();
             }
@@ -49,7 +55,9 @@ pub fn toggle(ui: &mut Ui, params: &AudioCollabParams, id: ParamId, label: &str,
         return;
     };
     let mut on = param.value();
-    if ui.toggle_value(&mut on, label).on_hover_text(id.spec().name).changed() {
+    // In a horizontal layout so the button keeps its natural size inside a vertical group.
+    let response = ui.horizontal(|ui| ui.toggle_value(&mut on, label)).inner;
+    if response.on_hover_text(id.spec().name).changed() {
         setter.begin_set_parameter(param);
         setter.set_parameter(param, on);
         setter.end_set_parameter(param);

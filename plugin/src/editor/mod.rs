@@ -20,7 +20,7 @@ use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSe
 use std::sync::Arc;
 
 /// Smallest size at which every group still fits without scrolling.
-const MIN_SIZE: LogicalSize<f32> = LogicalSize::new(980.0, 640.0);
+const MIN_SIZE: LogicalSize<f32> = LogicalSize::new(1180.0, 660.0);
 const RESIZE_HINT: ResizeHint = ResizeHint::resizable().with_min_logical_size(MIN_SIZE);
 
 /// Accent colour of the product.
@@ -116,7 +116,7 @@ impl Editor {
         });
         ui.add_space(8.0);
 
-        ui.columns(4, |cols| {
+        ui.columns(5, |cols| {
             controls::group(&mut cols[0], "Input", |ui| {
                 controls::rows(ui, params, &[("Trim", P::InputGain)], setter);
             });
@@ -135,10 +135,6 @@ impl Editor {
                 controls::toggle(ui, params, P::LowShelfOn, "On", setter);
                 controls::rows(ui, params, &[("Freq", P::LowShelfFreq), ("Gain", P::LowShelfGain)], setter);
             });
-            controls::group(&mut cols[1], "High shelf", |ui| {
-                controls::toggle(ui, params, P::HighShelfOn, "On", setter);
-                controls::rows(ui, params, &[("Freq", P::HighShelfFreq), ("Gain", P::HighShelfGain)], setter);
-            });
 
             for (title, on, freq, gain, q) in [
                 ("Bell 1", P::Bell1On, P::Bell1Freq, P::Bell1Gain, P::Bell1Q),
@@ -150,7 +146,21 @@ impl Editor {
                 });
             }
 
-            controls::group(&mut cols[3], "Compressor", |ui| {
+            controls::group(&mut cols[3], "High shelf", |ui| {
+                controls::toggle(ui, params, P::HighShelfOn, "On", setter);
+                controls::rows(ui, params, &[("Freq", P::HighShelfFreq), ("Gain", P::HighShelfGain)], setter);
+            });
+            controls::group(&mut cols[3], "De-esser", |ui| {
+                controls::toggle(ui, params, P::DeessOn, "On", setter);
+                controls::rows(
+                    ui,
+                    params,
+                    &[("Freq", P::DeessFreq), ("Threshold", P::DeessThreshold), ("Max cut", P::DeessRange)],
+                    setter,
+                );
+            });
+
+            controls::group(&mut cols[4], "Compressor", |ui| {
                 ui.horizontal(|ui| {
                     controls::toggle(ui, params, P::CompOn, "On", setter);
                     controls::toggle(ui, params, P::CompLink, "Stereo link", setter);
@@ -170,15 +180,6 @@ impl Editor {
                     setter,
                 );
             });
-            controls::group(&mut cols[3], "De-esser", |ui| {
-                controls::toggle(ui, params, P::DeessOn, "On", setter);
-                controls::rows(
-                    ui,
-                    params,
-                    &[("Freq", P::DeessFreq), ("Threshold", P::DeessThreshold), ("Max cut", P::DeessRange)],
-                    setter,
-                );
-            });
         });
     }
 }
@@ -187,7 +188,6 @@ fn apply_style(ctx: &egui::Context) {
     ctx.set_theme(egui::Theme::Dark);
     ctx.all_styles_mut(|style| {
         style.spacing.item_spacing = Vec2::new(8.0, 6.0);
-        style.spacing.slider_width = 130.0;
         style.visuals.selection.bg_fill = ACCENT.gamma_multiply(0.6);
         style.visuals.widgets.hovered.bg_stroke.color = ACCENT;
     });
