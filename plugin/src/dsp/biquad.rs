@@ -40,7 +40,7 @@ impl Coefs {
 
     /// `(cos w0, sin w0)` for a design frequency, clamped into the usable band.
     fn omega(sample_rate: f64, freq_hz: f64) -> (f64, f64) {
-        let f = freq_hz.clamp(MIN_FREQ_HZ, MAX_FREQ_RATIO * sample_rate);
+        let f = freq_hz.min(MAX_FREQ_RATIO * sample_rate).max(MIN_FREQ_HZ.min(0.1 * sample_rate));
         let w0 = 2.0 * PI * f / sample_rate;
         (w0.cos(), w0.sin())
     }
@@ -64,7 +64,7 @@ impl Coefs {
     /// First-order low-pass (6 dB/oct, bilinear transform), −3 dB at `freq_hz`. Its phase
     /// never passes −90°, which is what makes it a safe crossover for the de-esser.
     pub fn low_pass_1st(sample_rate: f64, freq_hz: f64) -> Self {
-        let f = freq_hz.clamp(MIN_FREQ_HZ, MAX_FREQ_RATIO * sample_rate);
+        let f = freq_hz.min(MAX_FREQ_RATIO * sample_rate).max(MIN_FREQ_HZ.min(0.1 * sample_rate));
         let k = (PI * f / sample_rate).tan();
         let inv = 1.0 / (1.0 + k);
         Self { b0: k * inv, b1: k * inv, b2: 0.0, a1: (k - 1.0) * inv, a2: 0.0 }
@@ -151,6 +151,22 @@ impl Biquad {
         let y = c.b0 * x + self.s1[ch];
         self.s1[ch] = c.b1 * x - c.a1 * y + self.s2[ch];
         self.s2[ch] = c.b2 * x - c.a2 * y;
+        y
+    }
+
+    /// Filters one frame of `N` (1 or 2) channels; written on whole arrays so the stereo case
+    /// compiles to paired (SIMD) arithmetic.
+    #[inline(always)]
+    pub fn tick_frame<const N: usize>(&mut self, x: [f64; N]) -> [f64; N] {
+        let c = self.coefs;
+        let mut y = [0.0; N];
+        for ch in 0..N {
+            y[ch] = c.b0 * x[ch] + self.s1[ch];
+        }
+        for ch in 0..N {
+            self.s1[ch] = c.b1 * x[ch] - c.a1 * y[ch] + self.s2[ch];
+            self.s2[ch] = c.b2 * x[ch] - c.a2 * y[ch];
+        }
         y
     }
 

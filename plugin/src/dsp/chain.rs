@@ -510,26 +510,47 @@ impl Chain {
             }
             let seg = (CONTROL_INTERVAL - self.phase).min(len - pos);
             if !self.active.bypassed {
-                let mut bad = false;
-                for i in pos..pos + seg {
-                    let mut dry = [0.0; N];
-                    for ch in 0..N {
-                        dry[ch] = sanitize(channels[ch][i]);
-                    }
-                    let y = self.frame::<N>(dry);
-                    for ch in 0..N {
-                        let v = y[ch] as f32;
-                        bad |= !v.is_finite();
-                        channels[ch][i] = if v.is_finite() { v } else { 0.0 };
-                    }
-                }
-                if bad {
+                let range = pos..pos + seg;
+                let finite = if N == 1 {
+                    self.segment_mono(&mut channels[0][range])
+                } else {
+                    let (left, right) = channels.split_at_mut(1);
+                    self.segment_stereo(&mut left[0][range.clone()], &mut right[0][range])
+                };
+                if !finite {
                     self.recover();
                 }
             }
             self.phase = (self.phase + seg) % CONTROL_INTERVAL;
             pos += seg;
         }
+    }
+
+    /// Runs one segment (within one control tick) of a mono stream; false if any output was
+    /// not finite (it is written as 0).
+    fn segment_mono(&mut self, samples: &mut [f32]) -> bool {
+        let mut finite = true;
+        for s in samples {
+            let [y] = self.frame::<1>([sanitize(*s)]);
+            let v = y as f32;
+            finite &= v.is_finite();
+            *s = if v.is_finite() { v } else { 0.0 };
+        }
+        finite
+    }
+
+    /// As [`Chain::segment_mono`], for a stereo pair.
+    fn segment_stereo(&mut self, left: &mut [f32], right: &mut [f32]) -> bool {
+        let mut finite = true;
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            let [yl, yr] = self.frame::<2>([sanitize(*l), sanitize(*r)]);
+            let (vl, vr) = (yl as f32, yr as f32);
+            let ok = vl.is_finite() & vr.is_finite();
+            finite &= ok;
+            *l = if ok { vl } else { 0.0 };
+            *r = if ok { vr } else { 0.0 };
+        }
+        finite
     }
 
     /// One frame through every active stage.
@@ -541,19 +562,17 @@ impl Chain {
 
         if a.hp {
             let level = self.hp_ramp.next();
+            let mut y = self.hp[0].tick_frame(x);
+            if a.hp_sections == 2 {
+                y = self.hp[1].tick_frame(y);
+            }
             for ch in 0..N {
-                let mut y = self.hp[0].tick(ch, x[ch]);
-                if a.hp_sections == 2 {
-                    y = self.hp[1].tick(ch, y);
-                }
-                x[ch] += level * (y - x[ch]);
+                x[ch] += level * (y[ch] - x[ch]);
             }
         }
         for band in &mut self.bands {
             if band.active {
-                for ch in 0..N {
-                    x[ch] = band.filter.tick(ch, x[ch]);
-                }
+                x = band.filter.tick_frame(x);
             }
         }
         if a.deess {

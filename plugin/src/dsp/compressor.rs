@@ -3,6 +3,8 @@
 //! Massberg & Reiss, "Digital Dynamic Range Compressor Design — A Tutorial and Analysis",
 //! JAES 60(6), 2012 (eq. 4 for the knee, eq. 17 for the ballistics).
 
+use super::fastmath;
+
 /// Levels below this (−160 dBFS) count as silence for the detector.
 const SILENCE: f64 = 1e-8;
 /// Gain reductions below this (dB) are treated as none, so the envelope settles to exactly 0
@@ -92,7 +94,7 @@ impl Compressor {
             0.0
         } else {
             let p = &self.params;
-            gain_reduction_db(20.0 * peak.max(SILENCE).log10(), p.threshold_db, p.ratio, p.knee_db)
+            gain_reduction_db(fastmath::gain_to_db(peak.max(SILENCE)), p.threshold_db, p.ratio, p.knee_db)
         }
     }
 
@@ -117,13 +119,13 @@ impl Compressor {
             let target = self.target_gr(peak);
             let gr = self.follow(0, target);
             self.gr_db[1] = gr;
-            let g = if gr == 0.0 { 1.0 } else { db_to_gain(-gr) };
+            let g = if gr == 0.0 { 1.0 } else { fastmath::db_to_gain(-gr) };
             gains = [g; N];
         } else {
             for ch in 0..N {
                 let target = self.target_gr(frame[ch].abs());
                 let gr = self.follow(ch, target);
-                gains[ch] = if gr == 0.0 { 1.0 } else { db_to_gain(-gr) };
+                gains[ch] = if gr == 0.0 { 1.0 } else { fastmath::db_to_gain(-gr) };
             }
         }
         gains
@@ -201,7 +203,7 @@ mod tests {
         for _ in 0..48_000 {
             g = c.gains::<2>(&[1.0, 0.01]);
         }
-        assert!((20.0 * g[0].log10() + 15.0).abs() < 1e-6, "{g:?}");
+        assert!((20.0 * g[0].log10() + 15.0).abs() < 1e-4, "{g:?}");
         assert_eq!(g[1], 1.0);
     }
 }

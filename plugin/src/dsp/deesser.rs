@@ -12,6 +12,7 @@
 use super::biquad::{Biquad, Coefs, BUTTERWORTH_Q};
 
 use super::compressor::db_to_gain;
+use super::fastmath;
 
 /// Detector attack: fast enough to catch the onset of an "s" (≈ 5 ms long).
 const ATTACK_MS: f64 = 0.5;
@@ -84,16 +85,18 @@ impl Deesser {
     /// Processes one frame in place. `N` is 1 or 2; both channels share one detector.
     #[inline(always)]
     pub fn process<const N: usize>(&mut self, frame: &mut [f64; N]) {
+        let low = self.split.tick_frame(*frame);
+        let detected = self.detector.tick_frame(*frame);
         let mut band = [0.0; N];
         let mut peak: f64 = 0.0;
         for ch in 0..N {
-            band[ch] = frame[ch] - self.split.tick(ch, frame[ch]);
-            peak = peak.max(self.detector.tick(ch, frame[ch]).abs());
+            band[ch] = frame[ch] - low[ch];
+            peak = peak.max(detected[ch].abs());
         }
         let target = if peak <= self.threshold_lin {
             0.0
         } else {
-            (20.0 * peak.max(SILENCE).log10() - self.threshold_db).min(self.max_reduction_db)
+            (fastmath::gain_to_db(peak.max(SILENCE)) - self.threshold_db).min(self.max_reduction_db)
         };
         let coef = if target > self.gr_db { self.attack_coef } else { self.release_coef };
         self.gr_db = target + coef * (self.gr_db - target);
@@ -101,7 +104,7 @@ impl Deesser {
             self.gr_db = 0.0;
             return;
         }
-        let cut = 1.0 - db_to_gain(-self.gr_db);
+        let cut = 1.0 - fastmath::db_to_gain(-self.gr_db);
         for ch in 0..N {
             frame[ch] -= cut * band[ch];
         }

@@ -7,6 +7,7 @@ pub mod chain;
 pub mod compressor;
 pub mod deesser;
 pub mod eq;
+pub mod fastmath;
 pub mod measure;
 pub mod smooth;
 pub mod stereo;
