@@ -126,15 +126,19 @@ impl Coefs {
 /// One biquad with state for up to two channels.
 #[derive(Clone, Copy, Debug)]
 pub struct Biquad {
-    /// Current coefficients.
-    pub coefs: Coefs,
+    coefs: Coefs,
+    /// The coefficients b0, b1, b2, a1, a2, each duplicated for the two channels, so a stereo
+    /// frame loads them as pairs instead of broadcasting every sample.
+    pairs: [[f64; 2]; 5],
     s1: [f64; 2],
     s2: [f64; 2],
 }
 
 impl Default for Biquad {
     fn default() -> Self {
-        Self { coefs: Coefs::IDENTITY, s1: [0.0; 2], s2: [0.0; 2] }
+        let mut b = Self { coefs: Coefs::IDENTITY, pairs: [[0.0; 2]; 5], s1: [0.0; 2], s2: [0.0; 2] };
+        b.set_coefs(Coefs::IDENTITY);
+        b
     }
 }
 
@@ -144,13 +148,28 @@ impl Default for Biquad {
 const STATE_FLOOR: f64 = 1e-15;
 
 impl Biquad {
+    /// A filter with these coefficients and cleared state.
+    pub fn new(coefs: Coefs) -> Self {
+        let mut b = Self::default();
+        b.set_coefs(coefs);
+        b
+    }
+
+    /// Current coefficients.
+    pub fn coefs(&self) -> Coefs {
+        self.coefs
+    }
+
+    /// Replaces the coefficients, keeping the state (for glides).
+    pub fn set_coefs(&mut self, c: Coefs) {
+        self.coefs = c;
+        self.pairs = [[c.b0; 2], [c.b1; 2], [c.b2; 2], [c.a1; 2], [c.a2; 2]];
+    }
+
     /// Filters one sample of channel `ch` (0 or 1).
     #[inline(always)]
     pub fn tick(&mut self, ch: usize, x: f64) -> f64 {
-        let c = &self.coefs;
-        let y = c.b0 * x + self.s1[ch];
-        self.s1[ch] = c.b1 * x - c.a1 * y + self.s2[ch];
-        self.s2[ch] = c.b2 * x - c.a2 * y;
+        let [y] = self.tick_channels([x], ch);
         y
     }
 
@@ -158,14 +177,19 @@ impl Biquad {
     /// compiles to paired (SIMD) arithmetic.
     #[inline(always)]
     pub fn tick_frame<const N: usize>(&mut self, x: [f64; N]) -> [f64; N] {
-        let c = self.coefs;
+        self.tick_channels(x, 0)
+    }
+
+    /// Transposed direct form II on channels `first..first + N`.
+    #[inline(always)]
+    fn tick_channels<const N: usize>(&mut self, x: [f64; N], first: usize) -> [f64; N] {
+        let [b0, b1, b2, a1, a2] = self.pairs;
         let mut y = [0.0; N];
-        for ch in 0..N {
-            y[ch] = c.b0 * x[ch] + self.s1[ch];
-        }
-        for ch in 0..N {
-            self.s1[ch] = c.b1 * x[ch] - c.a1 * y[ch] + self.s2[ch];
-            self.s2[ch] = c.b2 * x[ch] - c.a2 * y[ch];
+        for i in 0..N {
+            let ch = first + i;
+            y[i] = b0[ch] * x[i] + self.s1[ch];
+            self.s1[ch] = b1[ch] * x[i] - a1[ch] * y[i] + self.s2[ch];
+            self.s2[ch] = b2[ch] * x[i] - a2[ch] * y[i];
         }
         y
     }
@@ -195,7 +219,7 @@ mod tests {
     use crate::dsp::measure::tone_amplitude;
 
     fn measured_db(coefs: Coefs, sample_rate: f64, freq: f64) -> f64 {
-        let mut bq = Biquad { coefs, ..Default::default() };
+        let mut bq = Biquad::new(coefs);
         let settle = (sample_rate * 0.5) as usize;
         let len = (sample_rate * 1.0) as usize;
         let mut out = Vec::with_capacity(len);

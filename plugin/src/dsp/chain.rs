@@ -36,7 +36,7 @@ fn glide(p: P, sample_rate: f32) -> Glide {
 }
 
 /// Targets in the domain each glide works in (log2 Hz for frequencies, dB for gains).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Targets {
     in_gain_db: f64,
     hp_on: bool,
@@ -131,20 +131,20 @@ impl Band {
         let active = !self.gain.is_at(0.0);
         if active {
             let (f, g, q) = (self.freq.value().exp2(), self.gain.value(), self.q.value().exp2());
-            self.filter.coefs = band_coefs(self.kind, sample_rate, f, g, q);
+            self.filter.set_coefs(band_coefs(self.kind, sample_rate, f, g, q));
         } else if self.active {
             self.filter.reset();
         }
         self.active = active;
     }
 
-    /// One control tick.
+    /// One control tick; returns whether anything moved.
     fn tick(&mut self, sample_rate: f64) -> bool {
         let moved = self.freq.tick() | self.gain.tick() | self.q.tick();
         if moved {
             self.update(sample_rate);
         }
-        !self.active || self.filter.tidy()
+        moved
     }
 }
 
@@ -195,6 +195,9 @@ pub struct Chain {
     bypass_ramp: Ramp,
 
     active: Active,
+    /// Nothing is gliding and the targets have not changed since the last full control tick:
+    /// the tick can skip straight to housekeeping. Most of the time a mix is static.
+    quiet: bool,
     /// Times the chain met a non-finite internal value and reset itself.
     recoveries: u64,
 }
@@ -250,6 +253,7 @@ impl Chain {
             out_ramp: Ramp::default(),
             bypass_ramp: Ramp::default(),
             active: Active::default(),
+            quiet: false,
             recoveries: 0,
         };
         chain.reset(&Settings::default());
@@ -267,6 +271,7 @@ impl Chain {
         let t = Targets::from(settings);
         let sr = self.sample_rate;
         self.targets = t;
+        self.quiet = false;
         self.phase = 0;
         self.in_gain.reset(t.in_gain_db);
         self.hp_freq.reset(t.hp_freq);
@@ -309,7 +314,11 @@ impl Chain {
     /// Processes `channels` in place with `settings` as the new targets. Any block length,
     /// including 0; the result does not depend on how a stream is cut into blocks.
     pub fn process(&mut self, channels: &mut [&mut [f32]], settings: &Settings) {
-        self.targets = Targets::from(settings);
+        let targets = Targets::from(settings);
+        if targets != self.targets {
+            self.targets = targets;
+            self.quiet = false;
+        }
         match channels.len() {
             0 => {}
             1 => self.process_n::<1>(channels),
@@ -357,7 +366,7 @@ impl Chain {
     fn update_hp_coefs(&mut self) {
         let sections = high_pass_sections(self.sample_rate, self.hp_freq.value().exp2(), self.hp_slope);
         for (filter, coefs) in self.hp.iter_mut().zip(sections) {
-            filter.coefs = coefs;
+            filter.set_coefs(coefs);
         }
     }
 
@@ -407,11 +416,19 @@ impl Chain {
     /// Advances every glide one control tick, recomputes what moved, and sets the per-sample
     /// ramps for the next `CONTROL_INTERVAL` samples.
     fn control_tick(&mut self) {
+        if self.quiet {
+            if !self.tidy_state() {
+                self.recover();
+            }
+            return;
+        }
         let t = self.targets;
         let sr = self.sample_rate;
+        let mut moved = false;
 
         self.in_gain.set_target(t.in_gain_db);
         if self.in_gain.tick() {
+            moved = true;
             self.in_ramp.retarget(db_to_gain(self.in_gain.value()));
         } else {
             self.in_ramp.hold();
@@ -425,8 +442,9 @@ impl Chain {
         }
         self.hp_level.set_target(if t.hp_on && t.hp_slope == self.hp_slope { 1.0 } else { 0.0 });
         self.hp_freq.set_target(t.hp_freq);
-        self.hp_level.tick();
+        moved |= self.hp_level.tick();
         if self.hp_freq.tick() {
+            moved = true;
             self.update_hp_coefs();
         }
         self.hp_ramp.retarget(self.hp_level.value());
@@ -436,9 +454,8 @@ impl Chain {
         b1.set_targets(t.b1[0], t.b1[1], t.b1[2]);
         b2.set_targets(t.b2[0], t.b2[1], t.b2[2]);
         hs.set_targets(t.hs[0], t.hs[1], 0.0);
-        let mut finite = true;
         for band in &mut self.bands {
-            finite &= band.tick(sr);
+            moved |= band.tick(sr);
         }
 
         let mut comp_moved = self.comp_linked != t.comp_linked;
@@ -448,6 +465,7 @@ impl Chain {
             comp_moved |= g.tick();
         }
         if comp_moved {
+            moved = true;
             self.update_compressor();
         }
         self.mix_ramp.retarget(self.comp_glides[6].value());
@@ -459,11 +477,13 @@ impl Chain {
             deess_moved |= g.tick();
         }
         if deess_moved {
+            moved = true;
             self.update_deesser();
         }
 
         self.pan.set_target(t.pan);
         if self.pan.tick() {
+            moved = true;
             let (l, r) = pan_gains(self.pan.value());
             self.pan_l_ramp.retarget(l);
             self.pan_r_ramp.retarget(r);
@@ -472,26 +492,41 @@ impl Chain {
             self.pan_r_ramp.hold();
         }
         self.width.set_target(t.width);
-        self.width.tick();
+        moved |= self.width.tick();
         self.width_ramp.retarget(self.width.value());
 
         self.out_gain.set_target(t.out_gain_db);
         self.mute.set_target(t.mute);
         let out_moved = self.out_gain.tick() | self.mute.tick();
         if out_moved {
+            moved = true;
             self.out_ramp.retarget(db_to_gain(self.out_gain.value()) * self.mute.value());
         } else {
             self.out_ramp.hold();
         }
         self.bypass.set_target(t.bypass);
-        self.bypass.tick();
+        moved |= self.bypass.tick();
         self.bypass_ramp.retarget(self.bypass.value());
 
-        finite &= self.hp.iter_mut().all(Biquad::tidy) & self.deesser.tidy();
-        if !finite {
+        if !self.tidy_state() {
             self.recover();
         }
         self.update_active();
+        // A tick where nothing moved has just flattened every ramp: until the targets change,
+        // later ticks have nothing to do but housekeeping.
+        self.quiet = !moved;
+    }
+
+    /// Flushes near-zero filter state; false if any state is not finite.
+    fn tidy_state(&mut self) -> bool {
+        let mut finite = true;
+        for f in &mut self.hp {
+            finite &= f.tidy();
+        }
+        for band in &mut self.bands {
+            finite &= band.filter.tidy();
+        }
+        finite & self.deesser.tidy() & self.compressor.is_finite()
     }
 
     /// A non-finite value got into the state (only possible with pathological settings or a
@@ -529,9 +564,14 @@ impl Chain {
     /// Runs one segment (within one control tick) of a mono stream; false if any output was
     /// not finite (it is written as 0).
     fn segment_mono(&mut self, samples: &mut [f32]) -> bool {
+        let mut frames = [[0.0; 1]; CONTROL_INTERVAL];
+        for (f, s) in frames.iter_mut().zip(samples.iter()) {
+            *f = [sanitize(*s)];
+        }
+        let n = samples.len();
+        self.stages::<1>(&mut frames[..n]);
         let mut finite = true;
-        for s in samples {
-            let [y] = self.frame::<1>([sanitize(*s)]);
+        for (s, [y]) in samples.iter_mut().zip(frames) {
             let v = y as f32;
             finite &= v.is_finite();
             *s = if v.is_finite() { v } else { 0.0 };
@@ -541,9 +581,14 @@ impl Chain {
 
     /// As [`Chain::segment_mono`], for a stereo pair.
     fn segment_stereo(&mut self, left: &mut [f32], right: &mut [f32]) -> bool {
+        let mut frames = [[0.0; 2]; CONTROL_INTERVAL];
+        for (f, (l, r)) in frames.iter_mut().zip(left.iter().zip(right.iter())) {
+            *f = [sanitize(*l), sanitize(*r)];
+        }
+        let n = left.len().min(right.len());
+        self.stages::<2>(&mut frames[..n]);
         let mut finite = true;
-        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
-            let [yl, yr] = self.frame::<2>([sanitize(*l), sanitize(*r)]);
+        for ((l, r), [yl, yr]) in left.iter_mut().zip(right.iter_mut()).zip(frames) {
             let (vl, vr) = (yl as f32, yr as f32);
             let ok = vl.is_finite() & vr.is_finite();
             finite &= ok;
@@ -553,51 +598,65 @@ impl Chain {
         finite
     }
 
-    /// One frame through every active stage.
+    /// Every active stage over the frames of one segment (at most one control tick long),
+    /// stage after stage: each stage's state stays in registers through its loop, and work
+    /// that does not depend on the previous frame (the dynamics' logs and exps) overlaps.
     #[inline(always)]
-    fn frame<const N: usize>(&mut self, dry: [f64; N]) -> [f64; N] {
+    fn stages<const N: usize>(&mut self, frames: &mut [[f64; N]]) {
         let a = self.active;
-        let g_in = self.in_ramp.next();
-        let mut x = dry.map(|v| v * g_in);
+        let mut dry = [[0.0; N]; CONTROL_INTERVAL];
+        dry[..frames.len()].copy_from_slice(frames);
 
+        for f in frames.iter_mut() {
+            let g = self.in_ramp.next();
+            *f = f.map(|v| v * g);
+        }
         if a.hp {
-            let level = self.hp_ramp.next();
-            let mut y = self.hp[0].tick_frame(x);
-            if a.hp_sections == 2 {
-                y = self.hp[1].tick_frame(y);
-            }
-            for ch in 0..N {
-                x[ch] += level * (y[ch] - x[ch]);
+            for f in frames.iter_mut() {
+                let level = self.hp_ramp.next();
+                let mut y = self.hp[0].tick_frame(*f);
+                if a.hp_sections == 2 {
+                    y = self.hp[1].tick_frame(y);
+                }
+                for ch in 0..N {
+                    f[ch] += level * (y[ch] - f[ch]);
+                }
             }
         }
         for band in &mut self.bands {
             if band.active {
-                x = band.filter.tick_frame(x);
+                for f in frames.iter_mut() {
+                    *f = band.filter.tick_frame(*f);
+                }
             }
         }
         if a.deess {
-            self.deesser.process(&mut x);
+            self.deesser.process(frames);
         }
         if a.comp {
-            let mix = self.mix_ramp.next();
-            let makeup = self.makeup_ramp.next();
-            let gains = self.compressor.gains(&x);
-            for ch in 0..N {
-                let wet = x[ch] * gains[ch] * makeup;
-                x[ch] += mix * (wet - x[ch]);
+            let mut gains = [[1.0; N]; CONTROL_INTERVAL];
+            self.compressor.gains(frames, &mut gains);
+            for (f, g) in frames.iter_mut().zip(gains) {
+                let mix = self.mix_ramp.next();
+                let makeup = self.makeup_ramp.next();
+                for ch in 0..N {
+                    let wet = f[ch] * g[ch] * makeup;
+                    f[ch] += mix * (wet - f[ch]);
+                }
             }
         }
-        if N == 2 {
-            let (l, r) = apply_width(x[0], x[N - 1], self.width_ramp.next());
-            x[0] = l * self.pan_l_ramp.next();
-            x[N - 1] = r * self.pan_r_ramp.next();
+        for (f, d) in frames.iter_mut().zip(dry) {
+            if N == 2 {
+                let (l, r) = apply_width(f[0], f[N - 1], self.width_ramp.next());
+                f[0] = l * self.pan_l_ramp.next();
+                f[N - 1] = r * self.pan_r_ramp.next();
+            }
+            let g_out = self.out_ramp.next();
+            let b = self.bypass_ramp.next();
+            for ch in 0..N {
+                f[ch] *= g_out;
+                f[ch] += b * (d[ch] - f[ch]);
+            }
         }
-        let g_out = self.out_ramp.next();
-        let b = self.bypass_ramp.next();
-        for ch in 0..N {
-            x[ch] *= g_out;
-            x[ch] += b * (dry[ch] - x[ch]);
-        }
-        x
     }
 }

@@ -49,6 +49,10 @@ pub struct Compressor {
     params: CompressorParams,
     /// Detector levels below this linear peak cannot reach the knee: skip the log.
     knee_start_lin: f64,
+    /// `1 − 1/ratio`, the gain-reduction slope above the knee.
+    slope: f64,
+    /// `slope / (2·knee)`, the knee's quadratic coefficient (0 for a hard knee).
+    knee_coef: f64,
     attack_coef: f64,
     release_coef: f64,
     /// Smoothed gain reduction per channel, dB.
@@ -61,6 +65,8 @@ impl Compressor {
         let mut c = Self {
             params,
             knee_start_lin: 0.0,
+            slope: 0.0,
+            knee_coef: 0.0,
             attack_coef: 0.0,
             release_coef: 0.0,
             gr_db: [0.0; 2],
@@ -73,6 +79,8 @@ impl Compressor {
     pub fn set_params(&mut self, sample_rate: f64, p: CompressorParams) {
         self.params = p;
         self.knee_start_lin = 10f64.powf((p.threshold_db - p.knee_db / 2.0) / 20.0);
+        self.slope = 1.0 - 1.0 / p.ratio;
+        self.knee_coef = if p.knee_db > 0.0 { self.slope / (2.0 * p.knee_db) } else { 0.0 };
         // One-pole coefficient for a time constant τ: exp(−1 / (τ·fs)).
         self.attack_coef = (-1.0 / (p.attack_ms * 1e-3 * sample_rate)).exp();
         self.release_coef = (-1.0 / (p.release_ms * 1e-3 * sample_rate)).exp();
@@ -83,6 +91,11 @@ impl Compressor {
         self.gr_db = [0.0; 2];
     }
 
+    /// Whether the envelopes hold finite values.
+    pub fn is_finite(&self) -> bool {
+        self.gr_db.iter().all(|v| v.is_finite())
+    }
+
     /// Current gain reduction, dB (the larger of the channels).
     pub fn gain_reduction_db(&self) -> f64 {
         self.gr_db[0].max(self.gr_db[1])
@@ -91,10 +104,16 @@ impl Compressor {
     #[inline(always)]
     fn target_gr(&self, peak: f64) -> f64 {
         if peak < self.knee_start_lin {
-            0.0
+            return 0.0;
+        }
+        // `gain_reduction_db` with its divisions precomputed.
+        let p = &self.params;
+        let over = fastmath::gain_to_db(peak.max(SILENCE)) - p.threshold_db;
+        if 2.0 * over < p.knee_db {
+            let x = (over + 0.5 * p.knee_db).max(0.0);
+            self.knee_coef * x * x
         } else {
-            let p = &self.params;
-            gain_reduction_db(fastmath::gain_to_db(peak.max(SILENCE)), p.threshold_db, p.ratio, p.knee_db)
+            self.slope * over
         }
     }
 
@@ -110,27 +129,47 @@ impl Compressor {
         next
     }
 
-    /// Linear gains (≤ 1) to apply to the channels of this frame. `N` is 1 or 2.
+    /// Linear gains (≤ 1) for each frame of `frames` (at most [`MAX_BLOCK`] frames; `N` is 1
+    /// or 2), written to `gains`.
+    ///
+    /// Three passes: levels to targets (a log per frame, independent across frames), the
+    /// attack/release recurrence (two operations per frame), targets to gains (an exp per
+    /// frame, independent). Done per frame in one pass, each frame's log → recurrence → exp
+    /// would wait on the previous one; split, the logs and exps of a block overlap in the CPU.
     #[inline(always)]
-    pub fn gains<const N: usize>(&mut self, frame: &[f64; N]) -> [f64; N] {
-        let mut gains = [1.0; N];
-        if N == 2 && self.params.linked {
-            let peak = frame[0].abs().max(frame[N - 1].abs());
-            let target = self.target_gr(peak);
-            let gr = self.follow(0, target);
-            self.gr_db[1] = gr;
-            let g = if gr == 0.0 { 1.0 } else { fastmath::db_to_gain(-gr) };
-            gains = [g; N];
-        } else {
-            for ch in 0..N {
-                let target = self.target_gr(frame[ch].abs());
-                let gr = self.follow(ch, target);
-                gains[ch] = if gr == 0.0 { 1.0 } else { fastmath::db_to_gain(-gr) };
+    pub fn gains<const N: usize>(&mut self, frames: &[[f64; N]], gains: &mut [[f64; N]]) {
+        let n = frames.len().min(MAX_BLOCK);
+        let mut gr = [[0.0; N]; MAX_BLOCK];
+        let linked = N == 2 && self.params.linked;
+        for (target, frame) in gr.iter_mut().zip(&frames[..n]) {
+            if linked {
+                target[0] = self.target_gr(frame[0].abs().max(frame[N - 1].abs()));
+            } else {
+                for ch in 0..N {
+                    target[ch] = self.target_gr(frame[ch].abs());
+                }
             }
         }
-        gains
+        let channels = if linked { 1 } else { N };
+        for frame_gr in &mut gr[..n] {
+            for ch in 0..channels {
+                frame_gr[ch] = self.follow(ch, frame_gr[ch]);
+            }
+        }
+        if linked {
+            self.gr_db[1] = self.gr_db[0];
+        }
+        for (g, frame_gr) in gains.iter_mut().zip(&gr[..n]) {
+            for ch in 0..N {
+                let r = frame_gr[if linked { 0 } else { ch }];
+                g[ch] = if r == 0.0 { 1.0 } else { fastmath::db_to_gain(-r) };
+            }
+        }
     }
 }
+
+/// Most frames [`Compressor::gains`] and `Deesser::process` take at once: one control tick.
+pub const MAX_BLOCK: usize = super::smooth::CONTROL_INTERVAL;
 
 /// dB to linear amplitude.
 #[inline(always)]
@@ -164,13 +203,13 @@ mod tests {
     fn time_to_fraction(sr: f64, p: CompressorParams, from: f64, to: f64, fraction: f64) -> f64 {
         let mut c = Compressor::new(sr, p);
         for _ in 0..(sr as usize) {
-            c.gains::<2>(&[from, from]);
+            c.gains::<2>(&[[from, from]], &mut [[0.0; 2]]);
         }
         let start = c.gain_reduction_db();
         let end = c.target_gr(to);
         let goal = start + fraction * (end - start);
         for n in 0..(10.0 * sr) as usize {
-            c.gains::<2>(&[to, to]);
+            c.gains::<2>(&[[to, to]], &mut [[0.0; 2]]);
             let gr = c.gain_reduction_db();
             if (end > start && gr >= goal) || (end < start && gr <= goal) {
                 return n as f64 / sr * 1e3;
@@ -199,10 +238,11 @@ mod tests {
         let mut p = params(-20.0, 4.0, 0.0, 0.1, 100.0);
         p.linked = false;
         let mut c = Compressor::new(48_000.0, p);
-        let mut g = [1.0; 2];
-        for _ in 0..48_000 {
-            g = c.gains::<2>(&[1.0, 0.01]);
+        let mut g = [[1.0; 2]; 16];
+        for _ in 0..3000 {
+            c.gains::<2>(&[[1.0, 0.01]; 16], &mut g);
         }
+        let g = g[15];
         assert!((20.0 * g[0].log10() + 15.0).abs() < 1e-4, "{g:?}");
         assert_eq!(g[1], 1.0);
     }

@@ -12,6 +12,7 @@
 use super::biquad::{Biquad, Coefs, BUTTERWORTH_Q};
 
 use super::compressor::db_to_gain;
+use super::compressor::MAX_BLOCK;
 use super::fastmath;
 
 /// Detector attack: fast enough to catch the onset of an "s" (≈ 5 ms long).
@@ -53,8 +54,8 @@ impl Deesser {
 
     /// Updates the band frequency, threshold (dBFS peak of the band) and maximum reduction (dB).
     pub fn set_params(&mut self, sample_rate: f64, freq_hz: f64, threshold_db: f64, max_reduction_db: f64) {
-        self.detector.coefs = Coefs::high_pass(sample_rate, freq_hz, BUTTERWORTH_Q);
-        self.split.coefs = Coefs::low_pass_1st(sample_rate, freq_hz);
+        self.detector.set_coefs(Coefs::high_pass(sample_rate, freq_hz, BUTTERWORTH_Q));
+        self.split.set_coefs(Coefs::low_pass_1st(sample_rate, freq_hz));
         self.set_levels(threshold_db, max_reduction_db);
     }
 
@@ -82,31 +83,45 @@ impl Deesser {
         self.gr_db
     }
 
-    /// Processes one frame in place. `N` is 1 or 2; both channels share one detector.
+    /// Processes up to [`MAX_BLOCK`] frames in place. `N` is 1 or 2; both channels share one
+    /// detector. Split into passes like [`super::compressor::Compressor::gains`], so the logs and
+    /// exps of a block overlap instead of waiting on each other.
     #[inline(always)]
-    pub fn process<const N: usize>(&mut self, frame: &mut [f64; N]) {
-        let low = self.split.tick_frame(*frame);
-        let detected = self.detector.tick_frame(*frame);
-        let mut band = [0.0; N];
-        let mut peak: f64 = 0.0;
-        for ch in 0..N {
-            band[ch] = frame[ch] - low[ch];
-            peak = peak.max(detected[ch].abs());
+    pub fn process<const N: usize>(&mut self, frames: &mut [[f64; N]]) {
+        let n = frames.len().min(MAX_BLOCK);
+        let mut band = [[0.0; N]; MAX_BLOCK];
+        let mut level = [0.0f64; MAX_BLOCK];
+        for i in 0..n {
+            let low = self.split.tick_frame(frames[i]);
+            let detected = self.detector.tick_frame(frames[i]);
+            for ch in 0..N {
+                band[i][ch] = frames[i][ch] - low[ch];
+                level[i] = level[i].max(detected[ch].abs());
+            }
         }
-        let target = if peak <= self.threshold_lin {
-            0.0
-        } else {
-            (fastmath::gain_to_db(peak.max(SILENCE)) - self.threshold_db).min(self.max_reduction_db)
-        };
-        let coef = if target > self.gr_db { self.attack_coef } else { self.release_coef };
-        self.gr_db = target + coef * (self.gr_db - target);
-        if self.gr_db < GR_FLOOR_DB {
-            self.gr_db = 0.0;
-            return;
+        for l in &mut level[..n] {
+            *l = if *l <= self.threshold_lin {
+                0.0
+            } else {
+                (fastmath::gain_to_db(l.max(SILENCE)) - self.threshold_db).min(self.max_reduction_db)
+            };
         }
-        let cut = 1.0 - fastmath::db_to_gain(-self.gr_db);
-        for ch in 0..N {
-            frame[ch] -= cut * band[ch];
+        // `level` now holds the target reduction; the recurrence turns it into the envelope.
+        for target in &mut level[..n] {
+            let coef = if *target > self.gr_db { self.attack_coef } else { self.release_coef };
+            self.gr_db = *target + coef * (self.gr_db - *target);
+            if self.gr_db < GR_FLOOR_DB {
+                self.gr_db = 0.0;
+            }
+            *target = self.gr_db;
+        }
+        for i in 0..n {
+            if level[i] > 0.0 {
+                let cut = 1.0 - fastmath::db_to_gain(-level[i]);
+                for ch in 0..N {
+                    frames[i][ch] -= cut * band[i][ch];
+                }
+            }
         }
     }
 }
@@ -124,10 +139,10 @@ mod tests {
         let amp = db_to_gain(amp_db);
         let mut out = Vec::new();
         for i in 0..(sr as usize) {
-            let mut f = [amp * (2.0 * PI * freq * i as f64 / sr).sin()];
+            let mut f = [[amp * (2.0 * PI * freq * i as f64 / sr).sin()]];
             d.process(&mut f);
             if i >= 24_000 {
-                out.push(f[0]);
+                out.push(f[0][0]);
             }
         }
         (20.0 * (tone_amplitude(&out, sr, freq) / amp).log10(), d.reduction_db())
