@@ -127,8 +127,7 @@ impl Plugin for AudioCollab {
 
 impl ClapPlugin for AudioCollab {
     const CLAP_ID: &'static str = "com.audiocollab.assistant";
-    const CLAP_DESCRIPTION: Option<&'static str> =
-        Some("Mixing chain with an AI assistant that explains every move");
+    const CLAP_DESCRIPTION: Option<&'static str> = Some("Mixing chain with an AI assistant that explains every move");
     const CLAP_MANUAL_URL: Option<&'static str> = Some(Self::URL);
     const CLAP_SUPPORT_URL: Option<&'static str> = None;
     const CLAP_FEATURES: &'static [ClapFeature] = &[

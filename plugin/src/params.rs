@@ -215,7 +215,11 @@ impl Default for AudioCollabParams {
                 ds_range: float(P::DeessRange),
             },
             stereo: StereoParams { pan: float(P::Pan), width: float(P::Width) },
-            output: OutputParams { gain: float(P::OutputGain), bypass: toggle(P::Bypass).make_bypass(), mute: toggle(P::Mute) },
+            output: OutputParams {
+                gain: float(P::OutputGain),
+                bypass: toggle(P::Bypass).make_bypass(),
+                mute: toggle(P::Mute),
+            },
         }
     }
 }

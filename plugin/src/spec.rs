@@ -231,6 +231,7 @@ const BAND: (f32, f32) = audio_band_hz();
 const EQ: Kind = float(EQ_GAIN_DB.0, EQ_GAIN_DB.1);
 
 /// The table. Order = [`ParamId`] discriminants (checked by a test).
+#[rustfmt::skip]
 pub static PARAMS: [ParamSpec; NUM_PARAMS] = [
     row!(InputGain, "in_gain", "Input Trim", Input, float(TRIM_DB.0, TRIM_DB.1), 0.0, " dB", Decibels, GAIN_MS),
     row!(HpOn, "hp_on", "High-Pass On", Eq, Kind::Toggle, 0.0, "", Label, SWITCH_MS),

@@ -235,7 +235,8 @@ fn nan_and_inf_input_give_finite_output_and_the_chain_recovers() {
     let garbage_out = render(sr as f32, &s_no_comp, &[bad_l, zeroed_r.clone()]);
     let clean_out = render(sr as f32, &s_no_comp, &[zeroed_l, zeroed_r]);
     // Only the clamped ±f32::MAX samples differ; the EQ's memory of them decays.
-    let tail_err = garbage_out[0][40_000..].iter().zip(&clean_out[0][40_000..]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    let tail_err =
+        garbage_out[0][40_000..].iter().zip(&clean_out[0][40_000..]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
     assert!(tail_err < 1e-4, "{tail_err}");
 }
 
@@ -297,21 +298,56 @@ fn parameter_jumps_are_click_free() {
     let input = sine(sr, 100.0, 0.5, 48_000);
     let steady_step = 0.5 * 2.0 * PI * 100.0 / sr;
     let jumps: &[(&str, Settings, Settings)] = &[
-        ("out_gain -24 → +12", Settings::default().with(P::OutputGain, -24.0), Settings::default().with(P::OutputGain, 12.0)),
-        ("in_gain +12 → -24", Settings::default().with(P::InputGain, 12.0), Settings::default().with(P::InputGain, -24.0)),
+        (
+            "out_gain -24 → +12",
+            Settings::default().with(P::OutputGain, -24.0),
+            Settings::default().with(P::OutputGain, 12.0),
+        ),
+        (
+            "in_gain +12 → -24",
+            Settings::default().with(P::InputGain, 12.0),
+            Settings::default().with(P::InputGain, -24.0),
+        ),
         ("mute on", Settings::default(), Settings::default().with(P::Mute, 1.0)),
-        ("bypass on", eq_settings().with(P::OutputGain, 6.0), eq_settings().with(P::OutputGain, 6.0).with(P::Bypass, 1.0)),
-        ("bell 100 Hz -18 → +18", Settings::default().with(P::Bell1Freq, 100.0).with(P::Bell1Gain, -18.0),
-            Settings::default().with(P::Bell1Freq, 100.0).with(P::Bell1Gain, 18.0)),
-        ("bell off", Settings::default().with(P::Bell1Freq, 100.0).with(P::Bell1Gain, 12.0),
-            Settings::default().with(P::Bell1Freq, 100.0).with(P::Bell1Gain, 12.0).with(P::Bell1On, 0.0)),
-        ("hp on at 200 Hz", Settings::default().with(P::HpFreq, 200.0), Settings::default().with(P::HpFreq, 200.0).with(P::HpOn, 1.0)),
-        ("hp slope 12 → 24", Settings::default().with(P::HpOn, 1.0).with(P::HpFreq, 150.0),
-            Settings::default().with(P::HpOn, 1.0).with(P::HpFreq, 150.0).with(P::HpSlope, 1.0)),
-        ("hp freq 20 → 1000", Settings::default().with(P::HpOn, 1.0).with(P::HpFreq, 20.0),
-            Settings::default().with(P::HpOn, 1.0).with(P::HpFreq, 1000.0)),
-        ("compressor on, -50 dB threshold, 20:1, +24 dB makeup", Settings::default(),
-            Settings::default().with(P::CompOn, 1.0).with(P::CompThreshold, -50.0).with(P::CompRatio, 20.0).with(P::CompMakeup, 24.0)),
+        (
+            "bypass on",
+            eq_settings().with(P::OutputGain, 6.0),
+            eq_settings().with(P::OutputGain, 6.0).with(P::Bypass, 1.0),
+        ),
+        (
+            "bell 100 Hz -18 → +18",
+            Settings::default().with(P::Bell1Freq, 100.0).with(P::Bell1Gain, -18.0),
+            Settings::default().with(P::Bell1Freq, 100.0).with(P::Bell1Gain, 18.0),
+        ),
+        (
+            "bell off",
+            Settings::default().with(P::Bell1Freq, 100.0).with(P::Bell1Gain, 12.0),
+            Settings::default().with(P::Bell1Freq, 100.0).with(P::Bell1Gain, 12.0).with(P::Bell1On, 0.0),
+        ),
+        (
+            "hp on at 200 Hz",
+            Settings::default().with(P::HpFreq, 200.0),
+            Settings::default().with(P::HpFreq, 200.0).with(P::HpOn, 1.0),
+        ),
+        (
+            "hp slope 12 → 24",
+            Settings::default().with(P::HpOn, 1.0).with(P::HpFreq, 150.0),
+            Settings::default().with(P::HpOn, 1.0).with(P::HpFreq, 150.0).with(P::HpSlope, 1.0),
+        ),
+        (
+            "hp freq 20 → 1000",
+            Settings::default().with(P::HpOn, 1.0).with(P::HpFreq, 20.0),
+            Settings::default().with(P::HpOn, 1.0).with(P::HpFreq, 1000.0),
+        ),
+        (
+            "compressor on, -50 dB threshold, 20:1, +24 dB makeup",
+            Settings::default(),
+            Settings::default()
+                .with(P::CompOn, 1.0)
+                .with(P::CompThreshold, -50.0)
+                .with(P::CompRatio, 20.0)
+                .with(P::CompMakeup, 24.0),
+        ),
         ("pan L → R", Settings::default().with(P::Pan, -1.0), Settings::default().with(P::Pan, 1.0)),
         ("width 0 → 200 %", Settings::default().with(P::Width, 0.0), Settings::default().with(P::Width, 2.0)),
     ];

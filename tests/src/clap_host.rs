@@ -52,12 +52,15 @@ use clack_extensions::audio_ports::{AudioPortFlags, AudioPortInfoBuffer, PluginA
 use clack_extensions::audio_ports_config::{AudioPortsConfigBuffer, PluginAudioPortsConfig};
 use clack_extensions::latency::{HostLatency, HostLatencyImpl};
 use clack_extensions::params::{
-    HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamInfoBuffer,
-    ParamInfoFlags, ParamRescanFlags, PluginParams,
+    HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamInfoBuffer, ParamInfoFlags,
+    ParamRescanFlags, PluginParams,
 };
 use clack_extensions::state::{HostState, HostStateImpl, PluginState};
 use clack_host::events::event_types::ParamValueEvent;
 use clack_host::prelude::*;
+
+pub use crate::harness::ParamChange;
+use crate::harness::{check_process, cut_into_blocks, on_audio_thread};
 
 /// The CLAP id of the plugin (`ClapPlugin::CLAP_ID`).
 pub const PLUGIN_ID: &str = "com.audiocollab.assistant";
@@ -171,8 +174,7 @@ fn make_bundle() -> Result<PathBuf> {
         None => bail!("{} has no parent directory", library.display()),
     };
     let bundle_dir = profile_dir.join("clap-test");
-    std::fs::create_dir_all(&bundle_dir)
-        .with_context(|| format!("creating {}", bundle_dir.display()))?;
+    std::fs::create_dir_all(&bundle_dir).with_context(|| format!("creating {}", bundle_dir.display()))?;
     let bundle = bundle_dir.join(BUNDLE_NAME);
     let temporary = bundle_dir.join(format!(".{BUNDLE_NAME}.{}", std::process::id()));
     std::fs::copy(&library, &temporary)
@@ -188,9 +190,7 @@ fn make_bundle() -> Result<PathBuf> {
 /// `hash = hash * 31 + byte` (wrapping `u32`) and clears bit 31 (reserved by VST3). The ids are
 /// therefore stable as long as the string ids are; collisions are possible in principle.
 pub fn clap_param_id(string_id: &str) -> u32 {
-    let hash = string_id.bytes().fold(0u32, |hash, byte| {
-        hash.wrapping_mul(31).wrapping_add(u32::from(byte))
-    });
+    let hash = string_id.bytes().fold(0u32, |hash, byte| hash.wrapping_mul(31).wrapping_add(u32::from(byte)));
     hash & !(1 << 31)
 }
 
@@ -200,20 +200,12 @@ pub fn clap_param_id(string_id: &str) -> u32 {
 /// with their type (`f32`, `i32`, `bool`, or `string` for enums with stable ids); float values
 /// are the plain value after the normalized round trip (`"b1_freq": {"f32": 249.99997}`).
 pub fn state_json(state: &[u8]) -> Result<serde_json::Value> {
-    ensure!(
-        state.len() >= 8,
-        "state is {} bytes, shorter than its length prefix",
-        state.len()
-    );
+    ensure!(state.len() >= 8, "state is {} bytes, shorter than its length prefix", state.len());
     let (prefix, body) = state.split_at(8);
     let mut length = [0u8; 8];
     length.copy_from_slice(prefix);
     let length = u64::from_le_bytes(length);
-    ensure!(
-        length == body.len() as u64,
-        "state length prefix says {length} bytes, {} follow",
-        body.len()
-    );
+    ensure!(length == body.len() as u64, "state length prefix says {length} bytes, {} follow", body.len());
     serde_json::from_slice(body).context("state body is not JSON")
 }
 
@@ -264,17 +256,6 @@ pub struct PortConfig {
     pub main_input_channels: Option<u32>,
     /// Channels of the main output port, if there is one.
     pub main_output_channels: Option<u32>,
-}
-
-/// A parameter change sent as a `CLAP_EVENT_PARAM_VALUE` event during [`TestHost::process`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ParamChange {
-    /// Sample index in the whole signal passed to `process` (not in a block).
-    pub time: usize,
-    /// CLAP parameter id.
-    pub id: u32,
-    /// New host value (see the module docs for the units).
-    pub value: f64,
 }
 
 /// Timing and status of one `process()` call made by [`TestHost::process`].
@@ -425,10 +406,7 @@ impl HostHandlers for Handlers {
     type AudioProcessor<'a> = ();
 
     fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
-        builder
-            .register::<HostParams>()
-            .register::<HostState>()
-            .register::<HostLatency>();
+        builder.register::<HostParams>().register::<HostState>().register::<HostLatency>();
     }
 }
 
@@ -459,40 +437,24 @@ impl TestHost {
     pub fn load(path: &Path) -> Result<Self> {
         // SAFETY: loading a library runs its initialisers; this is the plugin built from this
         // workspace, which is exactly the code under test.
-        let entry = unsafe { PluginEntry::load(path) }
-            .map_err(|e| anyhow!("loading {}: {e}", path.display()))?;
+        let entry = unsafe { PluginEntry::load(path) }.map_err(|e| anyhow!("loading {}: {e}", path.display()))?;
         // Never unload the library, as DAWs don't: nice-plug's copy of `std` registers
         // thread-exit destructors (pthread keys) on every thread that touched the plugin, and if
         // the last instance's drop `dlclose`d the library, those threads would jump into unmapped
         // code when they exit (seen as SIGSEGV in `__nptl_deallocate_tsd` with parallel tests).
         // Leaking one reference to clack-host's entry cache keeps it loaded for the process.
         std::mem::forget(entry.clone());
-        let factory = entry
-            .get_plugin_factory()
-            .context("the entry has no plugin factory")?;
-        let ids: Vec<String> = factory
-            .plugin_descriptors()
-            .filter_map(|d| d.id().map(|id| id.to_string_lossy().into_owned()))
-            .collect();
-        ensure!(
-            ids.iter().any(|id| id == PLUGIN_ID),
-            "{PLUGIN_ID} not in the factory's plugins {ids:?}"
-        );
+        let factory = entry.get_plugin_factory().context("the entry has no plugin factory")?;
+        let ids: Vec<String> =
+            factory.plugin_descriptors().filter_map(|d| d.id().map(|id| id.to_string_lossy().into_owned())).collect();
+        ensure!(ids.iter().any(|id| id == PLUGIN_ID), "{PLUGIN_ID} not in the factory's plugins {ids:?}");
 
-        let host_info = HostInfo::new(
-            "AudioCollab test host",
-            "AudioCollab",
-            "https://localhost",
-            "0.1.0",
-        )
-        .map_err(|e| anyhow!("host info: {e}"))?;
+        let host_info = HostInfo::new("AudioCollab test host", "AudioCollab", "https://localhost", "0.1.0")
+            .map_err(|e| anyhow!("host info: {e}"))?;
         let plugin_id = CString::new(PLUGIN_ID).context("plugin id")?;
         let instance = PluginInstance::<Handlers>::new(
             |_| Shared::default(),
-            |shared| MainThread {
-                shared,
-                _not_sync: Cell::new(()),
-            },
+            |shared| MainThread { shared, _not_sync: Cell::new(()) },
             &entry,
             &plugin_id,
             &host_info,
@@ -500,12 +462,8 @@ impl TestHost {
         .map_err(|e| anyhow!("instantiating {PLUGIN_ID}: {e}"))?;
 
         let shared = instance.plugin_shared_handle();
-        let params = shared
-            .get_extension::<PluginParams>()
-            .context("no params extension")?;
-        let state = shared
-            .get_extension::<PluginState>()
-            .context("no state extension")?;
+        let params = shared.get_extension::<PluginParams>().context("no params extension")?;
+        let state = shared.get_extension::<PluginState>().context("no state extension")?;
         let audio_ports = shared.get_extension::<PluginAudioPorts>();
         let ports_config = shared.get_extension::<PluginAudioPortsConfig>();
 
@@ -574,17 +532,13 @@ impl TestHost {
     /// Current host value of a parameter (`params.get_value`).
     pub fn value(&mut self, id: u32) -> Result<f64> {
         let handle = self.instance.plugin_handle();
-        self.params
-            .get_value(&handle, ClapId::new(id))
-            .with_context(|| format!("params.get_value({id}) failed"))
+        self.params.get_value(&handle, ClapId::new(id)).with_context(|| format!("params.get_value({id}) failed"))
     }
 
     /// Current host value of every parameter, in list order.
     pub fn values(&mut self) -> Result<Vec<(u32, f64)>> {
         let ids: Vec<u32> = self.param_list.iter().map(|p| p.id).collect();
-        ids.into_iter()
-            .map(|id| Ok((id, self.value(id)?)))
-            .collect()
+        ids.into_iter().map(|id| Ok((id, self.value(id)?))).collect()
     }
 
     /// The plugin's text for a host value, unit included (`params.value_to_text`).
@@ -618,15 +572,10 @@ impl TestHost {
         let input = InputEvents::from_buffer(&events);
         let mut output_events = OutputEvents::from_buffer(&mut output);
         match self.processor.as_mut() {
-            Some(processor) => {
-                self.params
-                    .flush_active(&mut processor.plugin_handle(), &input, &mut output_events)
-            }
+            Some(processor) => self.params.flush_active(&mut processor.plugin_handle(), &input, &mut output_events),
             None => {
-                let mut handle = self
-                    .instance
-                    .inactive_plugin_handle()
-                    .context("plugin is active without a processor")?;
+                let mut handle =
+                    self.instance.inactive_plugin_handle().context("plugin is active without a processor")?;
                 self.params.flush(&mut handle, &input, &mut output_events);
             }
         }
@@ -651,11 +600,7 @@ impl TestHost {
         let mut buffer = AudioPortInfoBuffer::new();
         let mut main = |is_input: bool| -> Option<u32> {
             (0..ports.count(&handle, is_input))
-                .filter_map(|i| {
-                    ports
-                        .get(&handle, i, is_input, &mut buffer)
-                        .map(|p| (p.flags, p.channel_count))
-                })
+                .filter_map(|i| ports.get(&handle, i, is_input, &mut buffer).map(|p| (p.flags, p.channel_count)))
                 .find(|(flags, _)| flags.contains(AudioPortFlags::IS_MAIN))
                 .map(|(_, channels)| channels)
         };
@@ -664,9 +609,7 @@ impl TestHost {
 
     /// The plugin's audio port configurations (`audio-ports-config` extension).
     pub fn port_configs(&mut self) -> Result<Vec<PortConfig>> {
-        let config = self
-            .ports_config
-            .context("no audio-ports-config extension")?;
+        let config = self.ports_config.context("no audio-ports-config extension")?;
         let handle = self.instance.plugin_handle();
         let mut buffer = AudioPortsConfigBuffer::new();
         let mut configs = Vec::new();
@@ -688,31 +631,19 @@ impl TestHost {
     /// channels, then checks through the `audio-ports` extension that it took effect.
     /// Only allowed while inactive.
     pub fn select_channels(&mut self, channels: u32) -> Result<()> {
-        ensure!(
-            self.processor.is_none(),
-            "port layouts can only change while inactive"
-        );
+        ensure!(self.processor.is_none(), "port layouts can only change while inactive");
         let configs = self.port_configs()?;
         let wanted = configs
             .iter()
-            .find(|c| {
-                c.main_input_channels == Some(channels) && c.main_output_channels == Some(channels)
-            })
-            .with_context(|| {
-                format!("no {channels}-in/{channels}-out configuration in {configs:?}")
-            })?;
-        let config = self
-            .ports_config
-            .context("no audio-ports-config extension")?;
+            .find(|c| c.main_input_channels == Some(channels) && c.main_output_channels == Some(channels))
+            .with_context(|| format!("no {channels}-in/{channels}-out configuration in {configs:?}"))?;
+        let config = self.ports_config.context("no audio-ports-config extension")?;
         let handle = self.instance.plugin_handle();
         config
             .select(&handle, ClapId::new(wanted.id))
             .map_err(|_| anyhow!("selecting port config {wanted:?} was refused"))?;
         let ports = self.main_ports()?;
-        ensure!(
-            ports == (Some(channels), Some(channels)),
-            "after selecting {wanted:?} the ports are {ports:?}"
-        );
+        ensure!(ports == (Some(channels), Some(channels)), "after selecting {wanted:?} the ports are {ports:?}");
         Ok(())
     }
 
@@ -757,17 +688,7 @@ impl TestHost {
     /// Stops processing (on an audio thread) and deactivates. Does nothing while inactive.
     pub fn deactivate(&mut self) {
         if let Some(mut processor) = self.processor.take() {
-            std::thread::scope(|s| {
-                // A panic here would come from the plugin; surface it on this thread.
-                if let Err(panic) = s
-                    .spawn(|| {
-                        processor.ensure_processing_stopped();
-                    })
-                    .join()
-                {
-                    std::panic::resume_unwind(panic);
-                }
-            });
+            on_audio_thread(|| processor.ensure_processing_stopped());
             self.instance.deactivate(processor.into_stopped());
             self.channels = 0;
             self.max_frames = 0;
@@ -789,49 +710,11 @@ impl TestHost {
     ) -> Result<Processed> {
         let channels = self.channels;
         let max_frames = self.max_frames;
-        let processor = self
-            .processor
-            .as_mut()
-            .context("process() before activate()")?;
-        ensure!(
-            input.len() == channels,
-            "{} input channels for {channels}-channel ports",
-            input.len()
-        );
-        let frames = input[0].as_ref().len();
-        ensure!(
-            input.iter().all(|c| c.as_ref().len() == frames),
-            "input channels differ in length"
-        );
-        ensure!(!block_sizes.is_empty(), "no block sizes");
-        ensure!(
-            block_sizes.iter().all(|&n| (1..=max_frames).contains(&n)),
-            "block sizes must be within 1..={max_frames}: {block_sizes:?}"
-        );
-        let mut changes = changes.to_vec();
-        changes.sort_by_key(|c| c.time);
-        ensure!(
-            changes.iter().all(|c| c.time < frames.max(1)),
-            "a parameter change is past the end"
-        );
+        let processor = self.processor.as_mut().context("process() before activate()")?;
+        let (frames, changes) = check_process(input, channels, block_sizes, max_frames, changes)?;
 
         let steady_time = self.steady_time;
-        let result = std::thread::scope(|s| {
-            let audio_thread = s.spawn(move || {
-                run_blocks(
-                    processor,
-                    input,
-                    block_sizes,
-                    &changes,
-                    max_frames,
-                    steady_time,
-                )
-            });
-            match audio_thread.join() {
-                Ok(result) => result,
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        });
+        let result = on_audio_thread(|| run_blocks(processor, input, block_sizes, &changes, max_frames, steady_time));
         self.steady_time += frames as u64;
         self.pump_main_thread();
         result
@@ -841,9 +724,7 @@ impl TestHost {
     pub fn save_state(&mut self) -> Result<Vec<u8>> {
         let handle = self.instance.plugin_handle();
         let mut bytes = Vec::new();
-        self.state
-            .save(&handle, &mut bytes)
-            .map_err(|e| anyhow!("{e}"))?;
+        self.state.save(&handle, &mut bytes).map_err(|e| anyhow!("{e}"))?;
         self.pump_main_thread();
         Ok(bytes)
     }
@@ -853,10 +734,7 @@ impl TestHost {
     pub fn load_state(&mut self, bytes: &[u8]) -> Result<()> {
         let handle = self.instance.plugin_handle();
         let mut reader = bytes;
-        let result = self
-            .state
-            .load(&handle, &mut reader)
-            .map_err(|e| anyhow!("{e}"));
+        let result = self.state.load(&handle, &mut reader).map_err(|e| anyhow!("{e}"));
         self.pump_main_thread();
         result
     }
@@ -867,15 +745,12 @@ impl TestHost {
         let mut runs = 0;
         // Bounded: a plugin that re-requests from its own callback must not hang the test.
         while runs < 64 {
-            let pending = self
-                .instance
-                .access_shared_handler(|s| s.pending_callback.swap(0, Ordering::SeqCst));
+            let pending = self.instance.access_shared_handler(|s| s.pending_callback.swap(0, Ordering::SeqCst));
             if pending == 0 {
                 break;
             }
             self.instance.call_on_main_thread_callback();
-            self.instance
-                .access_shared_handler(|s| Shared::bump(&s.on_main_thread));
+            self.instance.access_shared_handler(|s| Shared::bump(&s.on_main_thread));
             runs += 1;
         }
         runs
@@ -912,9 +787,7 @@ fn run_blocks<S: AsRef<[f32]>>(
 ) -> Result<Processed> {
     let channels = input.len();
     let frames = input[0].as_ref().len();
-    let processor = processor
-        .ensure_processing_started()
-        .map_err(|e| anyhow!("start_processing: {e}"))?;
+    let processor = processor.ensure_processing_started().map_err(|e| anyhow!("start_processing: {e}"))?;
 
     let mut input_scratch = vec![vec![0.0f32; max_frames]; channels];
     let mut output_scratch = vec![vec![0.0f32; max_frames]; channels];
@@ -924,18 +797,11 @@ fn run_blocks<S: AsRef<[f32]>>(
     let mut block_events: Vec<ParamValueEvent> = Vec::with_capacity(changes.len());
     let mut output_events = EventBuffer::with_capacity(1024);
     let mut output_event_count = 0;
-    let mut blocks =
-        Vec::with_capacity(frames / block_sizes.iter().min().copied().unwrap_or(1) + 1);
+    let plan = cut_into_blocks(frames, block_sizes, changes);
+    let mut blocks = Vec::with_capacity(plan.len());
 
-    let mut start = 0;
-    let mut next_change = 0;
-    let mut sizes = block_sizes.iter().cycle();
-    while start < frames {
-        let n = sizes
-            .next()
-            .copied()
-            .unwrap_or(max_frames)
-            .min(frames - start);
+    for (range, block_changes) in plan {
+        let (start, n) = (range.start, range.len());
         for (scratch, channel) in input_scratch.iter_mut().zip(input) {
             scratch[..n].copy_from_slice(&channel.as_ref()[start..start + n]);
         }
@@ -944,31 +810,21 @@ fn run_blocks<S: AsRef<[f32]>>(
             scratch[..n].fill(f32::NAN);
         }
         block_events.clear();
-        while let Some(change) = changes.get(next_change).filter(|c| c.time < start + n) {
+        for change in block_changes {
             let time = u32::try_from(change.time - start).context("event offset")?;
-            block_events.push(ParamValueEvent::new(
-                time,
-                ClapId::new(change.id),
-                Pckn::match_all(),
-                change.value,
-            ));
-            next_change += 1;
+            block_events.push(ParamValueEvent::new(time, ClapId::new(change.id), Pckn::match_all(), change.value));
         }
         output_events.clear();
 
         let audio_inputs = input_ports.with_input_buffers([AudioPortBuffer {
             latency: 0,
             channels: AudioPortBufferType::f32_input_only(
-                input_scratch
-                    .iter_mut()
-                    .map(|b| InputChannel::variable(&mut b[..n])),
+                input_scratch.iter_mut().map(|b| InputChannel::variable(&mut b[..n])),
             ),
         }]);
         let mut audio_outputs = output_ports.with_output_buffers([AudioPortBuffer {
             latency: 0,
-            channels: AudioPortBufferType::f32_output_only(
-                output_scratch.iter_mut().map(|b| &mut b[..n]),
-            ),
+            channels: AudioPortBufferType::f32_output_only(output_scratch.iter_mut().map(|b| &mut b[..n])),
         }]);
         let started = Instant::now();
         let status = processor
@@ -980,29 +836,15 @@ fn run_blocks<S: AsRef<[f32]>>(
                 Some(steady_time),
                 None,
             )
-            .map_err(|e| {
-                anyhow!(
-                    "process() of block {} ({n} frames at {start}): {e}",
-                    blocks.len()
-                )
-            })?;
+            .map_err(|e| anyhow!("process() of block {} ({n} frames at {start}): {e}", blocks.len()))?;
         let elapsed = started.elapsed();
 
         for (out, scratch) in output.iter_mut().zip(&output_scratch) {
             out.extend_from_slice(&scratch[..n]);
         }
         output_event_count += output_events.len() as usize;
-        blocks.push(BlockStat {
-            frames: n,
-            elapsed,
-            status,
-        });
+        blocks.push(BlockStat { frames: n, elapsed, status });
         steady_time += n as u64;
-        start += n;
     }
-    Ok(Processed {
-        output,
-        blocks,
-        output_events: output_event_count,
-    })
+    Ok(Processed { output, blocks, output_events: output_event_count })
 }

@@ -1,9 +1,13 @@
 //! Integration tests for AudioCollab Assistant that need more than the plugin crate itself.
 //!
 //! [`clap_host`] is a small CLAP host (built on `clack-host`) that loads the real `.clap` built
-//! by the same `cargo test` invocation; the tests live in `tests/tests/`.
+//! by the same `cargo test` invocation, and [`vst3_host`] loads the same library as a VST3 module;
+//! the tests live in `tests/tests/`. [`signals`] holds the seeded test signals and the offline
+//! reference renders both host tests compare against.
 #![deny(missing_docs)]
 
 pub mod clap_host;
+mod harness;
 pub mod music;
+pub mod signals;
 pub mod vst3_host;

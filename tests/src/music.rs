@@ -114,12 +114,8 @@ pub struct Key {
     pub mode: Mode,
 }
 
-const SHARP_NAMES: [&str; 12] = [
-    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
-];
-const FLAT_NAMES: [&str; 12] = [
-    "C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B",
-];
+const SHARP_NAMES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+const FLAT_NAMES: [&str; 12] = ["C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"];
 /// Key-signature accidentals (sharps > 0, flats < 0) of the major key on each tonic.
 const MAJOR_SIGNATURE: [i8; 12] = [0, -5, 2, -3, 4, -1, 6, 1, -4, 3, -2, 5];
 /// Key-signature accidentals of the minor key on each tonic (Eb minor rather than D# minor).
@@ -128,17 +124,12 @@ const MINOR_SIGNATURE: [i8; 12] = [-3, 4, -1, -6, 1, -4, 3, -2, 5, 0, -5, 2];
 impl Key {
     /// The key on `tonic` (taken modulo 12) in `mode`.
     pub const fn new(tonic: u8, mode: Mode) -> Key {
-        Key {
-            tonic: tonic % 12,
-            mode,
-        }
+        Key { tonic: tonic % 12, mode }
     }
 
     /// All 24 keys: C major, C minor, C#/Db major, C# minor, …, B minor.
     pub fn all() -> Vec<Key> {
-        (0..12u8)
-            .flat_map(|t| [Key::new(t, Mode::Major), Key::new(t, Mode::Minor)])
-            .collect()
+        (0..12u8).flat_map(|t| [Key::new(t, Mode::Major), Key::new(t, Mode::Minor)]).collect()
     }
 
     /// The seven pitch classes of the scale, starting on the tonic (natural minor for
@@ -266,12 +257,7 @@ pub struct Section {
 impl Section {
     /// A section named `name` over bars `start_bar..start_bar + bars`.
     pub fn new(name: &str, start_bar: u32, bars: u32, energy: Energy) -> Section {
-        Section {
-            name: name.to_string(),
-            start_bar,
-            bars,
-            energy,
-        }
+        Section { name: name.to_string(), start_bar, bars, energy }
     }
 
     /// One past the last bar.
@@ -294,11 +280,7 @@ pub struct Instruments {
 
 impl Instruments {
     /// Acoustic grand piano, fingered electric bass, flute.
-    pub const DEFAULT: Instruments = Instruments {
-        chords: 0,
-        bass: 33,
-        melody: 73,
-    };
+    pub const DEFAULT: Instruments = Instruments { chords: 0, bass: 33, melody: 73 };
 
     /// A seeded pick among a few clearly pitched GM programs: chords from piano, electric
     /// grand, electric piano, steel guitar; bass from acoustic, fingered, picked and synth
@@ -384,16 +366,10 @@ impl Piece {
             return Err(format!("tempo {} BPM is outside 20..=300", self.tempo_bpm));
         }
         if !(self.swing == 0.0 || (0.5..=0.75).contains(&self.swing)) {
-            return Err(format!(
-                "swing {} must be 0 or within 0.5..=0.75",
-                self.swing
-            ));
+            return Err(format!("swing {} must be 0 or within 0.5..=0.75", self.swing));
         }
         if self.key.tonic >= 12 {
-            return Err(format!(
-                "tonic pitch class {} is not in 0..12",
-                self.key.tonic
-            ));
+            return Err(format!("tonic pitch class {} is not in 0..12", self.key.tonic));
         }
         if self.bars == 0 {
             return Err("a piece needs at least one bar".into());
@@ -410,10 +386,7 @@ impl Piece {
             next = s.end_bar();
         }
         if next != self.bars {
-            return Err(format!(
-                "sections cover {next} bars but the piece has {}",
-                self.bars
-            ));
+            return Err(format!("sections cover {next} bars but the piece has {}", self.bars));
         }
         Ok(())
     }
@@ -505,18 +478,8 @@ pub fn test_suite(seed: u64) -> Vec<Piece> {
             // 7 is coprime with 24: a permutation of 0..24.
             let slot = (i * 7 + 3) % n;
             let tempo = 60.0 + (120.0 * slot as f64 / (n - 1) as f64).round();
-            let meter = if i % 4 == 3 {
-                Meter::ThreeFour
-            } else {
-                Meter::FourFour
-            };
-            let piece = Piece::new(
-                tempo,
-                key,
-                meter,
-                8,
-                seed.wrapping_mul(31).wrapping_add(i as u64),
-            );
+            let meter = if i % 4 == 3 { Meter::ThreeFour } else { Meter::FourFour };
+            let piece = Piece::new(tempo, key, meter, 8, seed.wrapping_mul(31).wrapping_add(i as u64));
             if i % 3 == 2 {
                 piece.with_swing(0.62)
             } else {
@@ -670,12 +633,7 @@ pub fn diatonic_chord(key: &Key, degree: u8, bar: u32) -> Chord {
         (3, 6) => "dim",
         _ => "?",
     };
-    Chord {
-        bar,
-        degree: d as u8,
-        pitch_classes: pcs,
-        name: format!("{}{}", key.spell(pcs[0]), suffix),
-    }
+    Chord { bar, degree: d as u8, pitch_classes: pcs, name: format!("{}{}", key.spell(pcs[0]), suffix) }
 }
 
 /// The scale the melody uses over `chord`: the key's scale, with the raised seventh instead of
@@ -713,22 +671,8 @@ impl Composition {
 
 // Degree loops (0-based scale degrees). The first four of each list are "verse" loops that
 // start on the tonic; high-energy sections pick from the whole list.
-const MAJOR_LOOPS: [[u8; 4]; 6] = [
-    [0, 4, 5, 3],
-    [0, 5, 3, 4],
-    [0, 3, 4, 3],
-    [0, 3, 0, 4],
-    [3, 4, 0, 5],
-    [5, 3, 0, 4],
-];
-const MINOR_LOOPS: [[u8; 4]; 6] = [
-    [0, 5, 2, 6],
-    [0, 3, 6, 5],
-    [0, 5, 3, 4],
-    [0, 6, 5, 4],
-    [0, 3, 6, 2],
-    [5, 6, 0, 0],
-];
+const MAJOR_LOOPS: [[u8; 4]; 6] = [[0, 4, 5, 3], [0, 5, 3, 4], [0, 3, 4, 3], [0, 3, 0, 4], [3, 4, 0, 5], [5, 3, 0, 4]];
+const MINOR_LOOPS: [[u8; 4]; 6] = [[0, 5, 2, 6], [0, 3, 6, 5], [0, 5, 3, 4], [0, 6, 5, 4], [0, 3, 6, 2], [5, 6, 0, 0]];
 
 // GM percussion keys.
 const KICK: u8 = 36;
@@ -750,30 +694,14 @@ impl Builder<'_> {
     fn add(&mut self, part: Part, key: u8, velocity: i32, bar: u32, start16: u32, len16: u32) {
         let bar_tick = bar * self.piece.ticks_per_bar();
         let on = self.piece.swing_tick(bar_tick + start16 * SIXTEENTH);
-        let off_grid = self
-            .piece
-            .swing_tick(bar_tick + (start16 + len16) * SIXTEENTH);
-        let gap = if part == Part::Drums {
-            0
-        } else {
-            ((off_grid - on) / 12).clamp(10, 60)
-        };
-        let off = if part == Part::Drums {
-            (on + 60).min(off_grid.max(on + 30))
-        } else {
-            off_grid - gap
-        };
+        let off_grid = self.piece.swing_tick(bar_tick + (start16 + len16) * SIXTEENTH);
+        let gap = if part == Part::Drums { 0 } else { ((off_grid - on) / 12).clamp(10, 60) };
+        let off = if part == Part::Drums { (on + 60).min(off_grid.max(on + 30)) } else { off_grid - gap };
         let off = off.min(self.end_tick);
         if off <= on {
             return;
         }
-        self.notes.push(Note {
-            part,
-            key,
-            velocity: velocity.clamp(1, 127) as u8,
-            start: on,
-            end: off,
-        });
+        self.notes.push(Note { part, key, velocity: velocity.clamp(1, 127) as u8, start: on, end: off });
     }
 }
 
@@ -825,11 +753,7 @@ pub fn arrange(piece: &Piece) -> Composition {
         chords[last as usize - 2] = diatonic_chord(&key, 3, last - 2);
     }
 
-    let mut b = Builder {
-        piece,
-        notes: Vec::new(),
-        end_tick: piece.bars * piece.ticks_per_bar(),
-    };
+    let mut b = Builder { piece, notes: Vec::new(), end_tick: piece.bars * piece.ticks_per_bar() };
     let swung = piece.is_swung();
 
     // Per-section pattern choices.
@@ -916,11 +840,7 @@ pub fn arrange(piece: &Piece) -> Composition {
                                 46
                             };
                             // High energy: open hat on the off-beat of the last beat.
-                            let hat = if high && p == n16 - 2 {
-                                OPEN_HAT
-                            } else {
-                                CLOSED_HAT
-                            };
+                            let hat = if high && p == n16 - 2 { OPEN_HAT } else { CLOSED_HAT };
                             hits.push((hat, v, p));
                         }
                         if first_of_section && (bar > 0 || high) {
@@ -943,9 +863,7 @@ pub fn arrange(piece: &Piece) -> Composition {
                         }
                         Energy::High => {
                             hits.push((KICK, 104, from));
-                            for (i, (tom, v)) in
-                                TOMS.into_iter().zip([100, 104, 108, 114]).enumerate()
-                            {
+                            for (i, (tom, v)) in TOMS.into_iter().zip([100, 104, 108, 114]).enumerate() {
                                 hits.push((tom, v, from + i as u32));
                             }
                         }
@@ -1001,28 +919,19 @@ pub fn arrange(piece: &Piece) -> Composition {
         // ---- chords ----
         {
             let r = &mut rng_chords;
-            let mut voicing: Vec<u8> = chord
-                .pitch_classes
-                .iter()
-                .map(|&pc| place(pc, 55))
-                .collect();
+            let mut voicing: Vec<u8> = chord.pitch_classes.iter().map(|&pc| place(pc, 55)).collect();
             if energy == Energy::High {
                 voicing.push(place(chord.root(), 67));
             }
             voicing.sort_unstable();
             let (base, hits): (i32, Vec<(u32, u32)>) = if is_final {
-                (
-                    if energy == Energy::Low { 60 } else { 84 },
-                    vec![(0, ending_len)],
-                )
+                (if energy == Energy::Low { 60 } else { 84 }, vec![(0, ending_len)])
             } else {
                 match (energy, bpb) {
                     (Energy::Low, _) => (58, vec![(0, n16)]),
                     (Energy::Mid, 4) => (70, vec![(0, 3), (4, 3), (8, 3), (12, 3)]),
                     (Energy::Mid, _) => (70, vec![(0, 3), (4, 3), (8, 3)]),
-                    (Energy::High, 4) => {
-                        (86, vec![(0, 3), (4, 2), (6, 2), (8, 3), (12, 2), (14, 2)])
-                    }
+                    (Energy::High, 4) => (86, vec![(0, 3), (4, 2), (6, 2), (8, 3), (12, 2), (14, 2)]),
                     (Energy::High, _) => (86, vec![(0, 4), (4, 4), (8, 2), (10, 2)]),
                 }
             };
@@ -1061,11 +970,7 @@ pub fn arrange(piece: &Piece) -> Composition {
                     vec![(0, 3), (3, 1), (4, 1), (5, 1), (6, 2)],
                     vec![(0, 2), (2, 2), (4, 1), (5, 1), (6, 2)],
                 ],
-                (false, _) => vec![
-                    vec![(0, 2), (2, 2), (4, 2)],
-                    vec![(0, 3), (3, 1), (4, 2)],
-                    vec![(0, 4), (4, 2)],
-                ],
+                (false, _) => vec![vec![(0, 2), (2, 2), (4, 2)], vec![(0, 3), (3, 1), (4, 2)], vec![(0, 4), (4, 2)]],
                 (true, _) => vec![
                     vec![(0, 1), (1, 1), (2, 2), (4, 1), (5, 1)],
                     vec![(0, 2), (2, 1), (3, 1), (4, 2)],
@@ -1091,11 +996,7 @@ pub fn arrange(piece: &Piece) -> Composition {
                 rhythm = vec![(0, ending_len / 2)];
             }
             let scale = scale_for_chord(&key, &chord);
-            let pool = |pcs: &[u8]| -> Vec<i32> {
-                (lo..=hi)
-                    .filter(|&k| pcs.contains(&((k % 12) as u8)))
-                    .collect()
-            };
+            let pool = |pcs: &[u8]| -> Vec<i32> { (lo..=hi).filter(|&k| pcs.contains(&((k % 12) as u8))).collect() };
             let chord_pool = pool(&chord.pitch_classes);
             let scale_pool = pool(&scale);
             let base = if high { 100 } else { 86 };
@@ -1104,10 +1005,7 @@ pub fn arrange(piece: &Piece) -> Composition {
                 let strong = s8 == 0 || (bpb == 4 && s8 == 4);
                 let phrase_end = i + 1 == n && (last_of_section || is_final);
                 let key_num = if is_final {
-                    *pool(&[key.tonic])
-                        .iter()
-                        .min_by_key(|&&k| (k - centre).abs())
-                        .expect("range spans an octave")
+                    *pool(&[key.tonic]).iter().min_by_key(|&&k| (k - centre).abs()).expect("range spans an octave")
                 } else if phrase_end || (i == 0 && pos % 4 == 0) {
                     // Phrases start and end on the chord's root (the tonic on I): a clear key.
                     // A phrase starts near the section's centre, a phrase end stays close.
@@ -1137,33 +1035,19 @@ pub fn arrange(piece: &Piece) -> Composition {
 
     let mut notes = b.notes;
     notes.sort_by_key(|n| (n.start, n.part, n.key));
-    Composition {
-        notes,
-        chords,
-        end_tick: piece.bars * piece.ticks_per_bar(),
-    }
+    Composition { notes, chords, end_tick: piece.bars * piece.ticks_per_bar() }
 }
 
 /// The element of `pool` (sorted, non-empty) nearest to `target` (lower one on ties).
 fn nearest(pool: &[i32], target: i32) -> i32 {
-    *pool
-        .iter()
-        .min_by_key(|&&k| ((k - target).abs(), k))
-        .expect("non-empty pool")
+    *pool.iter().min_by_key(|&&k| ((k - target).abs(), k)).expect("non-empty pool")
 }
 
 /// Moves `steps` positions through `pool` from the element nearest `from`, staying in range.
 fn step_in(pool: &[i32], from: i32, steps: i32) -> i32 {
-    let i = pool
-        .iter()
-        .position(|&k| k == nearest(pool, from))
-        .expect("in pool") as i32;
+    let i = pool.iter().position(|&k| k == nearest(pool, from)).expect("in pool") as i32;
     let j = (i + steps).clamp(0, pool.len() as i32 - 1);
-    let j = if j == i {
-        (i - steps).clamp(0, pool.len() as i32 - 1)
-    } else {
-        j
-    };
+    let j = if j == i { (i - steps).clamp(0, pool.len() as i32 - 1) } else { j };
     pool[j as usize]
 }
 
@@ -1193,11 +1077,7 @@ struct TrackWriter {
 
 impl TrackWriter {
     fn new() -> TrackWriter {
-        TrackWriter {
-            data: Vec::new(),
-            tick: 0,
-            running: None,
-        }
+        TrackWriter { data: Vec::new(), tick: 0, running: None }
     }
 
     fn delta(&mut self, tick: u32) {
@@ -1251,10 +1131,8 @@ pub fn write_smf(piece: &Piece, composition: &Composition) -> Vec<u8> {
 
     // Conductor track.
     let mut t = TrackWriter::new();
-    let title = format!(
-        "AudioCollab test piece: {} {} BPM {} seed {}",
-        piece.key, piece.tempo_bpm, piece.meter, piece.seed
-    );
+    let title =
+        format!("AudioCollab test piece: {} {} BPM {} seed {}", piece.key, piece.tempo_bpm, piece.meter, piece.seed);
     t.meta(0, 0x03, title.as_bytes());
     // nn/dd (2 = quarter), 24 MIDI clocks per click, 8 32nds per quarter.
     t.meta(0, 0x58, &[piece.beats_per_bar() as u8, 2, 24, 8]);
@@ -1367,19 +1245,13 @@ pub struct SmfNote {
 impl Smf {
     /// The first tempo event's microseconds per quarter note.
     pub fn tempo_micros(&self) -> Option<u32> {
-        self.metas(0x51)
-            .next()
-            .map(|(_, d)| u32::from_be_bytes([0, d[0], d[1], d[2]]))
+        self.metas(0x51).next().map(|(_, d)| u32::from_be_bytes([0, d[0], d[1], d[2]]))
     }
 
     /// All meta events of type `kind` as `(tick, payload)`.
     pub fn metas(&self, kind: u8) -> impl Iterator<Item = (u32, &[u8])> + '_ {
         self.tracks.iter().flatten().filter_map(move |e| match e {
-            SmfEvent::Meta {
-                tick,
-                kind: k,
-                data,
-            } if *k == kind => Some((*tick, data.as_slice())),
+            SmfEvent::Meta { tick, kind: k, data } if *k == kind => Some((*tick, data.as_slice())),
             _ => None,
         })
     }
@@ -1395,23 +1267,13 @@ impl Smf {
                 if let SmfEvent::Channel { tick, status, data } = e {
                     let ch = status & 0x0f;
                     match status & 0xf0 {
-                        0x90 if data[1] > 0 => open
-                            .entry((ch, data[0]))
-                            .or_default()
-                            .push((*tick, data[1])),
+                        0x90 if data[1] > 0 => open.entry((ch, data[0])).or_default().push((*tick, data[1])),
                         0x80 | 0x90 => {
                             let q = open.get_mut(&(ch, data[0])).filter(|q| !q.is_empty()).ok_or_else(|| {
                                 format!("track {ti}: note-off for key {} at tick {tick} without note-on", data[0])
                             })?;
                             let (start, velocity) = q.remove(0);
-                            notes.push(SmfNote {
-                                track: ti,
-                                channel: ch,
-                                key: data[0],
-                                velocity,
-                                start,
-                                end: *tick,
-                            });
+                            notes.push(SmfNote { track: ti, channel: ch, key: data[0], velocity, start, end: *tick });
                         }
                         _ => {}
                     }
@@ -1429,9 +1291,7 @@ impl Smf {
 fn read_vlq(bytes: &[u8], pos: &mut usize) -> Result<u32, String> {
     let mut v: u32 = 0;
     for _ in 0..4 {
-        let b = *bytes
-            .get(*pos)
-            .ok_or("truncated variable-length quantity")?;
+        let b = *bytes.get(*pos).ok_or("truncated variable-length quantity")?;
         *pos += 1;
         v = (v << 7) | (b & 0x7f) as u32;
         if b & 0x80 == 0 {
@@ -1446,13 +1306,11 @@ fn read_vlq(bytes: &[u8], pos: &mut usize) -> Result<u32, String> {
 /// nothing may follow the last chunk.
 pub fn parse_smf(bytes: &[u8]) -> Result<Smf, String> {
     let chunk = |pos: usize| -> Result<(&[u8], &[u8]), String> {
-        let head = bytes
-            .get(pos..pos + 8)
-            .ok_or(format!("truncated chunk header at byte {pos}"))?;
+        let head = bytes.get(pos..pos + 8).ok_or(format!("truncated chunk header at byte {pos}"))?;
         let len = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
-        let body = bytes.get(pos + 8..pos + 8 + len).ok_or(format!(
-            "chunk at byte {pos} claims {len} bytes but the file ends first"
-        ))?;
+        let body = bytes
+            .get(pos + 8..pos + 8 + len)
+            .ok_or(format!("chunk at byte {pos} claims {len} bytes but the file ends first"))?;
         Ok((&head[..4], body))
     };
     let (id, hdr) = chunk(0)?;
@@ -1486,10 +1344,7 @@ pub fn parse_smf(bytes: &[u8]) -> Result<Smf, String> {
                     let kind = *body.get(p + 1).ok_or("truncated meta event")?;
                     p += 2;
                     let len = read_vlq(body, &mut p)? as usize;
-                    let data = body
-                        .get(p..p + len)
-                        .ok_or("truncated meta payload")?
-                        .to_vec();
+                    let data = body.get(p..p + len).ok_or("truncated meta payload")?.to_vec();
                     p += len;
                     running = None;
                     ended = kind == 0x2f;
@@ -1511,15 +1366,8 @@ pub fn parse_smf(bytes: &[u8]) -> Result<Smf, String> {
                     } else {
                         running.ok_or(format!("track {ti}: data byte without running status"))?
                     };
-                    let n = if matches!(status & 0xf0, 0xc0 | 0xd0) {
-                        1
-                    } else {
-                        2
-                    };
-                    let data = body
-                        .get(p..p + n)
-                        .ok_or("truncated channel message")?
-                        .to_vec();
+                    let n = if matches!(status & 0xf0, 0xc0 | 0xd0) { 1 } else { 2 };
+                    let data = body.get(p..p + n).ok_or("truncated channel message")?.to_vec();
                     if data.iter().any(|&d| d & 0x80 != 0) {
                         return Err(format!("track {ti}: data byte ≥ 0x80"));
                     }
@@ -1534,16 +1382,9 @@ pub fn parse_smf(bytes: &[u8]) -> Result<Smf, String> {
         tracks.push(events);
     }
     if pos != bytes.len() {
-        return Err(format!(
-            "{} trailing bytes after the last track",
-            bytes.len() - pos
-        ));
+        return Err(format!("{} trailing bytes after the last track", bytes.len() - pos));
     }
-    Ok(Smf {
-        format,
-        ppq: division,
-        tracks,
-    })
+    Ok(Smf { format, ppq: division, tracks })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1552,9 +1393,7 @@ pub fn parse_smf(bytes: &[u8]) -> Result<Smf, String> {
 
 /// The soundfont to render with: `$AUDIOCOLLAB_SOUNDFONT` if set, else [`DEFAULT_SOUNDFONT`].
 pub fn soundfont_path() -> PathBuf {
-    std::env::var_os(SOUNDFONT_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_SOUNDFONT))
+    std::env::var_os(SOUNDFONT_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_SOUNDFONT))
 }
 
 /// The arguments [`render_with_fluidsynth`] passes to `fluidsynth`:
@@ -1563,12 +1402,7 @@ pub fn soundfont_path() -> PathBuf {
 /// deterministic), `-g` [`FLUIDSYNTH_GAIN`], `-r <rate>`, `-o synth.cpu-cores=1`,
 /// `-T wav -O float` (32-bit float WAV: no clipping inside fluidsynth), `-F <wav>`, then the
 /// soundfont and the MIDI file.
-pub fn fluidsynth_args(
-    midi: &Path,
-    wav_out: &Path,
-    sample_rate: u32,
-    soundfont: &Path,
-) -> Vec<String> {
+pub fn fluidsynth_args(midi: &Path, wav_out: &Path, sample_rate: u32, soundfont: &Path) -> Vec<String> {
     let mut args: Vec<String> = [
         "-n",
         "-i",
@@ -1619,10 +1453,8 @@ pub fn render_with_fluidsynth(midi: &Path, wav_out: &Path, sample_rate: u32) -> 
         return Err(format!("MIDI file {} not found", midi.display()));
     }
     let _ = std::fs::remove_file(wav_out);
-    let output = Command::new("fluidsynth")
-        .args(fluidsynth_args(midi, wav_out, sample_rate, &sf))
-        .output()
-        .map_err(|e| {
+    let output =
+        Command::new("fluidsynth").args(fluidsynth_args(midi, wav_out, sample_rate, &sf)).output().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 "`fluidsynth` not found on PATH: install the Debian packages `fluidsynth` and \
                  `fluid-soundfont-gm` (apt-get install fluidsynth fluid-soundfont-gm)"
@@ -1631,33 +1463,19 @@ pub fn render_with_fluidsynth(midi: &Path, wav_out: &Path, sample_rate: u32) -> 
                 format!("could not run fluidsynth: {e}")
             }
         })?;
-    let log = || {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    };
+    let log = || format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     if !output.status.success() {
         return Err(format!("fluidsynth failed ({}): {}", output.status, log()));
     }
     match std::fs::metadata(wav_out) {
         Ok(m) if m.len() > 44 => Ok(()),
-        _ => Err(format!(
-            "fluidsynth wrote no audio to {}: {}",
-            wav_out.display(),
-            log()
-        )),
+        _ => Err(format!("fluidsynth wrote no audio to {}: {}", wav_out.display(), log())),
     }
 }
 
 /// Whether `fluidsynth` and the soundfont are available (for tests that skip without them).
 pub fn fluidsynth_available() -> bool {
-    soundfont_path().is_file()
-        && Command::new("fluidsynth")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
+    soundfont_path().is_file() && Command::new("fluidsynth").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1670,21 +1488,9 @@ mod tests {
 
     fn pieces() -> Vec<Piece> {
         let mut v = test_suite(7);
-        v.push(Piece::new(
-            100.0,
-            Key::new(9, Mode::Minor),
-            Meter::FourFour,
-            10,
-            1,
-        ));
+        v.push(Piece::new(100.0, Key::new(9, Mode::Minor), Meter::FourFour, 10, 1));
         v.push(Piece::new(90.0, Key::new(2, Mode::Major), Meter::ThreeFour, 5, 2).with_swing(0.66));
-        v.push(Piece::new(
-            140.0,
-            Key::new(7, Mode::Major),
-            Meter::FourFour,
-            1,
-            3,
-        ));
+        v.push(Piece::new(140.0, Key::new(7, Mode::Major), Meter::FourFour, 1, 3));
         v
     }
 
@@ -1726,14 +1532,7 @@ mod tests {
             // Every track ends at the piece's end.
             let end_tick = p.bars * p.ticks_per_bar();
             for t in &smf.tracks {
-                assert_eq!(
-                    t.last(),
-                    Some(&SmfEvent::Meta {
-                        tick: end_tick,
-                        kind: 0x2f,
-                        data: vec![]
-                    })
-                );
+                assert_eq!(t.last(), Some(&SmfEvent::Meta { tick: end_tick, kind: 0x2f, data: vec![] }));
             }
             // Time and key signature, markers.
             let ts: Vec<_> = smf.metas(0x58).collect();
@@ -1742,29 +1541,16 @@ mod tests {
             assert_eq!(ks.len(), 1);
             assert_eq!(ks[0].1[0] as i8, p.key.signature());
             assert_eq!(ks[0].1[1], u8::from(p.key.mode == Mode::Minor));
-            let markers: Vec<_> = smf
-                .metas(0x06)
-                .map(|(t, d)| (t, String::from_utf8_lossy(d).into_owned()))
-                .collect();
-            let want: Vec<_> = p
-                .sections
-                .iter()
-                .map(|s| (s.start_bar * p.ticks_per_bar(), s.name.clone()))
-                .collect();
+            let markers: Vec<_> = smf.metas(0x06).map(|(t, d)| (t, String::from_utf8_lossy(d).into_owned())).collect();
+            let want: Vec<_> = p.sections.iter().map(|s| (s.start_bar * p.ticks_per_bar(), s.name.clone())).collect();
             assert_eq!(markers, want);
             // The notes read back are the notes arranged.
             let comp = arrange(&p);
             let read = smf.notes().unwrap();
             assert_eq!(read.len(), comp.notes.len());
-            let mut a: Vec<_> = comp
-                .notes
-                .iter()
-                .map(|n| (n.part.channel(), n.key, n.velocity, n.start, n.end))
-                .collect();
-            let mut b: Vec<_> = read
-                .iter()
-                .map(|n| (n.channel, n.key, n.velocity, n.start, n.end))
-                .collect();
+            let mut a: Vec<_> =
+                comp.notes.iter().map(|n| (n.part.channel(), n.key, n.velocity, n.start, n.end)).collect();
+            let mut b: Vec<_> = read.iter().map(|n| (n.channel, n.key, n.velocity, n.start, n.end)).collect();
             a.sort_unstable();
             b.sort_unstable();
             assert_eq!(a, b);
@@ -1773,17 +1559,7 @@ mod tests {
 
     #[test]
     fn vlq_round_trips() {
-        for v in [
-            0u32,
-            1,
-            0x7f,
-            0x80,
-            0x3fff,
-            0x4000,
-            0x1f_ffff,
-            0x20_0000,
-            0x0fff_ffff,
-        ] {
+        for v in [0u32, 1, 0x7f, 0x80, 0x3fff, 0x4000, 0x1f_ffff, 0x20_0000, 0x0fff_ffff] {
             let mut out = Vec::new();
             write_vlq(v, &mut out);
             let mut pos = 0;
@@ -1810,9 +1586,7 @@ mod tests {
         // 100 BPM = 600 000 µs = 0x09 0x27 0xC0.
         let p = Piece::new(100.0, Key::new(9, Mode::Minor), Meter::FourFour, 2, 0);
         let bytes = compose(&p);
-        assert!(bytes
-            .windows(6)
-            .any(|w| w == [0xff, 0x51, 0x03, 0x09, 0x27, 0xc0]));
+        assert!(bytes.windows(6).any(|w| w == [0xff, 0x51, 0x03, 0x09, 0x27, 0xc0]));
     }
 
     #[test]
@@ -1823,18 +1597,8 @@ mod tests {
             let tpb = p.ticks_per_bar();
             assert_eq!(comp.chords.len() as u32, p.bars);
             for c in &comp.chords {
-                assert!(
-                    c.pitch_classes.iter().all(|pc| pcs.contains(pc)),
-                    "{} {}",
-                    p.key,
-                    c.name
-                );
-                assert!(
-                    !c.name.contains('?') && !c.name.ends_with("dim"),
-                    "{} uses {}",
-                    p.key,
-                    c.name
-                );
+                assert!(c.pitch_classes.iter().all(|pc| pcs.contains(pc)), "{} {}", p.key, c.name);
+                assert!(!c.name.contains('?') && !c.name.ends_with("dim"), "{} uses {}", p.key, c.name);
             }
             // Ends IV → V → I.
             assert_eq!(comp.chords.last().unwrap().degree, 0);
@@ -1850,32 +1614,14 @@ mod tests {
                 assert!(pcs.contains(&pc), "{}: {:?} not in key", p.key, n);
                 match n.part {
                     Part::Bass | Part::Chords => {
-                        assert!(
-                            chord.contains(pc),
-                            "{}: {:?} not in {}",
-                            p.key,
-                            n,
-                            chord.name
-                        )
+                        assert!(chord.contains(pc), "{}: {:?} not in {}", p.key, n, chord.name)
                     }
                     Part::Melody => {
-                        assert!(
-                            scale_for_chord(&p.key, chord).contains(&pc),
-                            "{}: {:?} over {}",
-                            p.key,
-                            n,
-                            chord.name
-                        );
+                        assert!(scale_for_chord(&p.key, chord).contains(&pc), "{}: {:?} over {}", p.key, n, chord.name);
                         let in_bar = n.start % tpb;
                         let strong = in_bar == 0 || (p.beats_per_bar() == 4 && in_bar == 2 * TPQ);
                         if strong {
-                            assert!(
-                                chord.contains(pc),
-                                "{}: strong-beat {:?} not a tone of {}",
-                                p.key,
-                                n,
-                                chord.name
-                            );
+                            assert!(chord.contains(pc), "{}: strong-beat {:?} not a tone of {}", p.key, n, chord.name);
                         }
                     }
                     Part::Drums => unreachable!(),
@@ -1897,16 +1643,9 @@ mod tests {
             for bar in 0..p.bars {
                 let energy = p.section_at_bar(bar).energy;
                 let count = |part: Part| comp.part(part).filter(|n| n.start / tpb == bar).count();
-                let (d, b, c, m) = (
-                    count(Part::Drums),
-                    count(Part::Bass),
-                    count(Part::Chords),
-                    count(Part::Melody),
-                );
-                let ctx = format!(
-                    "{} {} bar {bar} ({energy:?}): drums {d} bass {b} chords {c} melody {m}",
-                    p.key, p.meter
-                );
+                let (d, b, c, m) = (count(Part::Drums), count(Part::Bass), count(Part::Chords), count(Part::Melody));
+                let ctx =
+                    format!("{} {} bar {bar} ({energy:?}): drums {d} bass {b} chords {c} melody {m}", p.key, p.meter);
                 assert!(b >= 1 && b <= 2 * bpb, "{ctx}");
                 assert!(c >= 3 && c <= 4 * 2 * bpb, "{ctx}");
                 assert!(d <= 8 * bpb, "{ctx}");
@@ -1924,19 +1663,10 @@ mod tests {
             by_key.sort_by_key(|n| (n.part, n.key, n.start));
             for w in by_key.windows(2) {
                 if w[0].part == w[1].part && w[0].key == w[1].key {
-                    assert!(
-                        w[0].end <= w[1].start,
-                        "{} overlap {:?} {:?}",
-                        p.key,
-                        w[0],
-                        w[1]
-                    );
+                    assert!(w[0].end <= w[1].start, "{} overlap {:?} {:?}", p.key, w[0], w[1]);
                 }
             }
-            assert!(comp
-                .notes
-                .iter()
-                .all(|n| n.start < n.end && n.end <= comp.end_tick));
+            assert!(comp.notes.iter().all(|n| n.start < n.end && n.end <= comp.end_tick));
         }
     }
 
@@ -1946,48 +1676,20 @@ mod tests {
         let comp = arrange(&p);
         let tpb = p.ticks_per_bar();
         let stats = |s: &Section| {
-            let notes: Vec<&Note> = comp
-                .notes
-                .iter()
-                .filter(|n| (s.start_bar..s.end_bar() - 1).contains(&(n.start / tpb)))
-                .collect();
+            let notes: Vec<&Note> =
+                comp.notes.iter().filter(|n| (s.start_bar..s.end_bar() - 1).contains(&(n.start / tpb))).collect();
             let vel = notes.iter().map(|n| n.velocity as f64).sum::<f64>() / notes.len() as f64;
-            let kicks = notes
-                .iter()
-                .filter(|n| n.part == Part::Drums && n.key == KICK)
-                .count();
-            let mel: Vec<_> = notes
-                .iter()
-                .filter(|n| n.part == Part::Melody)
-                .map(|n| n.key as f64)
-                .collect();
-            let mel_mean = if mel.is_empty() {
-                0.0
-            } else {
-                mel.iter().sum::<f64>() / mel.len() as f64
-            };
-            (
-                notes.len() as f64 / (s.bars - 1) as f64,
-                vel,
-                kicks,
-                mel_mean,
-            )
+            let kicks = notes.iter().filter(|n| n.part == Part::Drums && n.key == KICK).count();
+            let mel: Vec<_> = notes.iter().filter(|n| n.part == Part::Melody).map(|n| n.key as f64).collect();
+            let mel_mean = if mel.is_empty() { 0.0 } else { mel.iter().sum::<f64>() / mel.len() as f64 };
+            (notes.len() as f64 / (s.bars - 1) as f64, vel, kicks, mel_mean)
         };
         let [intro, verse, chorus] = [&p.sections[0], &p.sections[1], &p.sections[2]].map(stats);
         assert_eq!(intro.2, 0, "no kick in the intro");
         assert!(verse.2 > 0);
-        assert!(
-            intro.0 < verse.0 && verse.0 < chorus.0,
-            "density {intro:?} {verse:?} {chorus:?}"
-        );
-        assert!(
-            intro.1 < verse.1 && verse.1 < chorus.1,
-            "velocity {intro:?} {verse:?} {chorus:?}"
-        );
-        assert!(
-            chorus.3 > verse.3 + 3.0,
-            "chorus melody higher: {verse:?} {chorus:?}"
-        );
+        assert!(intro.0 < verse.0 && verse.0 < chorus.0, "density {intro:?} {verse:?} {chorus:?}");
+        assert!(intro.1 < verse.1 && verse.1 < chorus.1, "velocity {intro:?} {verse:?} {chorus:?}");
+        assert!(chorus.3 > verse.3 + 3.0, "chorus melody higher: {verse:?} {chorus:?}");
     }
 
     #[test]
@@ -2007,10 +1709,7 @@ mod tests {
                 .collect()
         };
         let s = offbeats(&straight);
-        assert!(
-            !s.is_empty() && s.iter().all(|&t| t == 240 || t % 120 == 0),
-            "{s:?}"
-        );
+        assert!(!s.is_empty() && s.iter().all(|&t| t == 240 || t % 120 == 0), "{s:?}");
         let w = offbeats(&swung);
         assert!(!w.is_empty() && w.iter().all(|&t| t == 288), "{w:?}");
     }
@@ -2035,10 +1734,7 @@ mod tests {
     fn suite_covers_all_keys_tempos_meters_and_swing() {
         let suite = test_suite(0);
         assert_eq!(suite.len(), 24);
-        let mut keys: Vec<_> = suite
-            .iter()
-            .map(|p| (p.key.tonic, p.key.mode == Mode::Minor))
-            .collect();
+        let mut keys: Vec<_> = suite.iter().map(|p| (p.key.tonic, p.key.mode == Mode::Minor)).collect();
         keys.sort_unstable();
         keys.dedup();
         assert_eq!(keys.len(), 24);
@@ -2074,14 +1770,10 @@ mod tests {
     #[test]
     fn fluidsynth_render_is_deterministic() {
         if !fluidsynth_available() {
-            eprintln!(
-                "skipping: fluidsynth / {} not available",
-                soundfont_path().display()
-            );
+            eprintln!("skipping: fluidsynth / {} not available", soundfont_path().display());
             return;
         }
-        let dir =
-            std::env::temp_dir().join(format!("audiocollab-music-test-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("audiocollab-music-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = Piece::new(150.0, Key::new(2, Mode::Minor), Meter::FourFour, 4, 11);
         let mid = dir.join("t.mid");
@@ -2106,8 +1798,7 @@ mod tests {
         assert!(peak > 0.05 && peak < 1.0, "peak {peak}");
         // Loud during the piece, silent long after it.
         let rms = |from: f64, to: f64| {
-            let seg =
-                &wa[2 * (from * 44100.0) as usize..(2 * (to * 44100.0) as usize).min(wa.len())];
+            let seg = &wa[2 * (from * 44100.0) as usize..(2 * (to * 44100.0) as usize).min(wa.len())];
             (seg.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / seg.len().max(1) as f64).sqrt()
         };
         assert!(rms(1.0, p.duration_seconds() - 1.0) > 0.01);
@@ -2141,11 +1832,7 @@ mod tests {
 
     #[test]
     fn missing_midi_is_a_clear_error() {
-        let e = render_with_fluidsynth(
-            Path::new("/nonexistent.mid"),
-            Path::new("/tmp/x.wav"),
-            44100,
-        );
+        let e = render_with_fluidsynth(Path::new("/nonexistent.mid"), Path::new("/tmp/x.wav"), 44100);
         assert!(e.is_err());
     }
 }

@@ -77,21 +77,23 @@ use vst3::Steinberg::Vst::ProcessContext_::StatesAndFlags_::{
     kPlaying, kProjectTimeMusicValid, kTempoValid, kTimeSigValid,
 };
 use vst3::Steinberg::Vst::{
-    AudioBusBuffers, AudioBusBuffers__type0, BusDirections_, BusInfo, IAudioProcessor,
-    IAudioProcessorTrait, IComponent, IComponentHandler, IComponentHandlerTrait, IComponentTrait,
-    IEditController, IEditControllerTrait, IHostApplication, IHostApplicationTrait,
-    IParamValueQueue, IParamValueQueueTrait, IParameterChanges, IParameterChangesTrait, IUnitInfo,
-    IUnitInfoTrait, MediaTypes_, ParamID, ParamValue, ParameterInfo,
-    ParameterInfo_::ParameterFlags_, ProcessContext, ProcessData, ProcessModes_, ProcessSetup,
-    SpeakerArr, SpeakerArrangement, String128, SymbolicSampleSizes_, TChar, UnitInfo,
+    AudioBusBuffers, AudioBusBuffers__type0, BusDirections_, BusInfo, IAudioProcessor, IAudioProcessorTrait,
+    IComponent, IComponentHandler, IComponentHandlerTrait, IComponentTrait, IEditController, IEditControllerTrait,
+    IHostApplication, IHostApplicationTrait, IParamValueQueue, IParamValueQueueTrait, IParameterChanges,
+    IParameterChangesTrait, IUnitInfo, IUnitInfoTrait, MediaTypes_, ParamID, ParamValue, ParameterInfo,
+    ParameterInfo_::ParameterFlags_, ProcessContext, ProcessData, ProcessModes_, ProcessSetup, SpeakerArr,
+    SpeakerArrangement, String128, SymbolicSampleSizes_, TChar, UnitInfo,
 };
 use vst3::Steinberg::{
-    int32, int64, kInvalidArgument, kNotImplemented, kResultFalse, kResultOk, tresult, FUnknown,
-    IBStream, IBStreamTrait, IBStream_::IStreamSeekMode_, IPluginBaseTrait, IPluginFactory,
-    IPluginFactory2, IPluginFactory2Trait, IPluginFactory3, IPluginFactory3Trait,
-    IPluginFactoryTrait, PClassInfo, PClassInfo2, PClassInfoW, PFactoryInfo, TUID,
+    int32, int64, kInvalidArgument, kNotImplemented, kResultFalse, kResultOk, tresult, FUnknown, IBStream,
+    IBStreamTrait, IBStream_::IStreamSeekMode_, IPluginBaseTrait, IPluginFactory, IPluginFactory2,
+    IPluginFactory2Trait, IPluginFactory3, IPluginFactory3Trait, IPluginFactoryTrait, PClassInfo, PClassInfo2,
+    PClassInfoW, PFactoryInfo, TUID,
 };
 use vst3::{Class, ComPtr, ComWrapper, Interface};
+
+pub use crate::harness::ParamChange;
+use crate::harness::{check_process, cut_into_blocks, on_audio_thread};
 
 /// Name the plugin's audio class has in the factory (`Plugin::NAME`).
 pub const PLUGIN_NAME: &str = "AudioCollab Assistant";
@@ -118,11 +120,7 @@ pub fn plugin_library() -> PathBuf {
 
 /// Reads a NUL-terminated `char8` array.
 fn c_chars(chars: &[std::ffi::c_char]) -> String {
-    let bytes: Vec<u8> = chars
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
+    let bytes: Vec<u8> = chars.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
@@ -159,11 +157,7 @@ pub fn result_name(result: tresult) -> &'static str {
 }
 
 fn check(result: tresult, what: &str) -> Result<()> {
-    ensure!(
-        result == kResultOk,
-        "{what} returned {result} ({})",
-        result_name(result)
-    );
+    ensure!(result == kResultOk, "{what} returned {result} ({})", result_name(result));
     Ok(())
 }
 
@@ -185,18 +179,14 @@ struct Module {
 
 fn module() -> Result<&'static Module> {
     static MODULE: OnceLock<std::result::Result<Module, String>> = OnceLock::new();
-    MODULE
-        .get_or_init(|| load_module().map_err(|e| format!("{e:#}")))
-        .as_ref()
-        .map_err(|e| anyhow!("{e}"))
+    MODULE.get_or_init(|| load_module().map_err(|e| format!("{e:#}"))).as_ref().map_err(|e| anyhow!("{e}"))
 }
 
 fn load_module() -> Result<Module> {
     let path = plugin_library();
     // SAFETY: loading the library runs its initialisers; it is the plugin built from this
     // workspace, the code under test.
-    let library = unsafe { libloading::Library::new(&path) }
-        .with_context(|| format!("dlopen {}", path.display()))?;
+    let library = unsafe { libloading::Library::new(&path) }.with_context(|| format!("dlopen {}", path.display()))?;
     // Leaked on purpose: never unloaded, see `Module`.
     let library: &'static libloading::Library = Box::leak(Box::new(library));
 
@@ -206,8 +196,8 @@ fn load_module() -> Result<Module> {
     let module_entry = {
         type ModuleEntry = unsafe extern "C" fn(*mut c_void) -> bool;
         // SAFETY: the signature is the SDK's `bool ModuleEntry(void*)`.
-        let entry = unsafe { library.get::<ModuleEntry>(b"ModuleEntry\0") }
-            .context("the library exports no ModuleEntry")?;
+        let entry =
+            unsafe { library.get::<ModuleEntry>(b"ModuleEntry\0") }.context("the library exports no ModuleEntry")?;
         let handle = {
             // A second `dlopen` of the same path only bumps the reference count and returns the
             // same handle; it is leaked like the first.
@@ -230,11 +220,7 @@ fn load_module() -> Result<Module> {
     // SAFETY: the signature is the SDK's `IPluginFactory* PLUGIN_API GetPluginFactory()`.
     let get_factory = *unsafe { library.get::<GetPluginFactory>(b"GetPluginFactory\0") }
         .context("the library exports no GetPluginFactory")?;
-    Ok(Module {
-        path,
-        get_factory,
-        module_entry,
-    })
+    Ok(Module { path, get_factory, module_entry })
 }
 
 /// Path of the loaded library (loads it on first use).
@@ -300,10 +286,7 @@ pub struct ClassInfo2 {
 impl ClassInfo2 {
     /// The subcategories, split at `|`.
     pub fn sub_category_list(&self) -> Vec<&str> {
-        self.sub_categories
-            .split('|')
-            .filter(|s| !s.is_empty())
-            .collect()
+        self.sub_categories.split('|').filter(|s| !s.is_empty()).collect()
     }
 }
 
@@ -321,15 +304,11 @@ impl Factory {
         // SAFETY: the entry point returns an owned reference to the factory (or null).
         let raw = unsafe { (module.get_factory)() };
         // SAFETY: non-null results are `IPluginFactory*` with one reference for us.
-        let factory = unsafe { ComPtr::from_raw(raw as *mut IPluginFactory) }
-            .context("GetPluginFactory returned null")?;
+        let factory =
+            unsafe { ComPtr::from_raw(raw as *mut IPluginFactory) }.context("GetPluginFactory returned null")?;
         let factory2 = factory.cast::<IPluginFactory2>();
         let factory3 = factory.cast::<IPluginFactory3>();
-        Ok(Self {
-            factory,
-            factory2,
-            factory3,
-        })
+        Ok(Self { factory, factory2, factory3 })
     }
 
     /// Whether the factory implements `IPluginFactory2` and `IPluginFactory3`.
@@ -342,10 +321,7 @@ impl Factory {
         // SAFETY: plain C struct, zero is a valid value.
         let mut info: PFactoryInfo = unsafe { std::mem::zeroed() };
         // SAFETY: `info` is a valid out pointer.
-        check(
-            unsafe { self.factory.getFactoryInfo(&mut info) },
-            "getFactoryInfo",
-        )?;
+        check(unsafe { self.factory.getFactoryInfo(&mut info) }, "getFactoryInfo")?;
         Ok(FactoryInfo {
             vendor: c_chars(&info.vendor),
             url: c_chars(&info.url),
@@ -364,10 +340,7 @@ impl Factory {
     pub fn class(&self, index: i32) -> Result<ClassInfo> {
         // SAFETY (all three blocks): plain C structs, zero is valid; valid out pointers.
         let mut info: PClassInfo = unsafe { std::mem::zeroed() };
-        check(
-            unsafe { self.factory.getClassInfo(index, &mut info) },
-            "getClassInfo",
-        )?;
+        check(unsafe { self.factory.getClassInfo(index, &mut info) }, "getClassInfo")?;
         let info2 = match &self.factory2 {
             Some(f) => {
                 let mut i: PClassInfo2 = unsafe { std::mem::zeroed() };
@@ -386,10 +359,7 @@ impl Factory {
         let info_w = match &self.factory3 {
             Some(f) => {
                 let mut i: PClassInfoW = unsafe { std::mem::zeroed() };
-                check(
-                    unsafe { f.getClassInfoUnicode(index, &mut i) },
-                    "getClassInfoUnicode",
-                )?;
+                check(unsafe { f.getClassInfoUnicode(index, &mut i) }, "getClassInfoUnicode")?;
                 Some(ClassInfo2 {
                     name: u16_chars(&i.name),
                     class_flags: i.classFlags,
@@ -483,12 +453,7 @@ impl IHostApplicationTrait for HostApplication {
         kResultOk
     }
 
-    unsafe fn createInstance(
-        &self,
-        _cid: *mut TUID,
-        _iid: *mut TUID,
-        obj: *mut *mut c_void,
-    ) -> tresult {
+    unsafe fn createInstance(&self, _cid: *mut TUID, _iid: *mut TUID, obj: *mut *mut c_void) -> tresult {
         self.create_instance.fetch_add(1, Ordering::SeqCst);
         if !obj.is_null() {
             // SAFETY: non-null out pointer.
@@ -555,10 +520,7 @@ impl MemoryStream {
 
     /// A stream holding `bytes`, positioned at `position`.
     pub fn with_bytes(bytes: &[u8], position: usize) -> ComWrapper<Self> {
-        ComWrapper::new(Self {
-            data: RefCell::new(bytes.to_vec()),
-            position: Cell::new(position),
-        })
+        ComWrapper::new(Self { data: RefCell::new(bytes.to_vec()), position: Cell::new(position) })
     }
 
     /// The whole content.
@@ -590,12 +552,7 @@ impl IBStreamTrait for MemoryStream {
         kResultOk
     }
 
-    unsafe fn write(
-        &self,
-        buffer: *mut c_void,
-        num_bytes: int32,
-        num_written: *mut int32,
-    ) -> tresult {
+    unsafe fn write(&self, buffer: *mut c_void, num_bytes: int32, num_written: *mut int32) -> tresult {
         if buffer.is_null() || num_bytes < 0 {
             return kInvalidArgument;
         }
@@ -658,10 +615,7 @@ impl Class for ParamValueQueue {
 
 impl ParamValueQueue {
     fn with_capacity(points: usize) -> Self {
-        Self {
-            id: Cell::new(0),
-            points: RefCell::new(Vec::with_capacity(points)),
-        }
+        Self { id: Cell::new(0), points: RefCell::new(Vec::with_capacity(points)) }
     }
 
     fn push(&self, offset: i32, value: f64) -> Option<i32> {
@@ -729,9 +683,7 @@ impl ParameterChanges {
     /// Room for `queues` parameters with up to `points` points each.
     pub fn with_capacity(queues: usize, points: usize) -> Self {
         Self {
-            pool: (0..queues)
-                .map(|_| ComWrapper::new(ParamValueQueue::with_capacity(points)))
-                .collect(),
+            pool: (0..queues).map(|_| ComWrapper::new(ParamValueQueue::with_capacity(points))).collect(),
             used: Cell::new(0),
         }
     }
@@ -759,21 +711,14 @@ impl ParameterChanges {
 
     /// Adds a point (host side). Points of one parameter must be added in time order.
     pub fn add(&self, id: ParamID, offset: i32, value: f64) -> Result<()> {
-        let index = self
-            .queue_for(id)
-            .context("parameter change pool exhausted")?;
-        self.pool[index]
-            .push(offset, value)
-            .context("parameter point pool exhausted")?;
+        let index = self.queue_for(id).context("parameter change pool exhausted")?;
+        self.pool[index].push(offset, value).context("parameter point pool exhausted")?;
         Ok(())
     }
 
     /// The live queues as `(id, points)`.
     pub fn snapshot(&self) -> Vec<(ParamID, Vec<(i32, f64)>)> {
-        self.pool[..self.used.get()]
-            .iter()
-            .map(|q| (q.id.get(), q.points.borrow().clone()))
-            .collect()
+        self.pool[..self.used.get()].iter().map(|q| (q.id.get(), q.points.borrow().clone())).collect()
     }
 }
 
@@ -784,18 +729,14 @@ impl IParameterChangesTrait for ParameterChanges {
 
     unsafe fn getParameterData(&self, index: int32) -> *mut IParamValueQueue {
         match usize::try_from(index) {
-            Ok(i) if i < self.used.get() => self.pool[i]
-                .as_com_ref::<IParamValueQueue>()
-                .map_or(ptr::null_mut(), |r| r.as_ptr()),
+            Ok(i) if i < self.used.get() => {
+                self.pool[i].as_com_ref::<IParamValueQueue>().map_or(ptr::null_mut(), |r| r.as_ptr())
+            }
             _ => ptr::null_mut(),
         }
     }
 
-    unsafe fn addParameterData(
-        &self,
-        id: *const ParamID,
-        index: *mut int32,
-    ) -> *mut IParamValueQueue {
+    unsafe fn addParameterData(&self, id: *const ParamID, index: *mut int32) -> *mut IParamValueQueue {
         if id.is_null() {
             return ptr::null_mut();
         }
@@ -806,9 +747,7 @@ impl IParameterChangesTrait for ParameterChanges {
                     // SAFETY: non-null out pointer.
                     unsafe { *index = i as int32 };
                 }
-                self.pool[i]
-                    .as_com_ref::<IParamValueQueue>()
-                    .map_or(ptr::null_mut(), |r| r.as_ptr())
+                self.pool[i].as_com_ref::<IParamValueQueue>().map_or(ptr::null_mut(), |r| r.as_ptr())
             }
             None => ptr::null_mut(),
         }
@@ -885,17 +824,6 @@ pub struct Bus {
     pub bus_type: i32,
     /// `BusFlags` (`kDefaultActive` = 1).
     pub flags: u32,
-}
-
-/// A parameter change sent in `ProcessData::inputParameterChanges` by [`Vst3Host::process`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ParamChange {
-    /// Sample index in the whole signal passed to `process` (not in a block).
-    pub time: usize,
-    /// `ParamID`.
-    pub id: u32,
-    /// New normalized value, `0..=1`.
-    pub value: f64,
 }
 
 /// One `process()` call made by [`Vst3Host::process`].
@@ -975,16 +903,10 @@ impl Vst3Host {
 
         let host_app = ComWrapper::new(HostApplication::default());
         let handler = ComWrapper::new(ComponentHandler::default());
-        let context = host_app
-            .as_com_ref::<FUnknown>()
-            .context("host application has no FUnknown")?
-            .as_ptr();
+        let context = host_app.as_com_ref::<FUnknown>().context("host application has no FUnknown")?.as_ptr();
         // SAFETY: the context outlives the component (both owned by this struct, and the
         // component is terminated before either is dropped).
-        check(
-            unsafe { component.initialize(context) },
-            "IComponent::initialize",
-        )?;
+        check(unsafe { component.initialize(context) }, "IComponent::initialize")?;
 
         let mut host = Self {
             processor: None,
@@ -1010,8 +932,7 @@ impl Vst3Host {
         // The edit controller: the component itself, or a separate class.
         let mut controller_cid: TUID = [0; 16];
         // SAFETY: valid out pointer.
-        host.controller_class_id_result =
-            unsafe { component.getControllerClassId(&mut controller_cid) };
+        host.controller_class_id_result = unsafe { component.getControllerClassId(&mut controller_cid) };
         if let Some(controller) = component.cast::<IEditController>() {
             host.single_component = true;
             host.controller = Some(controller);
@@ -1022,29 +943,16 @@ impl Vst3Host {
             check(result, "createInstance(IEditController)")?;
             let controller = controller.context("no controller")?;
             // SAFETY: as for the component.
-            check(
-                unsafe { controller.initialize(context) },
-                "IEditController::initialize",
-            )?;
+            check(unsafe { controller.initialize(context) }, "IEditController::initialize")?;
             host.controller = Some(controller);
         }
         let controller = host.controller();
-        let handler_ptr = host
-            .handler
-            .as_com_ref::<IComponentHandler>()
-            .context("handler has no IComponentHandler")?
-            .as_ptr();
+        let handler_ptr =
+            host.handler.as_com_ref::<IComponentHandler>().context("handler has no IComponentHandler")?.as_ptr();
         // SAFETY: the handler outlives the controller's use of it (reset to null in `Drop`).
-        check(
-            unsafe { controller.setComponentHandler(handler_ptr) },
-            "setComponentHandler",
-        )?;
+        check(unsafe { controller.setComponentHandler(handler_ptr) }, "setComponentHandler")?;
 
-        host.processor = Some(
-            component
-                .cast::<IAudioProcessor>()
-                .context("the component has no IAudioProcessor")?,
-        );
+        host.processor = Some(component.cast::<IAudioProcessor>().context("the component has no IAudioProcessor")?);
         host.unit_info = controller.cast::<IUnitInfo>();
         host.param_list = host.read_param_list()?;
         Ok(host)
@@ -1098,10 +1006,7 @@ impl Vst3Host {
     /// The host context's own `getName`, called directly (checks the host object, not the
     /// plugin).
     pub fn host_name(&self) -> Result<String> {
-        let app = self
-            .host_app
-            .to_com_ptr::<IHostApplication>()
-            .context("IHostApplication")?;
+        let app = self.host_app.to_com_ptr::<IHostApplication>().context("IHostApplication")?;
         let mut name: String128 = [0; 128];
         // SAFETY: valid out pointer.
         check(unsafe { app.getName(&mut name) }, "getName")?;
@@ -1119,10 +1024,7 @@ impl Vst3Host {
         for index in 0..count {
             // SAFETY: plain C struct; valid out pointer.
             let mut info: ParameterInfo = unsafe { std::mem::zeroed() };
-            check(
-                unsafe { controller.getParameterInfo(index, &mut info) },
-                &format!("getParameterInfo({index})"),
-            )?;
+            check(unsafe { controller.getParameterInfo(index, &mut info) }, &format!("getParameterInfo({index})"))?;
             list.push(ParamInfo {
                 index,
                 id: info.id,
@@ -1165,10 +1067,7 @@ impl Vst3Host {
 
     /// `getParamNormalized` for every parameter, in list order.
     pub fn normalized_values(&self) -> Vec<(u32, f64)> {
-        self.param_list
-            .iter()
-            .map(|p| (p.id, self.normalized(p.id)))
-            .collect()
+        self.param_list.iter().map(|p| (p.id, self.normalized(p.id))).collect()
     }
 
     /// `setParamNormalized` (what a host does for a GUI-less edit or after loading state).
@@ -1182,10 +1081,7 @@ impl Vst3Host {
         let mut text: String128 = [0; 128];
         // SAFETY: valid out pointer.
         check(
-            unsafe {
-                self.controller()
-                    .getParamStringByValue(id, normalized, &mut text)
-            },
+            unsafe { self.controller().getParamStringByValue(id, normalized, &mut text) },
             &format!("getParamStringByValue({id}, {normalized})"),
         )?;
         Ok(u16_chars(&text))
@@ -1197,10 +1093,7 @@ impl Vst3Host {
         wide.push(0);
         let mut value = f64::NAN;
         // SAFETY: NUL-terminated string, valid out pointer.
-        let result = unsafe {
-            self.controller()
-                .getParamValueByString(id, wide.as_mut_ptr(), &mut value)
-        };
+        let result = unsafe { self.controller().getParamValueByString(id, wide.as_mut_ptr(), &mut value) };
         (result, value)
     }
 
@@ -1227,15 +1120,8 @@ impl Vst3Host {
             .map(|i| {
                 // SAFETY: plain C struct; valid out pointer.
                 let mut info: UnitInfo = unsafe { std::mem::zeroed() };
-                check(
-                    unsafe { unit_info.getUnitInfo(i, &mut info) },
-                    &format!("getUnitInfo({i})"),
-                )?;
-                Ok(Unit {
-                    id: info.id,
-                    parent: info.parentUnitId,
-                    name: u16_chars(&info.name),
-                })
+                check(unsafe { unit_info.getUnitInfo(i, &mut info) }, &format!("getUnitInfo({i})"))?;
+                Ok(Unit { id: info.id, parent: info.parentUnitId, name: u16_chars(&info.name) })
             })
             .collect()
     }
@@ -1256,27 +1142,15 @@ impl Vst3Host {
             unsafe { self.component().getBusInfo(media, dir, index, &mut info) },
             &format!("getBusInfo(audio, input={input}, {index})"),
         )?;
-        Ok(Bus {
-            channels: info.channelCount,
-            name: u16_chars(&info.name),
-            bus_type: info.busType,
-            flags: info.flags,
-        })
+        Ok(Bus { channels: info.channelCount, name: u16_chars(&info.name), bus_type: info.busType, flags: info.flags })
     }
 
     /// `setBusArrangements` with one main input and one main output bus.
-    pub fn set_bus_arrangements(
-        &self,
-        input: SpeakerArrangement,
-        output: SpeakerArrangement,
-    ) -> tresult {
+    pub fn set_bus_arrangements(&self, input: SpeakerArrangement, output: SpeakerArrangement) -> tresult {
         let mut inputs = [input];
         let mut outputs = [output];
         // SAFETY: arrays of the given lengths.
-        unsafe {
-            self.processor()
-                .setBusArrangements(inputs.as_mut_ptr(), 1, outputs.as_mut_ptr(), 1)
-        }
+        unsafe { self.processor().setBusArrangements(inputs.as_mut_ptr(), 1, outputs.as_mut_ptr(), 1) }
     }
 
     /// `getBusArrangement` of the main input or output bus.
@@ -1284,20 +1158,13 @@ impl Vst3Host {
         let (_, dir) = media_dir(true, input);
         let mut arrangement: SpeakerArrangement = 0;
         // SAFETY: valid out pointer.
-        check(
-            unsafe { self.processor().getBusArrangement(dir, 0, &mut arrangement) },
-            "getBusArrangement",
-        )?;
+        check(unsafe { self.processor().getBusArrangement(dir, 0, &mut arrangement) }, "getBusArrangement")?;
         Ok(arrangement)
     }
 
     /// `canProcessSampleSize(kSample32 | kSample64)`.
     pub fn can_process_sample_size(&self, double: bool) -> tresult {
-        let size = if double {
-            SymbolicSampleSizes_::kSample64
-        } else {
-            SymbolicSampleSizes_::kSample32
-        } as i32;
+        let size = if double { SymbolicSampleSizes_::kSample64 } else { SymbolicSampleSizes_::kSample32 } as i32;
         // SAFETY: plain argument.
         unsafe { self.processor().canProcessSampleSize(size) }
     }
@@ -1325,10 +1192,7 @@ impl Vst3Host {
             2 => SpeakerArr::kStereo,
             n => bail!("{n} channels: only mono and stereo"),
         };
-        check(
-            self.set_bus_arrangements(arrangement, arrangement),
-            "setBusArrangements",
-        )?;
+        check(self.set_bus_arrangements(arrangement, arrangement), "setBusArrangements")?;
         let mut setup = ProcessSetup {
             processMode: ProcessModes_::kRealtime as i32,
             symbolicSampleSize: SymbolicSampleSizes_::kSample32 as i32,
@@ -1336,10 +1200,7 @@ impl Vst3Host {
             sampleRate: sample_rate,
         };
         // SAFETY: valid pointer.
-        check(
-            unsafe { self.processor().setupProcessing(&mut setup) },
-            "setupProcessing",
-        )?;
+        check(unsafe { self.processor().setupProcessing(&mut setup) }, "setupProcessing")?;
         // SAFETY: plain argument.
         check(unsafe { self.component().setActive(1) }, "setActive(true)")?;
         self.active = true;
@@ -1359,12 +1220,8 @@ impl Vst3Host {
     pub fn deactivate(&mut self) -> Result<()> {
         if self.processing {
             let processor = self.processor();
-            let result = std::thread::scope(|s| {
-                // SAFETY: plain argument.
-                s.spawn(move || unsafe { processor.setProcessing(0) })
-                    .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
-            });
+            // SAFETY: plain argument.
+            let result = on_audio_thread(move || unsafe { processor.setProcessing(0) });
             self.processing = false;
             check(result, "setProcessing(false)")?;
         }
@@ -1392,31 +1249,7 @@ impl Vst3Host {
         buffers: Buffers,
     ) -> Result<Processed> {
         ensure!(self.active, "process() before activate()");
-        ensure!(
-            input.len() == self.channels,
-            "{} input channels for {}-channel buses",
-            input.len(),
-            self.channels
-        );
-        let frames = input[0].as_ref().len();
-        ensure!(
-            input.iter().all(|c| c.as_ref().len() == frames),
-            "input channels differ in length"
-        );
-        ensure!(
-            !block_sizes.is_empty()
-                && block_sizes
-                    .iter()
-                    .all(|&n| (1..=self.max_block).contains(&n)),
-            "block sizes must be within 1..={}: {block_sizes:?}",
-            self.max_block
-        );
-        let mut changes = changes.to_vec();
-        changes.sort_by_key(|c| c.time); // Stable: same-time points keep their order.
-        ensure!(
-            changes.iter().all(|c| c.time < frames.max(1)),
-            "a parameter change is past the end"
-        );
+        let (frames, changes) = check_process(input, self.channels, block_sizes, self.max_block, changes)?;
 
         let job = Job {
             input,
@@ -1429,11 +1262,7 @@ impl Vst3Host {
             start_processing: !self.processing,
         };
         let processor = self.processor();
-        let (result, started) = std::thread::scope(|s| {
-            s.spawn(move || job.run(processor))
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))
-        });
+        let (result, started) = on_audio_thread(move || job.run(processor));
         self.processing |= started;
         self.position += frames as i64;
         result
@@ -1442,10 +1271,7 @@ impl Vst3Host {
     /// `IComponent::getState` into a [`MemoryStream`]; returns the bytes written.
     pub fn get_state(&self) -> Result<Vec<u8>> {
         let stream = MemoryStream::new();
-        let ptr = stream
-            .as_com_ref::<IBStream>()
-            .context("IBStream")?
-            .as_ptr();
+        let ptr = stream.as_com_ref::<IBStream>().context("IBStream")?.as_ptr();
         // SAFETY: the stream outlives the call.
         check(unsafe { self.component().getState(ptr) }, "getState")?;
         Ok(stream.bytes())
@@ -1478,16 +1304,8 @@ impl Vst3Host {
 }
 
 fn media_dir(audio: bool, input: bool) -> (i32, i32) {
-    let media = if audio {
-        MediaTypes_::kAudio
-    } else {
-        MediaTypes_::kEvent
-    } as i32;
-    let dir = if input {
-        BusDirections_::kInput
-    } else {
-        BusDirections_::kOutput
-    } as i32;
+    let media = if audio { MediaTypes_::kAudio } else { MediaTypes_::kEvent } as i32;
+    let dir = if input { BusDirections_::kInput } else { BusDirections_::kOutput } as i32;
     (media, dir)
 }
 
@@ -1542,13 +1360,7 @@ impl<S: AsRef<[f32]>> Job<'_, S> {
             // SAFETY: plain argument.
             let result = unsafe { processor.setProcessing(1) };
             if result != kResultOk {
-                return (
-                    Err(anyhow!(
-                        "setProcessing(true) returned {result} ({})",
-                        result_name(result)
-                    )),
-                    false,
-                );
+                return (Err(anyhow!("setProcessing(true) returned {result} ({})", result_name(result))), false);
             }
             started = true;
         }
@@ -1560,8 +1372,7 @@ impl<S: AsRef<[f32]>> Job<'_, S> {
         let frames = self.input[0].as_ref().len();
         let mut input_scratch = vec![vec![0.0f32; self.max_block]; channels];
         let mut output_scratch = vec![vec![0.0f32; self.max_block]; channels];
-        let mut input_ptrs: Vec<*mut f32> =
-            input_scratch.iter_mut().map(|c| c.as_mut_ptr()).collect();
+        let mut input_ptrs: Vec<*mut f32> = input_scratch.iter_mut().map(|c| c.as_mut_ptr()).collect();
         let mut output_ptrs: Vec<*mut f32> = match self.buffers {
             Buffers::Separate => output_scratch.iter_mut().map(|c| c.as_mut_ptr()).collect(),
             Buffers::InPlace => input_ptrs.clone(),
@@ -1570,40 +1381,27 @@ impl<S: AsRef<[f32]>> Job<'_, S> {
         let most_points = self.changes.len().max(1);
         let input_changes = ComWrapper::new(ParameterChanges::with_capacity(64, most_points));
         let output_changes = ComWrapper::new(ParameterChanges::with_capacity(64, 64));
-        let input_changes_ptr = input_changes
-            .as_com_ref::<IParameterChanges>()
-            .context("IParameterChanges")?
-            .as_ptr();
-        let output_changes_ptr = output_changes
-            .as_com_ref::<IParameterChanges>()
-            .context("IParameterChanges")?
-            .as_ptr();
+        let input_changes_ptr = input_changes.as_com_ref::<IParameterChanges>().context("IParameterChanges")?.as_ptr();
+        let output_changes_ptr =
+            output_changes.as_com_ref::<IParameterChanges>().context("IParameterChanges")?.as_ptr();
         // SAFETY: plain C struct, zero is valid.
         let mut context: ProcessContext = unsafe { std::mem::zeroed() };
         // The enum constants are `c_uint` here but `c_int` on Windows.
         #[allow(clippy::unnecessary_cast)]
         {
-            context.state =
-                (kPlaying | kTempoValid | kTimeSigValid | kProjectTimeMusicValid) as u32;
+            context.state = (kPlaying | kTempoValid | kTimeSigValid | kProjectTimeMusicValid) as u32;
         }
         context.sampleRate = self.sample_rate;
         context.tempo = 120.0;
         context.timeSigNumerator = 4;
         context.timeSigDenominator = 4;
-        let min_block = self.block_sizes.iter().copied().min().unwrap_or(1);
-        let mut blocks = Vec::with_capacity(frames / min_block + 1);
+        let plan = cut_into_blocks(frames, self.block_sizes, self.changes);
+        let mut blocks = Vec::with_capacity(plan.len());
         let mut output_param_points = 0;
 
-        let mut start = 0;
-        let mut next_change = 0;
         let mut position = self.position;
-        let mut sizes = self.block_sizes.iter().cycle();
-        while start < frames {
-            let n = sizes
-                .next()
-                .copied()
-                .unwrap_or(self.max_block)
-                .min(frames - start);
+        for (range, block_changes) in plan {
+            let (start, n) = (range.start, range.len());
             for (scratch, channel) in input_scratch.iter_mut().zip(self.input) {
                 scratch[..n].copy_from_slice(&channel.as_ref()[start..start + n]);
             }
@@ -1615,12 +1413,9 @@ impl<S: AsRef<[f32]>> Job<'_, S> {
             }
             input_changes.clear();
             output_changes.clear();
-            let mut points = 0;
-            while let Some(change) = self.changes.get(next_change).filter(|c| c.time < start + n) {
+            for change in block_changes {
                 let offset = i32::try_from(change.time - start).context("offset")?;
                 input_changes.add(change.id, offset, change.value)?;
-                points += 1;
-                next_change += 1;
             }
             context.projectTimeSamples = position;
             context.continousTimeSamples = position;
@@ -1629,16 +1424,12 @@ impl<S: AsRef<[f32]>> Job<'_, S> {
             let mut inputs = AudioBusBuffers {
                 numChannels: channels as i32,
                 silenceFlags: 0,
-                __field0: AudioBusBuffers__type0 {
-                    channelBuffers32: input_ptrs.as_mut_ptr(),
-                },
+                __field0: AudioBusBuffers__type0 { channelBuffers32: input_ptrs.as_mut_ptr() },
             };
             let mut outputs = AudioBusBuffers {
                 numChannels: channels as i32,
                 silenceFlags: 0,
-                __field0: AudioBusBuffers__type0 {
-                    channelBuffers32: output_ptrs.as_mut_ptr(),
-                },
+                __field0: AudioBusBuffers__type0 { channelBuffers32: output_ptrs.as_mut_ptr() },
             };
             let mut data = ProcessData {
                 processMode: ProcessModes_::kRealtime as i32,
@@ -1673,26 +1464,12 @@ impl<S: AsRef<[f32]>> Job<'_, S> {
             for (out, scratch) in output.iter_mut().zip(written) {
                 out.extend_from_slice(&scratch[..n]);
             }
-            output_param_points += output_changes
-                .snapshot()
-                .iter()
-                .map(|(_, p)| p.len())
-                .sum::<usize>();
-            blocks.push(BlockStat {
-                frames: n,
-                param_points: points,
-                elapsed,
-                result,
-            });
+            output_param_points += output_changes.snapshot().iter().map(|(_, p)| p.len()).sum::<usize>();
+            blocks.push(BlockStat { frames: n, param_points: block_changes.len(), elapsed, result });
             position += n as i64;
-            start += n;
         }
         // Keep the pointer tables alive (and unmoved) until the last block is done.
         drop((input_ptrs, output_ptrs));
-        Ok(Processed {
-            output,
-            blocks,
-            output_param_points,
-        })
+        Ok(Processed { output, blocks, output_param_points })
     }
 }

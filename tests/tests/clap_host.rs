@@ -4,104 +4,16 @@
 //! The plugin runs under nice-plug's `assert_process_allocs` in this build: an allocation on
 //! the audio thread aborts the whole test process.
 
-use audiocollab::dsp::Chain;
 use audiocollab::params::AudioCollabParams;
 use audiocollab::spec::{Kind, ParamId, ParamSpec, Scale, Settings, PARAMS};
 use integration::clap_host::{clap_param_id, state_json, ParamChange, TestHost};
+use integration::signals::{at_block_starts, db, max_abs_diff, render_offline, rms, test_signal, Rng, SAMPLE_RATE};
 use nice_plug::prelude::Params;
 
-const SAMPLE_RATE: f32 = 48_000.0;
 /// Host vs offline render: −80 dBFS.
 const RENDER_TOLERANCE: f32 = 1e-4;
 /// Same plugin, different block sizes.
 const BLOCKING_TOLERANCE: f32 = 1e-6;
-
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.max(1))
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// Uniform in [-1, 1).
-    fn bipolar(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
-    }
-}
-
-/// A few sines per channel (low, mid, sibilant, air) plus seeded noise; peaks around 0.7.
-fn test_signal(channels: usize, frames: usize, seed: u64) -> Vec<Vec<f32>> {
-    let tones: [&[(f32, f32)]; 2] = [
-        &[
-            (0.30, 110.0),
-            (0.20, 1250.0),
-            (0.10, 6800.0),
-            (0.04, 12_000.0),
-        ],
-        &[
-            (0.25, 82.0),
-            (0.20, 660.0),
-            (0.12, 5200.0),
-            (0.05, 15_000.0),
-        ],
-    ];
-    let mut rng = Rng::new(seed);
-    (0..channels)
-        .map(|c| {
-            (0..frames)
-                .map(|i| {
-                    let t = i as f32 / SAMPLE_RATE;
-                    let tonal: f32 = tones[c % 2]
-                        .iter()
-                        .enumerate()
-                        .map(|(k, &(a, f))| a * (std::f32::consts::TAU * f * t + k as f32).sin())
-                        .sum();
-                    tonal + 0.05 * rng.bipolar()
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// Largest absolute difference; NaN anywhere counts as infinitely different.
-fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
-    assert_eq!(a.len(), b.len(), "channel counts differ");
-    a.iter()
-        .zip(b)
-        .flat_map(|(x, y)| {
-            assert_eq!(x.len(), y.len(), "lengths differ");
-            x.iter().zip(y).map(|(p, q)| {
-                let d = (p - q).abs();
-                if d.is_nan() {
-                    f32::INFINITY
-                } else {
-                    d
-                }
-            })
-        })
-        .fold(0.0, f32::max)
-}
-
-fn rms(x: &[f32]) -> f32 {
-    (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt()
-}
-
-fn db(x: f32) -> f32 {
-    20.0 * x.max(1e-12).log10()
-}
 
 /// A plain value from a CLAP host value, through the mapping nice-plug's parameter ranges use
 /// and `spec.rs` documents: continuous parameters are normalized 0..1 with
@@ -113,11 +25,7 @@ fn plain_from_host(spec: &ParamSpec, host_value: f64) -> f32 {
             let normalized = (host_value as f32).clamp(0.0, 1.0);
             let shaped = match scale {
                 Scale::Linear => normalized,
-                Scale::Skewed { .. } => normalized.powf(
-                    spec.skew_factor()
-                        .expect("skewed range has a factor")
-                        .recip(),
-                ),
+                Scale::Skewed { .. } => normalized.powf(spec.skew_factor().expect("skewed range has a factor").recip()),
             };
             shaped * (max - min) + min
         }
@@ -173,12 +81,8 @@ fn settings_from_host(host: &mut TestHost) -> Settings {
             spec.id
         );
         let text = host.value_to_text(id, value).expect("value_to_text");
-        let parsed = spec.parse(&text).unwrap_or_else(|e| {
-            panic!(
-                "{}: the plugin's text {text:?} does not parse: {e}",
-                spec.id
-            )
-        });
+        let parsed =
+            spec.parse(&text).unwrap_or_else(|e| panic!("{}: the plugin's text {text:?} does not parse: {e}", spec.id));
         assert!(
             (parsed - plain).abs() <= text_tolerance(spec, plain),
             "{}: host value {value} is {plain} but the plugin displays {text:?} ({parsed})",
@@ -221,9 +125,7 @@ const MIX: &[(&str, &str)] = &[
 /// Applies [`MIX`] through `params.flush()` and checks that each value reads back as its text.
 fn apply_mix(host: &mut TestHost) {
     for &(id, text) in MIX {
-        let value = host
-            .set_text(id, text)
-            .unwrap_or_else(|e| panic!("setting {id} to {text:?}: {e:#}"));
+        let value = host.set_text(id, text).unwrap_or_else(|e| panic!("setting {id} to {text:?}: {e:#}"));
         let spec = ParamId::from_id(id).expect("id in spec").spec();
         let wanted = spec.parse(text).expect("spec parses its own text");
         let plain = plain_from_host(spec, value);
@@ -234,27 +136,6 @@ fn apply_mix(host: &mut TestHost) {
     }
 }
 
-/// Renders `input` through the offline chain in the given block sizes (cycled), with `settings`
-/// from the start (the plugin resets its chain to the current parameters when processing
-/// starts).
-fn render_offline(input: &[Vec<f32>], settings: &Settings, block_sizes: &[usize]) -> Vec<Vec<f32>> {
-    let mut chain = Chain::new(SAMPLE_RATE);
-    chain.reset(settings);
-    let mut output = input.to_vec();
-    let frames = input[0].len();
-    let mut start = 0;
-    for &n in block_sizes.iter().cycle() {
-        if start >= frames {
-            break;
-        }
-        let end = (start + n).min(frames);
-        let mut block: Vec<&mut [f32]> = output.iter_mut().map(|c| &mut c[start..end]).collect();
-        chain.process(&mut block, settings);
-        start = end;
-    }
-    output
-}
-
 fn new_host() -> TestHost {
     TestHost::new().unwrap_or_else(|e| panic!("cannot load the plugin: {e:#}"))
 }
@@ -263,19 +144,11 @@ fn new_host() -> TestHost {
 fn the_bundle_is_the_library_built_by_this_invocation() {
     let bundle = integration::clap_host::plugin_bundle();
     if std::env::var_os(integration::clap_host::BUNDLE_ENV).is_none() {
-        assert!(
-            bundle.ends_with("clap-test/AudioCollab Assistant.clap"),
-            "{}",
-            bundle.display()
-        );
+        assert!(bundle.ends_with("clap-test/AudioCollab Assistant.clap"), "{}", bundle.display());
     }
     let bytes = std::fs::read(&bundle).expect("bundle exists");
     println!("bundle: {} ({} bytes)", bundle.display(), bytes.len());
-    assert!(
-        bytes.len() > 100_000,
-        "the bundle is only {} bytes",
-        bytes.len()
-    );
+    assert!(bytes.len() > 100_000, "the bundle is only {} bytes", bytes.len());
     // cargo names the cdylib without a feature hash, so a `cargo build -p audiocollab` (no
     // `assert_process_allocs`) and this test build overwrite the same file and cargo may still
     // consider this build's copy fresh. The debug bundle must contain the allocation guard.
@@ -299,26 +172,11 @@ fn parameter_list_matches_the_spec_table() {
     let mut spec_ids: Vec<u32> = PARAMS.iter().map(|s| clap_param_id(s.id)).collect();
     host_ids.sort_unstable();
     spec_ids.sort_unstable();
-    let unknown: Vec<_> = params
-        .iter()
-        .filter(|p| !spec_ids.contains(&p.id))
-        .map(|p| &p.name)
-        .collect();
-    let missing: Vec<_> = PARAMS
-        .iter()
-        .filter(|s| !host_ids.contains(&clap_param_id(s.id)))
-        .map(|s| s.id)
-        .collect();
-    assert!(
-        unknown.is_empty() && missing.is_empty(),
-        "not in spec: {unknown:?}; missing: {missing:?}"
-    );
+    let unknown: Vec<_> = params.iter().filter(|p| !spec_ids.contains(&p.id)).map(|p| &p.name).collect();
+    let missing: Vec<_> = PARAMS.iter().filter(|s| !host_ids.contains(&clap_param_id(s.id))).map(|s| s.id).collect();
+    assert!(unknown.is_empty() && missing.is_empty(), "not in spec: {unknown:?}; missing: {missing:?}");
     spec_ids.dedup();
-    assert_eq!(
-        spec_ids.len(),
-        PARAMS.len(),
-        "two spec ids hash to the same CLAP id"
-    );
+    assert_eq!(spec_ids.len(), PARAMS.len(), "two spec ids hash to the same CLAP id");
     assert_eq!(host_ids, spec_ids);
 
     let mut bypass_params = Vec::new();
@@ -347,34 +205,15 @@ fn parameter_list_matches_the_spec_table() {
             spec.default
         );
         let current = host.value(info.id).expect("get_value");
-        assert!(
-            (current - info.default).abs() < 1e-6,
-            "{}: value {current} != default {}",
-            spec.id,
-            info.default
-        );
+        assert!((current - info.default).abs() < 1e-6, "{}: value {current} != default {}", spec.id, info.default);
 
         // The default's text is the spec's text for the default.
-        let text = host
-            .value_to_text(info.id, info.default)
-            .expect("value_to_text");
-        assert_eq!(
-            text,
-            spec.format(spec.default),
-            "{}: text of the default",
-            spec.id
-        );
-        println!(
-            "  {:<10} {:<24} {:>9} module {:?}",
-            spec.id, spec.name, text, info.module
-        );
+        let text = host.value_to_text(info.id, info.default).expect("value_to_text");
+        assert_eq!(text, spec.format(spec.default), "{}: text of the default", spec.id);
+        println!("  {:<10} {:<24} {:>9} module {:?}", spec.id, spec.name, text, info.module);
     }
     println!("bypass-flagged parameters: {bypass_params:?}");
-    assert_eq!(
-        bypass_params,
-        ["bypass"],
-        "exactly the bypass parameter should carry CLAP_PARAM_IS_BYPASS"
-    );
+    assert_eq!(bypass_params, ["bypass"], "exactly the bypass parameter should carry CLAP_PARAM_IS_BYPASS");
 
     // text → host value → text round trips.
     for (id, text) in [
@@ -391,9 +230,7 @@ fn parameter_list_matches_the_spec_table() {
         ("hp_slope", "24 dB/oct"),
     ] {
         let pid = host.param_id(id).expect("param");
-        let value = host
-            .text_to_value(pid, text)
-            .unwrap_or_else(|e| panic!("{e:#}"));
+        let value = host.text_to_value(pid, text).unwrap_or_else(|e| panic!("{e:#}"));
         let back = host.value_to_text(pid, value).expect("value_to_text");
         println!("  {id}: {text:?} -> {value:.6} -> {back:?}");
         assert_eq!(back, text, "{id}: {text:?} does not round-trip");
@@ -404,28 +241,18 @@ fn parameter_list_matches_the_spec_table() {
     let b = host.text_to_value(hp, "120 Hz").expect("with unit");
     assert!((a - b).abs() < 1e-9, "\"120\" -> {a}, \"120 Hz\" -> {b}");
     let gain = host.param_id("b1_gain").expect("b1_gain");
-    assert!(
-        host.text_to_value(gain, "loud").is_err(),
-        "\"loud\" must be refused"
-    );
+    assert!(host.text_to_value(gain, "loud").is_err(), "\"loud\" must be refused");
 }
 
 #[test]
 fn audio_ports_offer_stereo_and_mono() {
     let mut host = new_host();
-    assert_eq!(
-        host.main_ports().expect("audio ports"),
-        (Some(2), Some(2)),
-        "stereo by default"
-    );
+    assert_eq!(host.main_ports().expect("audio ports"), (Some(2), Some(2)), "stereo by default");
     let configs = host.port_configs().expect("port configs");
     println!("{configs:?}");
     for channels in [2, 1] {
         assert!(
-            configs
-                .iter()
-                .any(|c| c.main_input_channels == Some(channels)
-                    && c.main_output_channels == Some(channels)),
+            configs.iter().any(|c| c.main_input_channels == Some(channels) && c.main_output_channels == Some(channels)),
             "no {channels}-channel configuration"
         );
     }
@@ -446,7 +273,7 @@ fn flushed_settings_match_offline(channels: usize) {
 
     let input = test_signal(channels, 2 * SAMPLE_RATE as usize, 7);
     let processed = host.process(&input, &[512], &[]).expect("process");
-    let offline = render_offline(&input, &settings, &[512]);
+    let offline = render_offline(&input, &settings, &[], 512);
     let diff = max_abs_diff(&processed.output, &offline);
     let changed = max_abs_diff(&processed.output, &input);
     println!(
@@ -456,14 +283,8 @@ fn flushed_settings_match_offline(channels: usize) {
         db(rms(&processed.output[0])),
         db(rms(&input[0]))
     );
-    assert!(
-        diff < RENDER_TOLERANCE,
-        "{channels} ch: host and offline renders differ by {diff:e}"
-    );
-    assert!(
-        changed > 0.01,
-        "the mix settings should audibly change the signal"
-    );
+    assert!(diff < RENDER_TOLERANCE, "{channels} ch: host and offline renders differ by {diff:e}");
+    assert!(changed > 0.01, "the mix settings should audibly change the signal");
 }
 
 #[test]
@@ -483,27 +304,16 @@ fn parameter_events_mid_block_are_sample_accurate() {
     let s0 = settings_from_host(&mut host);
 
     // Two changes inside 512-frame blocks, at offsets 300 and 77 of their blocks.
-    let changes_text = [
-        (3 * 512 + 300, "b1_gain", "9.0 dB"),
-        (3 * 512 + 300, "pan", "R40"),
-        (40 * 512 + 77, "hp_freq", "300 Hz"),
-    ];
+    let changes_text =
+        [(3 * 512 + 300, "b1_gain", "9.0 dB"), (3 * 512 + 300, "pan", "R40"), (40 * 512 + 77, "hp_freq", "300 Hz")];
     let mut changes = Vec::new();
     let mut settings_after = Vec::new();
     let mut values = host.values().expect("get_value for all");
     for &(time, id, text) in &changes_text {
         let pid = host.param_id(id).expect("param");
         let value = host.text_to_value(pid, text).expect("text_to_value");
-        changes.push(ParamChange {
-            time,
-            id: pid,
-            value,
-        });
-        values
-            .iter_mut()
-            .find(|(i, _)| *i == pid)
-            .expect("listed")
-            .1 = value;
+        changes.push(ParamChange { time, id: pid, value });
+        values.iter_mut().find(|(i, _)| *i == pid).expect("listed").1 = value;
         settings_after.push((time, plugin_settings(&values)));
     }
 
@@ -512,66 +322,20 @@ fn parameter_events_mid_block_are_sample_accurate() {
     let processed = host.process(&input, &[512], &changes).expect("process");
 
     // Offline: the same 512-frame blocks, split where a setting changes (as nice-plug does).
-    let mut boundaries: Vec<(usize, Settings)> = vec![(0, s0)];
-    for &(time, settings) in &settings_after {
-        match boundaries.last_mut() {
-            Some(last) if last.0 == time => last.1 = settings,
-            _ => boundaries.push((time, settings)),
-        }
-    }
-    let mut chain = Chain::new(SAMPLE_RATE);
-    chain.reset(&s0);
-    let mut offline = input.clone();
-    let frames = input[0].len();
-    let mut start = 0;
-    while start < frames {
-        let block_end = ((start / 512 + 1) * 512).min(frames);
-        let settings_index = boundaries
-            .iter()
-            .rposition(|&(t, _)| t <= start)
-            .expect("boundary 0");
-        let end = boundaries
-            .get(settings_index + 1)
-            .map_or(block_end, |&(t, _)| t.min(block_end));
-        let mut block: Vec<&mut [f32]> = offline.iter_mut().map(|c| &mut c[start..end]).collect();
-        chain.process(&mut block, &boundaries[settings_index].1);
-        start = end;
-    }
+    let offline = render_offline(&input, &s0, &settings_after, 512);
     let diff = max_abs_diff(&processed.output, &offline);
 
     // How much the timing matters: the same changes applied at their block's start instead.
-    let mut chain = Chain::new(SAMPLE_RATE);
-    chain.reset(&s0);
-    let mut early = input.clone();
-    for (b, start) in (0..frames).step_by(512).enumerate() {
-        let end = (start + 512).min(frames);
-        let settings = boundaries
-            .iter()
-            .rev()
-            .find(|&&(t, _)| t < (b + 1) * 512)
-            .expect("boundary 0")
-            .1;
-        let mut block: Vec<&mut [f32]> = early.iter_mut().map(|c| &mut c[start..end]).collect();
-        chain.process(&mut block, &settings);
-    }
+    let early = render_offline(&input, &s0, &at_block_starts(&settings_after, 512), 512);
     let sensitivity = max_abs_diff(&early, &offline);
     println!(
         "max |host - offline| = {diff:.3e}; applying the changes at block starts instead would differ by {sensitivity:.3e}"
     );
     let callbacks = host.callbacks();
     println!("host callbacks: {callbacks:?}");
-    assert!(
-        diff < RENDER_TOLERANCE,
-        "event timing: host and offline differ by {diff:e}"
-    );
-    assert!(
-        sensitivity > 10.0 * RENDER_TOLERANCE,
-        "the test signal should reveal a misplaced event"
-    );
-    assert_eq!(
-        callbacks.unanswered_callbacks, 0,
-        "a request_callback was not answered"
-    );
+    assert!(diff < RENDER_TOLERANCE, "event timing: host and offline differ by {diff:e}");
+    assert!(sensitivity > 10.0 * RENDER_TOLERANCE, "the test signal should reveal a misplaced event");
+    assert_eq!(callbacks.unanswered_callbacks, 0, "a request_callback was not answered");
     assert!(
         callbacks.request_callback == 0 || callbacks.on_main_thread > 0,
         "request_callback was never answered with on_main_thread"
@@ -581,22 +345,14 @@ fn parameter_events_mid_block_are_sample_accurate() {
     for &(_, id, text) in &changes_text {
         let pid = host.param_id(id).expect("param");
         let value = host.value(pid).expect("get_value");
-        assert_eq!(
-            host.value_to_text(pid, value).expect("text"),
-            text,
-            "{id} after automation"
-        );
+        assert_eq!(host.value_to_text(pid, value).expect("text"), text, "{id} after automation");
     }
 
     // A flush while active (transport stopped, plugin still active) reaches the plugin too.
-    let value = host
-        .set_text("out_gain", "-6.0 dB")
-        .expect("flush while active");
+    let value = host.set_text("out_gain", "-6.0 dB").expect("flush while active");
     let out_gain = host.param_id("out_gain").expect("param");
     assert_eq!(host.value(out_gain).expect("get_value"), value);
-    let more = host
-        .process(&test_signal(2, 4096, 12), &[512], &[])
-        .expect("process after flush");
+    let more = host.process(&test_signal(2, 4096, 12), &[512], &[]).expect("process after flush");
     assert!(more.output.iter().flatten().all(|x| x.is_finite()));
 }
 
@@ -618,21 +374,13 @@ fn odd_block_sizes_match_a_one_block_render() {
 
     let mut varying = new_host();
     apply_mix(&mut varying);
-    varying
-        .activate(SAMPLE_RATE as f64, 4096)
-        .expect("activate");
-    let a = varying
-        .process(&input, &sizes, &[])
-        .expect("process in odd blocks");
+    varying.activate(SAMPLE_RATE as f64, 4096).expect("activate");
+    let a = varying.process(&input, &sizes, &[]).expect("process in odd blocks");
 
     let mut whole = new_host();
     apply_mix(&mut whole);
-    whole
-        .activate(SAMPLE_RATE as f64, frames)
-        .expect("activate for one block");
-    let b = whole
-        .process(&input, &[frames], &[])
-        .expect("process in one block");
+    whole.activate(SAMPLE_RATE as f64, frames).expect("activate for one block");
+    let b = whole.process(&input, &[frames], &[]).expect("process in one block");
     assert_eq!(b.blocks.len(), 1);
 
     let diff = max_abs_diff(&a.output, &b.output);
@@ -641,10 +389,7 @@ fn odd_block_sizes_match_a_one_block_render() {
         "{} blocks of 1..=4096 frames ({tiny} under 64) vs one block of {frames}: max diff {diff:.3e}",
         a.blocks.len()
     );
-    assert!(
-        diff <= BLOCKING_TOLERANCE,
-        "block size changes the output by {diff:e}"
-    );
+    assert!(diff <= BLOCKING_TOLERANCE, "block size changes the output by {diff:e}");
 }
 
 /// Host values of every parameter, for state comparisons.
@@ -656,10 +401,7 @@ fn assert_same_values(a: &[(u32, f64)], b: &[(u32, f64)], what: &str) {
     assert_eq!(a.len(), b.len());
     for (&(id_a, va), &(id_b, vb)) in a.iter().zip(b) {
         assert_eq!(id_a, id_b);
-        assert!(
-            (va - vb).abs() < 1e-6,
-            "{what}: parameter {id_a}: {va} vs {vb}"
-        );
+        assert!((va - vb).abs() < 1e-6, "{what}: parameter {id_a}: {va} vs {vb}");
     }
 }
 
@@ -690,15 +432,11 @@ fn state_params(state: &[u8]) -> Vec<(String, Stored)> {
         .map(|(k, v)| {
             let tagged = v.as_object().filter(|o| o.len() == 1);
             let value = match tagged.and_then(|o| o.iter().next()) {
-                Some((tag, serde_json::Value::Bool(b))) if tag == "bool" => {
-                    Stored::Number(f64::from(u8::from(*b)))
-                }
+                Some((tag, serde_json::Value::Bool(b))) if tag == "bool" => Stored::Number(f64::from(u8::from(*b))),
                 Some((tag, serde_json::Value::Number(n))) if tag == "f32" || tag == "i32" => {
                     Stored::Number(n.as_f64().expect("finite"))
                 }
-                Some((tag, serde_json::Value::String(id))) if tag == "string" => {
-                    Stored::Id(id.clone())
-                }
+                Some((tag, serde_json::Value::String(id))) if tag == "string" => Stored::Id(id.clone()),
                 _ => panic!("{k}: unexpected state value {v}"),
             };
             (k.clone(), value)
@@ -722,17 +460,12 @@ fn state_round_trips_and_garbage_is_refused() {
     assert_eq!(saved_params.len(), PARAMS.len(), "every parameter is saved");
     for &(id, text) in MIX {
         let spec = ParamId::from_id(id).expect("spec").spec();
-        let stored = &saved_params
-            .iter()
-            .find(|(k, _)| k == id)
-            .unwrap_or_else(|| panic!("{id} not in state"))
-            .1;
+        let stored = &saved_params.iter().find(|(k, _)| k == id).unwrap_or_else(|| panic!("{id} not in state")).1;
         let wanted = spec.parse(text).expect("parse") as f64;
         match stored {
-            Stored::Number(v) => assert!(
-                (v - wanted).abs() <= 1e-3 * wanted.abs().max(1.0),
-                "{id}: state holds {v}, set {wanted}"
-            ),
+            Stored::Number(v) => {
+                assert!((v - wanted).abs() <= 1e-3 * wanted.abs().max(1.0), "{id}: state holds {v}, set {wanted}")
+            }
             Stored::Id(variant) => {
                 println!("  {id} = {text:?} is stored as the enum id {variant:?}")
             }
@@ -790,10 +523,7 @@ fn state_round_trips_and_garbage_is_refused() {
     host.load_state(&saved).expect("load while active");
     let input = test_signal(2, 4800, 3);
     let out = host.process(&input, &[256], &[]).expect("process");
-    assert!(
-        out.output.iter().flatten().all(|x| x.is_finite()),
-        "output after state loads"
-    );
+    assert!(out.output.iter().flatten().all(|x| x.is_finite()), "output after state loads");
 }
 
 /// Mean time per block of `blocks`, in microseconds.
@@ -839,12 +569,7 @@ fn subnormal_input_gives_zero_or_normal_output() {
         .flat_map(|(c, ch)| ch.iter().enumerate().map(move |(i, &x)| (c, i, x)))
         .filter(|&(_, _, x)| !(x == 0.0 || x.is_normal()))
         .collect();
-    let nonzero = denormal
-        .output
-        .iter()
-        .flatten()
-        .filter(|x| **x != 0.0)
-        .count();
+    let nonzero = denormal.output.iter().flatten().filter(|x| **x != 0.0).count();
     println!(
         "per 512-frame block: {:.1} µs with the loud signal, {:.1} µs with subnormal input; \
          {nonzero} non-zero output samples, {} subnormal or non-finite",
@@ -905,9 +630,6 @@ fn nan_and_infinite_input_is_contained() {
         db(reference_rms)
     );
     assert_eq!(non_finite, 0, "NaN/Inf input leaked to the output");
-    assert!(
-        (db(tail_rms) - db(reference_rms)).abs() < 1.0,
-        "the output did not recover after the bad samples"
-    );
+    assert!((db(tail_rms) - db(reference_rms)).abs() < 1.0, "the output did not recover after the bad samples");
     assert!(db(tail_rms) > -40.0, "the output is stuck near silence");
 }

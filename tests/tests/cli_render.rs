@@ -83,7 +83,8 @@ fn write_wav_hound(path: &Path, channels: &[Vec<f32>], rate: u32, fmt: Fmt) {
         Fmt::I32 => (32, hound::SampleFormat::Int),
         Fmt::F32 => (32, hound::SampleFormat::Float),
     };
-    let spec = hound::WavSpec { channels: channels.len() as u16, sample_rate: rate, bits_per_sample: bits, sample_format };
+    let spec =
+        hound::WavSpec { channels: channels.len() as u16, sample_rate: rate, bits_per_sample: bits, sample_format };
     let mut w = hound::WavWriter::create(path, spec).expect("create wav");
     let full_scale = 2f64.powi(i32::from(bits) - 1);
     for n in 0..channels[0].len() {
@@ -188,7 +189,16 @@ fn binary() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| option_env!("CARGO").unwrap_or("cargo").to_string());
         let out = Command::new(&cargo)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--quiet", "-p", "audiocollab", "--bin", "audiocollab", "--features", "assert_process_allocs"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "audiocollab",
+                "--bin",
+                "audiocollab",
+                "--features",
+                "assert_process_allocs",
+            ])
             .args(["--profile", &profile])
             .arg("--target-dir")
             .arg(target_dir)
@@ -243,7 +253,9 @@ fn wav_int_and_float_round_trip_exactly() {
     // size divides it.
     for (channels, rate, frames) in [(2, RATE, 24_001), (1, 44_100, 22_051)] {
         let signal = sine(frames, channels, 1000.0, rate);
-        for (fmt, step) in [(Fmt::I16, 1.0 / 32_768.0), (Fmt::I24, 1.0 / 8_388_608.0), (Fmt::I32, 1e-7), (Fmt::F32, 0.0)] {
+        for (fmt, step) in
+            [(Fmt::I16, 1.0 / 32_768.0), (Fmt::I24, 1.0 / 8_388_608.0), (Fmt::I32, 1e-7), (Fmt::F32, 0.0)]
+        {
             let path = dir.path(&format!("{fmt:?}-{channels}ch.wav"));
             write_wav_hound(&path, &signal, rate, fmt);
             let audio = read_audio(&path).unwrap_or_else(|e| panic!("{fmt:?}: {e}"));
@@ -310,7 +322,11 @@ fn mp3_decodes_gapless_at_the_right_level() {
     // LAME's tag records encoder delay and padding; with gapless trimming the length is exact.
     // One MP3 frame (1152) of slack allows for encoders that write an imprecise tag.
     let frames = audio.frames() as i64;
-    println!("mp3: {frames} frames, peak {:.3} dBFS, RMS {:.3} dBFS", peak_db(&audio.channels), rms_db(&audio.channels));
+    println!(
+        "mp3: {frames} frames, peak {:.3} dBFS, RMS {:.3} dBFS",
+        peak_db(&audio.channels),
+        rms_db(&audio.channels)
+    );
     assert!((frames - 48_000).abs() <= 1152, "MP3 length {frames} vs 48000");
     assert_close(peak_db(&audio.channels), PEAK_DB, 0.5, "MP3 peak dBFS");
     assert_close(rms_db(&audio.channels), RMS_DB, 0.5, "MP3 RMS dBFS");
@@ -321,14 +337,22 @@ fn ogg_vorbis_decodes_gapless_at_the_right_level() {
     let dir = TempDir::new("ogg");
     let (wav, _) = source16(&dir, 1.0);
     let ogg = dir.path("in.ogg");
-    tool("oggenc", "vorbis-tools", &["-Q".as_ref(), "-q".as_ref(), "6".as_ref(), "-o".as_ref(), ogg.as_os_str(), wav.as_os_str()]);
+    tool(
+        "oggenc",
+        "vorbis-tools",
+        &["-Q".as_ref(), "-q".as_ref(), "6".as_ref(), "-o".as_ref(), ogg.as_os_str(), wav.as_os_str()],
+    );
     let decoded = offline::decode_file(&ogg, &mut |_, _| {}).unwrap();
     assert_eq!(decoded.concealed_packets, 0, "a clean file needs no concealment");
     let audio = decoded.audio;
     assert_eq!((audio.sample_rate, audio.num_channels()), (RATE, 2));
     // The last page's granule position gives the exact length; allow one Vorbis long block.
     let frames = audio.frames() as i64;
-    println!("vorbis: {frames} frames, peak {:.3} dBFS, RMS {:.3} dBFS", peak_db(&audio.channels), rms_db(&audio.channels));
+    println!(
+        "vorbis: {frames} frames, peak {:.3} dBFS, RMS {:.3} dBFS",
+        peak_db(&audio.channels),
+        rms_db(&audio.channels)
+    );
     assert!((frames - 48_000).abs() <= 2048, "Vorbis length {frames} vs 48000");
     assert_close(peak_db(&audio.channels), PEAK_DB, 0.5, "Vorbis peak dBFS");
     assert_close(rms_db(&audio.channels), RMS_DB, 0.5, "Vorbis RMS dBFS");
@@ -524,7 +548,9 @@ fn render_with_settings_keeps_length_rate_and_channels() {
     let summary = stdout(&out);
     println!("{summary}");
     assert_eq!(summary.lines().count(), 1, "{summary}");
-    for part in ["1.00 s", "48000 Hz", "stereo", "32-bit float", "hp_on=On", "hp_freq=120 Hz", "b2_gain=-6.0 dB", "output peak"] {
+    for part in
+        ["1.00 s", "48000 Hz", "stereo", "32-bit float", "hp_on=On", "hp_freq=120 Hz", "b2_gain=-6.0 dB", "output peak"]
+    {
         assert!(summary.contains(part), "summary lacks {part:?}: {summary}");
     }
     let (spec, channels) = read_wav_hound(&output);
@@ -562,7 +588,8 @@ fn output_gain_minus_6_db_lowers_the_peak_by_6_02_db() {
     let signal = sine(24_000, 2, 1000.0, RATE);
     write_wav_hound(&input, &signal, RATE, Fmt::F32);
     let output = dir.path("out.wav");
-    let out = cli(["render".as_ref(), input.as_os_str(), output.as_os_str(), "--set".as_ref(), "out_gain=-6dB".as_ref()]);
+    let out =
+        cli(["render".as_ref(), input.as_os_str(), output.as_os_str(), "--set".as_ref(), "out_gain=-6dB".as_ref()]);
     assert!(out.status.success(), "stderr: {}", stderr(&out));
     let (_, rendered) = read_wav_hound(&output);
     // −6 dB is a gain of 0.5012 (−6.00 dB); the brief's "6.02" is the same within the tolerance.
@@ -593,7 +620,15 @@ fn integer_output_formats_are_written_as_asked() {
     // 32-bit float must keep it.
     let boost = ["--set", "out_gain=12dB"];
     let clipped = dir.path("clipped.wav");
-    let out = cli(["render".as_ref(), input.as_os_str(), clipped.as_os_str(), "--bits".as_ref(), "16".as_ref(), boost[0].as_ref(), boost[1].as_ref()]);
+    let out = cli([
+        "render".as_ref(),
+        input.as_os_str(),
+        clipped.as_os_str(),
+        "--bits".as_ref(),
+        "16".as_ref(),
+        boost[0].as_ref(),
+        boost[1].as_ref(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).starts_with("warning: ") && stderr(&out).contains("clipped"), "{}", stderr(&out));
     assert_close(peak_db(&read_wav_hound(&clipped).1), 0.0, 0.01, "16-bit clips at full scale");
@@ -617,7 +652,8 @@ fn every_input_format_renders_through_the_cli() {
     tool("sox", "sox", &[wav.as_os_str(), aiff.as_os_str()]);
     for input in [&wav, &flac, &mp3, &ogg, &aiff] {
         let output = dir.path("out.wav");
-        let out = cli(["render".as_ref(), input.as_os_str(), output.as_os_str(), "--set".as_ref(), "b1_gain=-3dB".as_ref()]);
+        let out =
+            cli(["render".as_ref(), input.as_os_str(), output.as_os_str(), "--set".as_ref(), "b1_gain=-3dB".as_ref()]);
         assert!(out.status.success(), "{}: {}", input.display(), stderr(&out));
         let (spec, channels) = read_wav_hound(&output);
         assert_eq!((spec.sample_rate, spec.channels), (RATE, 2), "{}", input.display());
@@ -631,7 +667,12 @@ fn unknown_parameter_is_a_usage_error_naming_it() {
     let input = dir.path("in.wav");
     write_wav_hound(&input, &sine(480, 1, 1000.0, RATE), RATE, Fmt::I16);
     let output = dir.path("out.wav");
-    for (set, needle) in [("nope=1", "'nope'"), ("b2_gian=-3dB", "did you mean 'b2_gain'"), ("b2_gain=loud", "b2_gain"), ("b2_gain", "PARAM=VALUE")] {
+    for (set, needle) in [
+        ("nope=1", "'nope'"),
+        ("b2_gian=-3dB", "did you mean 'b2_gain'"),
+        ("b2_gain=loud", "b2_gain"),
+        ("b2_gain", "PARAM=VALUE"),
+    ] {
         let out = cli(["render".as_ref(), input.as_os_str(), output.as_os_str(), "--set".as_ref(), set.as_ref()]);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "--set {set}: {err}");
@@ -690,7 +731,11 @@ fn params_lists_every_parameter_with_range_and_default() {
         assert!(line.trim_end().ends_with(&spec.format(spec.default)), "default of {}: {line}", spec.id);
         let (min, max) = spec.range();
         if let audiocollab::spec::Kind::Float { .. } = spec.kind {
-            assert!(line.contains(&format!("{} .. {}", spec.format(min), spec.format(max))), "range of {}: {line}", spec.id);
+            assert!(
+                line.contains(&format!("{} .. {}", spec.format(min), spec.format(max))),
+                "range of {}: {line}",
+                spec.id
+            );
         }
     }
     assert!(text.contains("hp_freq") && text.contains("20 Hz .. 1.00 kHz"), "{text}");
@@ -714,4 +759,3 @@ fn write_wav_round_trips_through_read_audio() {
         assert!(err <= step * 0.5 + 1e-9, "{format:?}: {err:e}");
     }
 }
-

@@ -14,19 +14,18 @@
 //! the plugin's `reset()` with the values at that moment) and before the first sample, so the
 //! chain glides from the activation values to the new ones.
 
-use audiocollab::dsp::Chain;
 use audiocollab::params::AudioCollabParams;
 use audiocollab::spec::{Kind, ParamId, Settings, PARAMS};
 use integration::clap_host::clap_param_id;
+use integration::signals::{at_block_starts, max_abs_diff, render_offline, test_signal, Rng, SAMPLE_RATE};
 use integration::vst3_host::{
-    loaded_library_path, module_entry_result, Buffers, Factory, MemoryStream, ParamChange,
-    Processed, Vst3Host, AUDIO_MODULE_CLASS, CLASS_ID, HOST_NAME, PLUGIN_NAME,
+    loaded_library_path, module_entry_result, Buffers, Factory, MemoryStream, ParamChange, Processed, Vst3Host,
+    AUDIO_MODULE_CLASS, CLASS_ID, HOST_NAME, PLUGIN_NAME,
 };
 use nice_plug::prelude::Params;
 use vst3::Steinberg::Vst::{IComponent, SpeakerArr};
 use vst3::Steinberg::{kNoInterface, kResultFalse, kResultOk, IPluginFactory};
 
-const SAMPLE_RATE: f32 = 48_000.0;
 /// Host vs offline render: −80 dBFS.
 const RENDER_TOLERANCE: f32 = 1e-4;
 /// Default settings vs the dry input.
@@ -34,89 +33,12 @@ const TRANSPARENT_TOLERANCE: f32 = 1e-6;
 /// Varying block sizes, 1, 7 and 512 included (512 is the maximum block size).
 const BLOCK_SIZES: [usize; 10] = [7, 1, 512, 64, 1, 333, 7, 512, 128, 1];
 
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.max(1))
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// Uniform in [-1, 1).
-    fn bipolar(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
-}
-
-/// A few sines per channel (low, mid, sibilant, air) plus seeded noise; peaks around 0.7.
-fn test_signal(frames: usize, seed: u64) -> Vec<Vec<f32>> {
-    let tones: [&[(f32, f32)]; 2] = [
-        &[
-            (0.30, 110.0),
-            (0.20, 1250.0),
-            (0.10, 6800.0),
-            (0.04, 12_000.0),
-        ],
-        &[
-            (0.25, 82.0),
-            (0.20, 660.0),
-            (0.12, 5200.0),
-            (0.05, 15_000.0),
-        ],
-    ];
-    let mut rng = Rng::new(seed);
-    tones
-        .iter()
-        .map(|tones| {
-            (0..frames)
-                .map(|i| {
-                    let t = i as f32 / SAMPLE_RATE;
-                    let tonal: f32 = tones
-                        .iter()
-                        .enumerate()
-                        .map(|(k, &(a, f))| a * (std::f32::consts::TAU * f * t + k as f32).sin())
-                        .sum();
-                    tonal + 0.05 * rng.bipolar()
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// Largest absolute difference; NaN anywhere counts as infinitely different.
-fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
-    assert_eq!(a.len(), b.len(), "channel counts differ");
-    a.iter()
-        .zip(b)
-        .flat_map(|(x, y)| {
-            assert_eq!(x.len(), y.len(), "lengths differ");
-            x.iter().zip(y).map(|(p, q)| {
-                let d = (p - q).abs();
-                if d.is_nan() {
-                    f32::INFINITY
-                } else {
-                    d
-                }
-            })
-        })
-        .fold(0.0, f32::max)
-}
-
 fn new_host() -> Vst3Host {
     Vst3Host::new().unwrap_or_else(|e| panic!("cannot load the plugin as VST3: {e:#}"))
 }
 
 fn spec_of(string_id: &str) -> &'static audiocollab::spec::ParamSpec {
-    ParamId::from_id(string_id)
-        .unwrap_or_else(|| panic!("{string_id} is not in the table"))
-        .spec()
+    ParamId::from_id(string_id).unwrap_or_else(|| panic!("{string_id} is not in the table")).spec()
 }
 
 /// The `Settings` the plugin's `process()` hands its chain after nice-plug's VST3 wrapper
@@ -138,10 +60,7 @@ fn plugin_settings(values: &[(&str, f64)]) -> Settings {
     }
     let settings = params.settings();
     for &(string_id, normalized) in values {
-        let (_, ptr, _) = map
-            .iter()
-            .find(|(id, _, _)| id == string_id)
-            .expect("found");
+        let (_, ptr, _) = map.iter().find(|(id, _, _)| id == string_id).expect("found");
         let spec = spec_of(string_id);
         // SAFETY: as above.
         let preview = unsafe { ptr.preview_plain(normalized as f32) };
@@ -155,46 +74,9 @@ fn plugin_settings(values: &[(&str, f64)]) -> Settings {
     settings
 }
 
-/// Renders `input` through the offline chain reset to `start`, switching to each
-/// `(sample, settings)` of `changes` at its sample (ascending), in `block` sized pieces.
-fn render_offline(
-    input: &[Vec<f32>],
-    start: &Settings,
-    changes: &[(usize, Settings)],
-    block: usize,
-) -> Vec<Vec<f32>> {
-    let mut chain = Chain::new(SAMPLE_RATE);
-    chain.reset(start);
-    let mut output = input.to_vec();
-    let frames = input[0].len();
-    let mut settings = *start;
-    let mut next = 0;
-    let mut at = 0;
-    while at < frames {
-        while let Some(&(time, s)) = changes.get(next).filter(|(t, _)| *t <= at) {
-            debug_assert!(time <= at);
-            settings = s;
-            next += 1;
-        }
-        let mut end = ((at / block) + 1) * block;
-        if let Some(&(time, _)) = changes.get(next) {
-            end = end.min(time);
-        }
-        let end = end.min(frames);
-        let mut piece: Vec<&mut [f32]> = output.iter_mut().map(|c| &mut c[at..end]).collect();
-        chain.process(&mut piece, &settings);
-        at = end;
-    }
-    output
-}
-
 /// Checks what every block returned and that the output is finite.
 fn assert_healthy(processed: &Processed, frames: usize) {
-    assert_eq!(
-        processed.blocks.iter().map(|b| b.frames).sum::<usize>(),
-        frames,
-        "the blocks cover the signal"
-    );
+    assert_eq!(processed.blocks.iter().map(|b| b.frames).sum::<usize>(), frames, "the blocks cover the signal");
     assert!(processed.blocks.iter().all(|b| b.result == kResultOk));
     assert!(
         processed.output.iter().flatten().all(|x| x.is_finite()),
@@ -223,33 +105,19 @@ const CHANGES: &[(&str, f64)] = &[
 ];
 
 fn changes_at(host: &Vst3Host, time: usize, values: &[(&str, f64)]) -> Vec<ParamChange> {
-    values
-        .iter()
-        .map(|&(id, value)| ParamChange {
-            time,
-            id: host.param_id(id).expect("parameter"),
-            value,
-        })
-        .collect()
+    values.iter().map(|&(id, value)| ParamChange { time, id: host.param_id(id).expect("parameter"), value }).collect()
 }
 
 #[test]
 fn factory_describes_one_audio_effect_class() {
-    println!(
-        "library: {}",
-        loaded_library_path().expect("library").display()
-    );
+    println!("library: {}", loaded_library_path().expect("library").display());
     let entry = module_entry_result().expect("library");
     if cfg!(all(unix, not(target_os = "macos"))) {
         assert_eq!(entry, Some(true), "ModuleEntry");
     }
 
     let factory = Factory::new().expect("GetPluginFactory");
-    assert_eq!(
-        factory.versions(),
-        (true, true),
-        "IPluginFactory2 and IPluginFactory3"
-    );
+    assert_eq!(factory.versions(), (true, true), "IPluginFactory2 and IPluginFactory3");
     let info = factory.info().expect("getFactoryInfo");
     println!("factory: {info:?}");
     assert_eq!(info.vendor, "AudioCollab");
@@ -269,24 +137,12 @@ fn factory_describes_one_audio_effect_class() {
     let info2 = class.info2.as_ref().expect("PClassInfo2");
     assert_eq!(info2.name, PLUGIN_NAME);
     assert_eq!(info2.vendor, "AudioCollab");
-    assert_eq!(
-        info2.version,
-        env!("CARGO_PKG_VERSION"),
-        "workspace version"
-    );
-    assert!(
-        info2.sdk_version.starts_with("VST 3"),
-        "{}",
-        info2.sdk_version
-    );
+    assert_eq!(info2.version, env!("CARGO_PKG_VERSION"), "workspace version");
+    assert!(info2.sdk_version.starts_with("VST 3"), "{}", info2.sdk_version);
     let subcategories = info2.sub_category_list();
     assert!(subcategories.contains(&"Fx"), "{subcategories:?}");
     assert_eq!(subcategories, ["Fx", "EQ", "Dynamics"]);
-    assert_eq!(
-        class.info_w.as_ref(),
-        Some(info2),
-        "getClassInfoUnicode agrees with getClassInfo2"
-    );
+    assert_eq!(class.info_w.as_ref(), Some(info2), "getClassInfoUnicode agrees with getClassInfo2");
 
     // Out of range and unknown classes are refused without crashing.
     assert_ne!(factory.class_info_result(1), kResultOk);
@@ -302,22 +158,11 @@ fn factory_describes_one_audio_effect_class() {
 #[test]
 fn component_initializes_as_a_single_component_with_stereo_and_mono_buses() {
     let host = new_host();
-    assert!(
-        host.is_single_component(),
-        "the component implements IEditController itself"
-    );
-    assert_eq!(
-        host.controller_class_id_result(),
-        kNoInterface,
-        "getControllerClassId: no separate controller class"
-    );
+    assert!(host.is_single_component(), "the component implements IEditController itself");
+    assert_eq!(host.controller_class_id_result(), kNoInterface, "getControllerClassId: no separate controller class");
     let counts = host.host_counts();
     println!("host callbacks after initialize: {counts:?}");
-    assert_eq!(
-        (counts.get_name, counts.create_instance),
-        (0, 0),
-        "nice-plug 0.4.2 ignores the initialize() context"
-    );
+    assert_eq!((counts.get_name, counts.create_instance), (0, 0), "nice-plug 0.4.2 ignores the initialize() context");
     // The context itself works (this call is the host's own, hence the count of 1).
     assert_eq!(host.host_name().expect("getName"), HOST_NAME);
     assert_eq!(host.host_counts().get_name, 1);
@@ -340,40 +185,19 @@ fn component_initializes_as_a_single_component_with_stereo_and_mono_buses() {
     assert_eq!(host.can_process_sample_size(true), kResultFalse, "64-bit");
 
     // Layouts: mono and stereo are accepted, 5.1 and mixed counts refused.
-    assert_eq!(
-        host.set_bus_arrangements(SpeakerArr::kMono, SpeakerArr::kMono),
-        kResultOk
-    );
-    assert_eq!(
-        host.bus_arrangement(true).expect("arrangement"),
-        SpeakerArr::kMono
-    );
+    assert_eq!(host.set_bus_arrangements(SpeakerArr::kMono, SpeakerArr::kMono), kResultOk);
+    assert_eq!(host.bus_arrangement(true).expect("arrangement"), SpeakerArr::kMono);
     assert_eq!(host.audio_bus(false, 0).expect("bus").channels, 1);
-    assert_eq!(
-        host.set_bus_arrangements(SpeakerArr::k51, SpeakerArr::k51),
-        kResultFalse
-    );
-    assert_eq!(
-        host.set_bus_arrangements(SpeakerArr::kStereo, SpeakerArr::kMono),
-        kResultFalse
-    );
+    assert_eq!(host.set_bus_arrangements(SpeakerArr::k51, SpeakerArr::k51), kResultFalse);
+    assert_eq!(host.set_bus_arrangements(SpeakerArr::kStereo, SpeakerArr::kMono), kResultFalse);
     assert_eq!(
         host.bus_arrangement(false).expect("arrangement"),
         SpeakerArr::kMono,
         "a refused layout changes nothing"
     );
-    assert_eq!(
-        host.set_bus_arrangements(SpeakerArr::kStereo, SpeakerArr::kStereo),
-        kResultOk
-    );
-    assert_eq!(
-        host.bus_arrangement(true).expect("arrangement"),
-        SpeakerArr::kStereo
-    );
-    assert_eq!(
-        host.bus_arrangement(false).expect("arrangement"),
-        SpeakerArr::kStereo
-    );
+    assert_eq!(host.set_bus_arrangements(SpeakerArr::kStereo, SpeakerArr::kStereo), kResultOk);
+    assert_eq!(host.bus_arrangement(true).expect("arrangement"), SpeakerArr::kStereo);
+    assert_eq!(host.bus_arrangement(false).expect("arrangement"), SpeakerArr::kStereo);
 
     assert_eq!(host.latency_samples(), 0, "the chain has no latency");
     assert_eq!(host.tail_samples(), 0);
@@ -395,21 +219,14 @@ fn parameter_list_matches_the_spec_table() {
     assert_eq!(params.len(), PARAMS.len(), "36 parameters, nothing added");
     let ids: Vec<u32> = params.iter().map(|p| p.id).collect();
     let spec_ids: Vec<u32> = PARAMS.iter().map(|s| clap_param_id(s.id)).collect();
-    assert_eq!(
-        ids, spec_ids,
-        "ParamIDs are the hashed string ids, in table order"
-    );
+    assert_eq!(ids, spec_ids, "ParamIDs are the hashed string ids, in table order");
     let mut titles: Vec<&str> = params.iter().map(|p| p.title.as_str()).collect();
     let mut names: Vec<&str> = PARAMS.iter().map(|s| s.name).collect();
     titles.sort_unstable();
     names.sort_unstable();
     assert_eq!(titles, names, "every spec name is a title");
 
-    let bypass: Vec<&str> = params
-        .iter()
-        .filter(|p| p.is_bypass())
-        .map(|p| p.title.as_str())
-        .collect();
+    let bypass: Vec<&str> = params.iter().filter(|p| p.is_bypass()).map(|p| p.title.as_str()).collect();
     assert_eq!(bypass, ["Bypass"], "exactly one kIsBypass parameter");
 
     // Units (parameter groups) through IUnitInfo.
@@ -429,10 +246,7 @@ fn parameter_list_matches_the_spec_table() {
         assert_eq!(p.title, spec.name, "{id}");
         assert_eq!(p.short_title, spec.name, "{id}");
         assert!(p.can_automate(), "{id} is automatable");
-        assert!(
-            !p.is_hidden() && !p.is_read_only(),
-            "{id} is visible and writable"
-        );
+        assert!(!p.is_hidden() && !p.is_read_only(), "{id} is visible and writable");
         assert_eq!(p.units, spec.unit, "{id} unit suffix");
         let steps = match spec.kind {
             Kind::Float { .. } => 0,
@@ -440,10 +254,8 @@ fn parameter_list_matches_the_spec_table() {
             Kind::Choice(options) => options.len() as i32 - 1,
         };
         assert_eq!(p.step_count, steps, "{id} stepCount");
-        let unit = units
-            .iter()
-            .find(|u| u.id == p.unit_id)
-            .unwrap_or_else(|| panic!("{id}: unit {} not listed", p.unit_id));
+        let unit =
+            units.iter().find(|u| u.id == p.unit_id).unwrap_or_else(|| panic!("{id}: unit {} not listed", p.unit_id));
         assert_eq!(unit.name, spec.group.label(), "{id} unit");
 
         // Defaults: normalized in VST3, and they map back to the table's plain default.
@@ -458,26 +270,14 @@ fn parameter_list_matches_the_spec_table() {
             p.default_normalized,
             spec.default
         );
-        assert_eq!(
-            host.normalized(p.id),
-            p.default_normalized,
-            "{id}: a fresh instance sits at its default"
-        );
+        assert_eq!(host.normalized(p.id), p.default_normalized, "{id}: a fresh instance sits at its default");
         let plain = host.to_plain(p.id, p.default_normalized) as f32;
-        assert!(
-            (plain - spec.default).abs() <= tolerance,
-            "{id}: normalizedParamToPlain gives {plain}"
-        );
+        assert!((plain - spec.default).abs() <= tolerance, "{id}: normalizedParamToPlain gives {plain}");
         let back = host.to_normalized(p.id, spec.default as f64);
-        assert!(
-            (back - p.default_normalized).abs() < 1e-5,
-            "{id}: plainParamToNormalized gives {back}"
-        );
+        assert!((back - p.default_normalized).abs() < 1e-5, "{id}: plainParamToNormalized gives {back}");
 
         // Display text comes from the table's formatter (without the unit the host appends).
-        let text = host
-            .value_string(p.id, p.default_normalized)
-            .expect("getParamStringByValue");
+        let text = host.value_string(p.id, p.default_normalized).expect("getParamStringByValue");
         assert_eq!(text, spec.format_without_unit(spec.default), "{id} text");
         let full = spec.format(spec.default);
         let (result, parsed) = host.value_from_string(p.id, &full);
@@ -498,46 +298,29 @@ fn defaults_are_transparent_in_blocks_of_any_size() {
     let mut host = new_host();
     host.activate(SAMPLE_RATE as f64, 512, 2).expect("activate");
     let frames = SAMPLE_RATE as usize;
-    let input = test_signal(frames, 7);
-    let processed = host
-        .process(&input, &BLOCK_SIZES, &[], Buffers::Separate)
-        .expect("process");
+    let input = test_signal(2, frames, 7);
+    let processed = host.process(&input, &BLOCK_SIZES, &[], Buffers::Separate).expect("process");
     assert_healthy(&processed, frames);
     for size in [1, 7, 512] {
-        assert!(
-            processed.blocks.iter().any(|b| b.frames == size),
-            "a block of {size} frames was processed"
-        );
+        assert!(processed.blocks.iter().any(|b| b.frames == size), "a block of {size} frames was processed");
     }
     let dry = max_abs_diff(&processed.output, &input);
     let offline = render_offline(&input, &Settings::default(), &[], 512);
     let vs_offline = max_abs_diff(&processed.output, &offline);
-    let micros: f64 = processed
-        .blocks
-        .iter()
-        .map(|b| b.elapsed.as_secs_f64() * 1e6)
-        .sum();
+    let micros: f64 = processed.blocks.iter().map(|b| b.elapsed.as_secs_f64() * 1e6).sum();
     println!(
         "{} blocks ({frames} frames, {micros:.0} µs in process()): max |out - in| = {dry:.3e}, \
          max |out - offline chain| = {vs_offline:.3e}, output parameter points {}",
         processed.blocks.len(),
         processed.output_param_points
     );
-    assert!(
-        dry <= TRANSPARENT_TOLERANCE,
-        "defaults colour the signal by {dry:e}"
-    );
-    assert!(
-        vs_offline <= TRANSPARENT_TOLERANCE,
-        "offline chain differs by {vs_offline:e}"
-    );
+    assert!(dry <= TRANSPARENT_TOLERANCE, "defaults colour the signal by {dry:e}");
+    assert!(vs_offline <= TRANSPARENT_TOLERANCE, "offline chain differs by {vs_offline:e}");
     assert_eq!(processed.output_param_points, 0);
 
     // The state carries over to a second call (continuing the stream).
-    let more = test_signal(4096, 8);
-    let processed = host
-        .process(&more, &[512], &[], Buffers::Separate)
-        .expect("process again");
+    let more = test_signal(2, 4096, 8);
+    let processed = host.process(&more, &[512], &[], Buffers::Separate).expect("process again");
     assert_healthy(&processed, 4096);
     assert!(max_abs_diff(&processed.output, &more) <= TRANSPARENT_TOLERANCE);
     host.deactivate().expect("deactivate");
@@ -561,10 +344,8 @@ fn parameter_changes_at_offset_zero_glide_from_the_activation_values() {
 
     host.activate(SAMPLE_RATE as f64, 512, 2).expect("activate");
     let frames = SAMPLE_RATE as usize;
-    let input = test_signal(frames, 11);
-    let processed = host
-        .process(&input, &BLOCK_SIZES, &changes, Buffers::Separate)
-        .expect("process");
+    let input = test_signal(2, frames, 11);
+    let processed = host.process(&input, &BLOCK_SIZES, &changes, Buffers::Separate).expect("process");
     assert_healthy(&processed, frames);
     assert_eq!(processed.blocks[0].param_points, CHANGES.len());
     assert!(processed.blocks[1..].iter().all(|b| b.param_points == 0));
@@ -582,23 +363,14 @@ fn parameter_changes_at_offset_zero_glide_from_the_activation_values() {
          settings differs from it by {sensitivity:.3e}; the output differs from the dry input by \
          {wet:.3e}"
     );
-    assert!(
-        diff < RENDER_TOLERANCE,
-        "host and offline differ by {diff:e}"
-    );
-    assert!(
-        sensitivity > 10.0 * RENDER_TOLERANCE,
-        "the glide should be visible: {sensitivity:e}"
-    );
+    assert!(diff < RENDER_TOLERANCE, "host and offline differ by {diff:e}");
+    assert!(sensitivity > 10.0 * RENDER_TOLERANCE, "the glide should be visible: {sensitivity:e}");
     assert!(wet > 0.1, "the settings should change the sound: {wet}");
 
     // The controller reports the values the host sent.
     for &(id, value) in CHANGES {
         let now = host.normalized(host.param_id(id).unwrap());
-        assert!(
-            (now - value).abs() < 1e-6,
-            "{id}: getParamNormalized {now}, sent {value}"
-        );
+        assert!((now - value).abs() < 1e-6, "{id}: getParamNormalized {now}, sent {value}");
     }
     let counts = host.host_counts();
     println!("host callbacks: {counts:?}");
@@ -623,27 +395,16 @@ fn parameter_changes_inside_blocks_are_sample_accurate() {
     let mut applied: Vec<(&str, f64)> = Vec::new();
     let mut settings_after: Vec<(usize, Settings)> = Vec::new();
     for &(time, id, value) in &timeline {
-        changes.push(ParamChange {
-            time,
-            id: host.param_id(id).expect("parameter"),
-            value,
-        });
+        changes.push(ParamChange { time, id: host.param_id(id).expect("parameter"), value });
         applied.retain(|(i, _)| *i != id);
         applied.push((id, value));
-        let settings = plugin_settings(&applied);
-        match settings_after.last_mut() {
-            Some(last) if last.0 == time => last.1 = settings,
-            _ => settings_after.push((time, settings)),
-        }
+        settings_after.push((time, plugin_settings(&applied)));
     }
 
-    host.activate(SAMPLE_RATE as f64, block, 2)
-        .expect("activate");
+    host.activate(SAMPLE_RATE as f64, block, 2).expect("activate");
     let frames = SAMPLE_RATE as usize;
-    let input = test_signal(frames, 12);
-    let processed = host
-        .process(&input, &[block], &changes, Buffers::Separate)
-        .expect("process");
+    let input = test_signal(2, frames, 12);
+    let processed = host.process(&input, &[block], &changes, Buffers::Separate).expect("process");
     assert_healthy(&processed, frames);
     let points: Vec<(usize, usize)> = processed
         .blocks
@@ -652,36 +413,19 @@ fn parameter_changes_inside_blocks_are_sample_accurate() {
         .filter(|(_, b)| b.param_points > 0)
         .map(|(i, b)| (i, b.param_points))
         .collect();
-    assert_eq!(
-        points,
-        [(0, 1), (3, 2), (40, 1), (60, 2)],
-        "points per block"
-    );
+    assert_eq!(points, [(0, 1), (3, 2), (40, 1), (60, 2)], "points per block");
 
     let offline = render_offline(&input, &Settings::default(), &settings_after, block);
     let diff = max_abs_diff(&processed.output, &offline);
     // Sensitivity: the same changes applied at the start of their blocks.
-    let early: Vec<(usize, Settings)> = settings_after
-        .iter()
-        .map(|&(t, s)| ((t / block) * block, s))
-        .fold(Vec::new(), |mut acc, (t, s)| {
-            match acc.last_mut() {
-                Some((lt, ls)) if *lt == t => *ls = s,
-                _ => acc.push((t, s)),
-            }
-            acc
-        });
-    let at_block_starts = render_offline(&input, &Settings::default(), &early, block);
-    let sensitivity = max_abs_diff(&at_block_starts, &offline);
+    let early = render_offline(&input, &Settings::default(), &at_block_starts(&settings_after, block), block);
+    let sensitivity = max_abs_diff(&early, &offline);
     println!(
         "max |host - offline split at the exact samples| = {diff:.3e}; applying the changes at \
          their block starts instead would differ by {sensitivity:.3e}"
     );
     assert!(diff < RENDER_TOLERANCE, "event timing: {diff:e}");
-    assert!(
-        sensitivity > 10.0 * RENDER_TOLERANCE,
-        "the signal should reveal a misplaced point"
-    );
+    assert!(sensitivity > 10.0 * RENDER_TOLERANCE, "the signal should reveal a misplaced point");
     // The last point of a queue wins.
     let out_gain = host.normalized(host.param_id("out_gain").unwrap());
     assert!((out_gain - 0.6).abs() < 1e-6, "out_gain ends at {out_gain}");
@@ -690,14 +434,12 @@ fn parameter_changes_inside_blocks_are_sample_accurate() {
 #[test]
 fn in_place_buffers_give_the_same_output() {
     let frames = SAMPLE_RATE as usize / 2;
-    let input = test_signal(frames, 21);
+    let input = test_signal(2, frames, 21);
     let render = |buffers| {
         let mut host = new_host();
         let changes = changes_at(&host, 0, CHANGES);
         host.activate(SAMPLE_RATE as f64, 512, 2).expect("activate");
-        let processed = host
-            .process(&input, &BLOCK_SIZES, &changes, buffers)
-            .expect("process");
+        let processed = host.process(&input, &BLOCK_SIZES, &changes, buffers).expect("process");
         assert_healthy(&processed, frames);
         processed.output
     };
@@ -723,41 +465,20 @@ fn bypass_parameter_crossfades_to_the_untouched_input() {
 
     host.activate(SAMPLE_RATE as f64, 512, 2).expect("activate");
     let frames = SAMPLE_RATE as usize / 2;
-    let input = test_signal(frames, 31);
+    let input = test_signal(2, frames, 31);
     let first = frames / 2;
     let head: Vec<Vec<f32>> = input.iter().map(|c| c[..first].to_vec()).collect();
     let tail: Vec<Vec<f32>> = input.iter().map(|c| c[first..].to_vec()).collect();
-    let a = host
-        .process(
-            &head,
-            &BLOCK_SIZES,
-            &changes_at(&host, 0, CHANGES),
-            Buffers::Separate,
-        )
-        .expect("process");
+    let a = host.process(&head, &BLOCK_SIZES, &changes_at(&host, 0, CHANGES), Buffers::Separate).expect("process");
     let b = host
-        .process(
-            &tail,
-            &BLOCK_SIZES,
-            &changes_at(&host, 0, &[("bypass", 1.0)]),
-            Buffers::Separate,
-        )
+        .process(&tail, &BLOCK_SIZES, &changes_at(&host, 0, &[("bypass", 1.0)]), Buffers::Separate)
         .expect("process with bypass");
     assert_healthy(&a, first);
     assert_healthy(&b, frames - first);
-    let output: Vec<Vec<f32>> = a
-        .output
-        .iter()
-        .zip(&b.output)
-        .map(|(x, y)| x.iter().chain(y).copied().collect())
-        .collect();
+    let output: Vec<Vec<f32>> =
+        a.output.iter().zip(&b.output).map(|(x, y)| x.iter().chain(y).copied().collect()).collect();
 
-    let offline = render_offline(
-        &input,
-        &Settings::default(),
-        &[(0, before), (first, after)],
-        512,
-    );
+    let offline = render_offline(&input, &Settings::default(), &[(0, before), (first, after)], 512);
     let diff = max_abs_diff(&output, &offline);
     // After the 10 ms crossfade (plus a control tick) the bypass is bit-exact.
     let settled = first + (0.011 * SAMPLE_RATE) as usize + 16;
@@ -769,10 +490,7 @@ fn bypass_parameter_crossfades_to_the_untouched_input() {
         "bypass: max |host - offline| = {diff:.3e}; after the crossfade |out - in| = {bypassed:e} \
          (before the bypass the output differed from the input by {wet:.3})"
     );
-    assert!(
-        diff < RENDER_TOLERANCE,
-        "host and offline differ by {diff:e}"
-    );
+    assert!(diff < RENDER_TOLERANCE, "host and offline differ by {diff:e}");
     assert!(wet > 0.1, "the processing was audible before the bypass");
     assert_eq!(bypassed, 0.0, "a settled bypass passes the input untouched");
 }
@@ -784,8 +502,8 @@ fn snapshot(host: &Vst3Host) -> Vec<(u32, f64)> {
 
 /// The `params` object of nice-plug's JSON state.
 fn state_params(state: &[u8]) -> serde_json::Map<String, serde_json::Value> {
-    let json: serde_json::Value = serde_json::from_slice(state)
-        .unwrap_or_else(|e| panic!("the VST3 state is bare JSON: {e}"));
+    let json: serde_json::Value =
+        serde_json::from_slice(state).unwrap_or_else(|e| panic!("the VST3 state is bare JSON: {e}"));
     json["params"].as_object().expect("a params object").clone()
 }
 
@@ -850,21 +568,9 @@ fn state_round_trips_and_garbage_is_refused() {
     }
     assert_ne!(snapshot(&host), before);
     let stream = MemoryStream::with_bytes(&with_header, 10);
-    assert_eq!(
-        host.set_state_stream(&stream),
-        kResultOk,
-        "setState after a header"
-    );
-    assert_eq!(
-        snapshot(&host),
-        before,
-        "values after loading behind a header"
-    );
-    assert_eq!(
-        stream.position(),
-        with_header.len(),
-        "the plugin read to the end"
-    );
+    assert_eq!(host.set_state_stream(&stream), kResultOk, "setState after a header");
+    assert_eq!(snapshot(&host), before, "values after loading behind a header");
+    assert_eq!(stream.position(), with_header.len(), "the plugin read to the end");
 
     // Garbage: refused, values untouched, no crash.
     let mut rng = Rng::new(99);
@@ -880,39 +586,27 @@ fn state_round_trips_and_garbage_is_refused() {
     ];
     for (what, bytes) in garbage {
         let result = host.set_state(bytes);
-        println!(
-            "  setState({what}): {result} ({})",
-            integration::vst3_host::result_name(result)
-        );
+        println!("  setState({what}): {result} ({})", integration::vst3_host::result_name(result));
         assert_ne!(result, kResultOk, "loading {what} must fail");
         assert_eq!(snapshot(&host), before, "{what} changed the values");
     }
     // Well-formed but odd: a wrong value type is skipped, an out-of-range value clamped.
-    let odd =
-        br#"{"params": {"b1_gain": {"bool": true}, "b2_gain": {"f32": 1000.0}}, "fields": {}}"#;
+    let odd = br#"{"params": {"b1_gain": {"bool": true}, "b2_gain": {"f32": 1000.0}}, "fields": {}}"#;
     let result = host.set_state(odd);
     let b1 = host.normalized(host.param_id("b1_gain").unwrap());
     let b2 = host.normalized(host.param_id("b2_gain").unwrap());
     println!("  setState(odd but valid JSON): {result}; b1_gain {b1}, b2_gain {b2}");
-    assert_eq!(
-        result, kResultOk,
-        "a well-formed state with odd values loads"
-    );
+    assert_eq!(result, kResultOk, "a well-formed state with odd values loads");
     assert_eq!(b1, 0.75, "a value of the wrong type is ignored");
-    assert!(
-        (0.0..=1.0).contains(&b2),
-        "b2_gain normalized {b2} out of range"
-    );
+    assert!((0.0..=1.0).contains(&b2), "b2_gain normalized {b2} out of range");
 
     // Still a working plugin afterwards.
     drop(other);
     let mut host = host;
     assert_eq!(host.set_state(&saved), kResultOk);
     host.activate(SAMPLE_RATE as f64, 256, 2).expect("activate");
-    let input = test_signal(4800, 3);
-    let out = host
-        .process(&input, &[256], &[], Buffers::Separate)
-        .expect("process");
+    let input = test_signal(2, 4800, 3);
+    let out = host.process(&input, &[256], &[], Buffers::Separate).expect("process");
     assert_healthy(&out, 4800);
     // It processes at the loaded settings: reset() in setProcessing(true) took them.
     let offline = render_offline(&input, &expected, &[], 256);
@@ -926,14 +620,11 @@ fn mono_layout_processes_one_channel() {
     let mut host = new_host();
     let changes = changes_at(&host, 0, &[("b1_gain", 0.75), ("out_gain", 0.4375)]);
     let expected = plugin_settings(&[("b1_gain", 0.75), ("out_gain", 0.4375)]);
-    host.activate(SAMPLE_RATE as f64, 512, 1)
-        .expect("activate mono");
+    host.activate(SAMPLE_RATE as f64, 512, 1).expect("activate mono");
     assert_eq!(host.bus_arrangement(true).unwrap(), SpeakerArr::kMono);
     let frames = 24_000;
-    let input = vec![test_signal(frames, 41).swap_remove(0)];
-    let processed = host
-        .process(&input, &BLOCK_SIZES, &changes, Buffers::Separate)
-        .expect("process mono");
+    let input = test_signal(1, frames, 41);
+    let processed = host.process(&input, &BLOCK_SIZES, &changes, Buffers::Separate).expect("process mono");
     assert_healthy(&processed, frames);
     let offline = render_offline(&input, &Settings::default(), &[(0, expected)], 512);
     let diff = max_abs_diff(&processed.output, &offline);
@@ -971,10 +662,7 @@ fn known_wrapper_bug_get_parameter_info_at_count_aborts() {
         .expect("run the probe");
     let stdout = String::from_utf8_lossy(&child.stdout);
     let stderr = String::from_utf8_lossy(&child.stderr);
-    let panic_line = stderr
-        .lines()
-        .find(|l| l.contains("index out of bounds"))
-        .unwrap_or("");
+    let panic_line = stderr.lines().find(|l| l.contains("index out of bounds")).unwrap_or("");
     println!(
         "probe exit: {:?}; panic: {panic_line:?}; probe stdout says returned: {}",
         child.status,
@@ -985,10 +673,7 @@ fn known_wrapper_bug_get_parameter_info_at_count_aborts() {
         "getParameterInfo(count) no longer aborts: the wrapper bug is fixed, update the docs in \
          integration::vst3_host and this test.\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    assert!(
-        panic_line.contains("the len is 36 but the index is 36"),
-        "unexpected failure: {stderr}"
-    );
+    assert!(panic_line.contains("the len is 36 but the index is 36"), "unexpected failure: {stderr}");
     #[cfg(unix)]
     {
         use std::os::unix::process::ExitStatusExt;

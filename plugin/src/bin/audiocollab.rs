@@ -85,9 +85,8 @@ struct Assignment {
 }
 
 fn parse_assignment(text: &str) -> Result<Assignment, String> {
-    let (id, value) = text
-        .split_once('=')
-        .ok_or_else(|| format!("expected PARAM=VALUE, e.g. b2_gain=-3dB (got '{text}')"))?;
+    let (id, value) =
+        text.split_once('=').ok_or_else(|| format!("expected PARAM=VALUE, e.g. b2_gain=-3dB (got '{text}')"))?;
     let id = id.trim();
     let Some(param) = ParamId::from_id(id) else {
         let hint = match closest_id(id) {
@@ -330,7 +329,8 @@ fn summary(args: &RenderArgs, audio: &offline::AudioBuffer, settings: &Settings,
         2 => "stereo".to_string(),
         n => format!("{n} channels"),
     };
-    let changed: Vec<String> = settings.changed().map(|(p, v)| format!("{}={}", p.spec().id, p.spec().format(v))).collect();
+    let changed: Vec<String> =
+        settings.changed().map(|(p, v)| format!("{}={}", p.spec().id, p.spec().format(v))).collect();
     let changed = if changed.is_empty() { "none (default settings)".to_string() } else { changed.join(", ") };
     let peak = audio.peak_dbfs();
     let peak = if peak.is_finite() { format!("{peak:.2} dBFS") } else { "-inf dBFS (silence)".to_string() };

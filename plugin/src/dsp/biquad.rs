@@ -272,9 +272,8 @@ mod tests {
             let slope = hp.magnitude_db(sr, 20.0) - hp.magnitude_db(sr, 10.0);
             assert!((slope - 12.04).abs() < 0.1, "slope {slope}");
             // Fourth-order Butterworth: −3.01 dB at the corner, 24 dB/oct.
-            let h4 = |f| {
-                BUTTERWORTH4_Q.iter().map(|&q| Coefs::high_pass(sr, 100.0, q).magnitude_db(sr, f)).sum::<f64>()
-            };
+            let h4 =
+                |f| BUTTERWORTH4_Q.iter().map(|&q| Coefs::high_pass(sr, 100.0, q).magnitude_db(sr, f)).sum::<f64>();
             assert!((h4(100.0) + 3.0103).abs() < 1e-3, "{}", h4(100.0));
             assert!((h4(20.0) - h4(10.0) - 24.08).abs() < 0.2);
             // Shelves: full gain far from the corner, half gain at it.

@@ -10,9 +10,9 @@
 //! latency. It never allocates: all state is inline.
 
 use super::biquad::Biquad;
-use super::eq::{band_coefs, high_pass_sections, BandKind};
 use super::compressor::{db_to_gain, Compressor, CompressorParams};
 use super::deesser::Deesser;
+use super::eq::{band_coefs, high_pass_sections, BandKind};
 use super::smooth::{Glide, Ramp, CONTROL_INTERVAL};
 use super::stereo::{apply_width, pan_gains};
 use crate::spec::{ParamId as P, Settings};
@@ -608,12 +608,12 @@ impl Chain {
         dry[..frames.len()].copy_from_slice(frames);
 
         for f in frames.iter_mut() {
-            let g = self.in_ramp.next();
+            let g = self.in_ramp.advance();
             *f = f.map(|v| v * g);
         }
         if a.hp {
             for f in frames.iter_mut() {
-                let level = self.hp_ramp.next();
+                let level = self.hp_ramp.advance();
                 let mut y = self.hp[0].tick_frame(*f);
                 if a.hp_sections == 2 {
                     y = self.hp[1].tick_frame(y);
@@ -637,8 +637,8 @@ impl Chain {
             let mut gains = [[1.0; N]; CONTROL_INTERVAL];
             self.compressor.gains(frames, &mut gains);
             for (f, g) in frames.iter_mut().zip(gains) {
-                let mix = self.mix_ramp.next();
-                let makeup = self.makeup_ramp.next();
+                let mix = self.mix_ramp.advance();
+                let makeup = self.makeup_ramp.advance();
                 for ch in 0..N {
                     let wet = f[ch] * g[ch] * makeup;
                     f[ch] += mix * (wet - f[ch]);
@@ -647,12 +647,12 @@ impl Chain {
         }
         for (f, d) in frames.iter_mut().zip(dry) {
             if N == 2 {
-                let (l, r) = apply_width(f[0], f[N - 1], self.width_ramp.next());
-                f[0] = l * self.pan_l_ramp.next();
-                f[N - 1] = r * self.pan_r_ramp.next();
+                let (l, r) = apply_width(f[0], f[N - 1], self.width_ramp.advance());
+                f[0] = l * self.pan_l_ramp.advance();
+                f[N - 1] = r * self.pan_r_ramp.advance();
             }
-            let g_out = self.out_ramp.next();
-            let b = self.bypass_ramp.next();
+            let g_out = self.out_ramp.advance();
+            let b = self.bypass_ramp.advance();
             for ch in 0..N {
                 f[ch] *= g_out;
                 f[ch] += b * (d[ch] - f[ch]);

@@ -152,8 +152,8 @@ impl Compressor {
         }
         let channels = if linked { 1 } else { N };
         for frame_gr in &mut gr[..n] {
-            for ch in 0..channels {
-                frame_gr[ch] = self.follow(ch, frame_gr[ch]);
+            for (ch, gr) in frame_gr.iter_mut().enumerate().take(channels) {
+                *gr = self.follow(ch, *gr);
             }
         }
         if linked {

@@ -18,7 +18,8 @@ pub fn log2(x: f64) -> f64 {
     // log(m) = 2·atanh(t) with t = (m − 1)/(m + 1) in [0, 1/3): odd series to t¹¹.
     let t = (m - 1.0) / (m + 1.0);
     let t2 = t * t;
-    let series = t * (2.0 + t2 * (2.0 / 3.0 + t2 * (2.0 / 5.0 + t2 * (2.0 / 7.0 + t2 * (2.0 / 9.0 + t2 * (2.0 / 11.0))))));
+    let series =
+        t * (2.0 + t2 * (2.0 / 3.0 + t2 * (2.0 / 5.0 + t2 * (2.0 / 7.0 + t2 * (2.0 / 9.0 + t2 * (2.0 / 11.0))))));
     exponent as f64 + series * std::f64::consts::LOG2_E
 }
 

@@ -107,7 +107,7 @@ impl Ramp {
 
     /// The value for this sample, then step.
     #[inline(always)]
-    pub fn next(&mut self) -> f64 {
+    pub fn advance(&mut self) -> f64 {
         let v = self.value;
         self.value += self.inc;
         v
@@ -143,10 +143,10 @@ mod tests {
         let mut r = Ramp::default();
         r.reset(1.0);
         r.retarget(2.0);
-        let v: Vec<f64> = (0..CONTROL_INTERVAL).map(|_| r.next()).collect();
+        let v: Vec<f64> = (0..CONTROL_INTERVAL).map(|_| r.advance()).collect();
         assert_eq!(v[0], 1.0);
         assert!((v[8] - 1.5).abs() < 1e-12);
         r.retarget(2.0);
-        assert!((r.next() - 2.0).abs() < 1e-12);
+        assert!((r.advance() - 2.0).abs() < 1e-12);
     }
 }

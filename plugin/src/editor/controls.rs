@@ -25,16 +25,13 @@ const VALUE_WIDTH: f32 = 70.0;
 /// Label + slider rows in a two-column grid, the sliders as wide as the group allows.
 pub fn rows(ui: &mut Ui, params: &AudioCollabParams, rows: &[(&str, ParamId)], setter: &ParamSetter) {
     ui.spacing_mut().slider_width = (ui.available_width() - LABEL_WIDTH - VALUE_WIDTH - 16.0).max(60.0);
-    egui::Grid::new(rows.first().map_or("", |r| r.1.spec().id)).num_columns(2).spacing([8.0, 4.0]).show(
-        ui,
-        |ui| {
-            for &(label, id) in rows {
-                ui.add_sized([LABEL_WIDTH, 18.0], egui::Label::new(label)).on_hover_text(id.spec().name);
-                slider(ui, params, id, setter);
-                ui.end_row();
-            }
-        },
-    );
+    egui::Grid::new(rows.first().map_or("", |r| r.1.spec().id)).num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
+        for &(label, id) in rows {
+            ui.add_sized([LABEL_WIDTH, 18.0], egui::Label::new(label)).on_hover_text(id.spec().name);
+            slider(ui, params, id, setter);
+            ui.end_row();
+        }
+    });
 }
 
 /// nice-plug's parameter slider: drag, double-click to reset, ctrl-click or right-click to
@@ -54,12 +51,13 @@ pub fn toggle(ui: &mut Ui, params: &AudioCollabParams, id: ParamId, label: &str,
     let ParamRef::Toggle(param) = params.get(id) else {
         return;
     };
-    let mut on = param.value();
-    // In a horizontal layout so the button keeps its natural size inside a vertical group.
-    let response = ui.horizontal(|ui| ui.toggle_value(&mut on, label)).inner;
-    if response.on_hover_text(id.spec().name).changed() {
+    let on = param.value();
+    // A framed button (filled when on) so "off" still reads as a control, in a horizontal
+    // layout so it keeps its natural size inside a vertical group.
+    let response = ui.horizontal(|ui| ui.add(egui::Button::new(label).selected(on))).inner;
+    if response.on_hover_text(id.spec().name).clicked() {
         setter.begin_set_parameter(param);
-        setter.set_parameter(param, on);
+        setter.set_parameter(param, !on);
         setter.end_set_parameter(param);
     }
 }

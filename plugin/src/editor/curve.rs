@@ -31,14 +31,26 @@ pub fn eq_curve(ui: &mut Ui, settings: &Settings, sample_rate: f32, size: Vec2) 
         let x = x_of(f, rect);
         painter.line_segment([pos2(x, rect.top()), pos2(x, rect.bottom())], grid);
         let label = if f >= 1000.0 { format!("{}k", f / 1000.0) } else { format!("{f}") };
-        painter.text(pos2(x + 2.0, rect.bottom() - 2.0), egui::Align2::LEFT_BOTTOM, label, egui::FontId::proportional(10.0), Color32::GRAY);
+        painter.text(
+            pos2(x + 2.0, rect.bottom() - 2.0),
+            egui::Align2::LEFT_BOTTOM,
+            label,
+            egui::FontId::proportional(10.0),
+            Color32::GRAY,
+        );
     }
     let mut db = -18.0;
     while db <= 18.0 {
         let y = y_of(db);
         let stroke = if db == 0.0 { Stroke::new(1.0, Color32::from_gray(80)) } else { grid };
         painter.line_segment([pos2(rect.left(), y), pos2(rect.right(), y)], stroke);
-        painter.text(pos2(rect.left() + 2.0, y), egui::Align2::LEFT_BOTTOM, format!("{db:+}"), egui::FontId::proportional(10.0), Color32::GRAY);
+        painter.text(
+            pos2(rect.left() + 2.0, y),
+            egui::Align2::LEFT_BOTTOM,
+            format!("{db:+}"),
+            egui::FontId::proportional(10.0),
+            Color32::GRAY,
+        );
         db += 6.0;
     }
 
@@ -62,6 +74,12 @@ pub fn eq_curve(ui: &mut Ui, settings: &Settings, sample_rate: f32, size: Vec2) 
         let t = ((pos.x - rect.left()) / rect.width()) as f64;
         let f = lo as f64 * (hi as f64 / lo as f64).powf(t);
         let text = format!("{f:.0} Hz  {:+.1} dB", eq::response_db(settings, sr, f));
-        painter.text(rect.right_top() + Vec2::new(-6.0, 6.0), egui::Align2::RIGHT_TOP, text, egui::FontId::proportional(12.0), Color32::WHITE);
+        painter.text(
+            rect.right_top() + Vec2::new(-6.0, 6.0),
+            egui::Align2::RIGHT_TOP,
+            text,
+            egui::FontId::proportional(12.0),
+            Color32::WHITE,
+        );
     }
 }

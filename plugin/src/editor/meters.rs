@@ -104,5 +104,9 @@ fn reduction_bar(ui: &mut Ui, db: f32, height: f32) {
     let rect = bar_rect(ui, height);
     let t = (db / GR_SCALE_DB).clamp(0.0, 1.0);
     let bottom = rect.top() + t * rect.height();
-    ui.painter().rect_filled(Rect::from_min_max(rect.left_top(), pos2(rect.right(), bottom)), 2.0, Color32::from_rgb(240, 140, 60));
+    ui.painter().rect_filled(
+        Rect::from_min_max(rect.left_top(), pos2(rect.right(), bottom)),
+        2.0,
+        Color32::from_rgb(240, 140, 60),
+    );
 }

@@ -81,14 +81,11 @@ impl NiceEguiApp for Editor {
         // Meters move at about 30 frames per second while the window is open.
         ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));
         self.display.update(&self.meters, ui.input(|i| i.stable_dt));
-        ResizableWindow::new("audiocollab-main").min_size(Vec2::new(MIN_SIZE.width, MIN_SIZE.height)).show(
-            ui,
-            |ui| {
-                egui::Frame::new().inner_margin(egui::Margin::same(10)).show(ui, |ui| {
-                    self.draw(ui, &setter);
-                });
-            },
-        );
+        ResizableWindow::new("audiocollab-main").min_size(Vec2::new(MIN_SIZE.width, MIN_SIZE.height)).show(ui, |ui| {
+            egui::Frame::new().inner_margin(egui::Margin::same(10)).show(ui, |ui| {
+                self.draw(ui, &setter);
+            });
+        });
     }
 }
 

@@ -196,10 +196,7 @@ pub fn read_audio_with_progress(
 ///
 /// Panics inside symphonia (it has had some on fuzzed input) are caught and returned as
 /// [`DecodeError::DecoderPanic`]. A panic in `progress` is reported the same way.
-pub fn decode_file(
-    path: &Path,
-    progress: &mut dyn FnMut(u64, Option<u64>),
-) -> Result<Decoded, DecodeError> {
+pub fn decode_file(path: &Path, progress: &mut dyn FnMut(u64, Option<u64>)) -> Result<Decoded, DecodeError> {
     catch_decoder_panic(path, || decode_inner(path, progress))
 }
 
@@ -310,7 +307,10 @@ fn aiff_declared_frames(file: &mut File) -> io::Result<Option<u64>> {
 
     let result = (|| -> io::Result<Option<u64>> {
         let mut header = [0u8; 12];
-        if file.read_exact(&mut header).is_err() || &header[0..4] != b"FORM" || !matches!(&header[8..12], b"AIFF" | b"AIFC") {
+        if file.read_exact(&mut header).is_err()
+            || &header[0..4] != b"FORM"
+            || !matches!(&header[8..12], b"AIFF" | b"AIFC")
+        {
             return Ok(None);
         }
         let len = file.metadata()?.len();
@@ -371,22 +371,17 @@ pub fn probe(path: &Path) -> Result<StreamInfo, DecodeError> {
     })
 }
 
-fn decode_inner(
-    path: &Path,
-    progress: &mut dyn FnMut(u64, Option<u64>),
-) -> Result<Decoded, DecodeError> {
+fn decode_inner(path: &Path, progress: &mut dyn FnMut(u64, Option<u64>)) -> Result<Decoded, DecodeError> {
     let owned = || path.to_path_buf();
     let Opened { mut format, track_id, params, codec_name, aiff } = open(path)?;
 
     let codecs = symphonia::default::get_codecs();
     // `verify` makes the FLAC decoder compute the MD5 of the decoded audio, checked in
     // `finalize` against STREAMINFO: the one check that catches silently corrupted FLAC data.
-    let mut decoder = codecs
-        .make(&params, &DecoderOptions { verify: true })
-        .map_err(|e| match e {
-            SymError::Unsupported(_) => DecodeError::Unsupported { path: owned(), what: format!("codec ({codec_name})") },
-            e => stream_error(path, e, 0, params.sample_rate),
-        })?;
+    let mut decoder = codecs.make(&params, &DecoderOptions { verify: true }).map_err(|e| match e {
+        SymError::Unsupported(_) => DecodeError::Unsupported { path: owned(), what: format!("codec ({codec_name})") },
+        e => stream_error(path, e, 0, params.sample_rate),
+    })?;
 
     let lossy = is_lossy(params.codec);
     let total = params.n_frames.filter(|&n| n > 0);
@@ -410,10 +405,7 @@ fn decode_inner(
             Err(SymError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
             // The demuxer found a new logical stream (chained Ogg): the track list changed.
             Err(SymError::ResetRequired) => {
-                return Err(DecodeError::FormatChange {
-                    path: owned(),
-                    detail: "to a new chained stream".into(),
-                })
+                return Err(DecodeError::FormatChange { path: owned(), detail: "to a new chained stream".into() })
             }
             Err(e) => return Err(stream_error(path, e, frames, sample_rate.or(params.sample_rate))),
         };
@@ -466,7 +458,11 @@ fn decode_inner(
                     Some(rate) if rate != spec.rate => {
                         return Err(DecodeError::FormatChange {
                             path: owned(),
-                            detail: format!("sample rate from {rate} Hz to {} Hz at {}", spec.rate, timestamp(frames, rate)),
+                            detail: format!(
+                                "sample rate from {rate} Hz to {} Hz at {}",
+                                spec.rate,
+                                timestamp(frames, rate)
+                            ),
                         });
                     }
                     Some(rate) if channels.len() != n_channels => {
@@ -507,7 +503,10 @@ fn decode_inner(
             // with silence without bound before the ratio check below ever runs.
             return Err(DecodeError::Corrupt {
                 path: owned(),
-                detail: format!("{concealed} packets could not be decoded, the first at frame {}", first_concealed.unwrap_or(0)),
+                detail: format!(
+                    "{concealed} packets could not be decoded, the first at frame {}",
+                    first_concealed.unwrap_or(0)
+                ),
             });
         }
         progress(frames, total);

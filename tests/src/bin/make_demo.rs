@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use integration::music::{
-    arrange, fluidsynth_args, render_with_fluidsynth, soundfont_path, write_smf, Energy,
-    Instruments, Key, Meter, Mode, Piece, Section, PPQ,
+    arrange, fluidsynth_args, render_with_fluidsynth, soundfont_path, write_smf, Energy, Instruments, Key, Meter, Mode,
+    Piece, Section, PPQ,
 };
 use serde_json::json;
 
@@ -41,11 +41,7 @@ fn demo_piece() -> Piece {
         Section::new("chorus", 6, 4, Energy::High),
     ];
     // Acoustic grand piano, fingered electric bass, flute.
-    piece.instruments = Instruments {
-        chords: 0,
-        bass: 33,
-        melody: 73,
-    };
+    piece.instruments = Instruments { chords: 0, bass: 33, melody: 73 };
     piece
 }
 
@@ -91,19 +87,12 @@ fn round2(x: f64) -> f64 {
 }
 
 fn read_float_wav(path: &Path) -> Result<(hound::WavSpec, Vec<f32>), String> {
-    let mut r =
-        hound::WavReader::open(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let mut r = hound::WavReader::open(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
     let spec = r.spec();
     if spec.sample_format != hound::SampleFormat::Float || spec.bits_per_sample != 32 {
-        return Err(format!(
-            "{}: expected 32-bit float WAV, got {spec:?}",
-            path.display()
-        ));
+        return Err(format!("{}: expected 32-bit float WAV, got {spec:?}", path.display()));
     }
-    let samples = r
-        .samples::<f32>()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
+    let samples = r.samples::<f32>().collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
     Ok((spec, samples))
 }
 
@@ -117,12 +106,9 @@ fn peak_rms(samples: &[f64]) -> (f64, f64) {
 fn run() -> Result<(), String> {
     let out_dir = match std::env::args_os().nth(1) {
         Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("..")
-            .join("assets"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("assets"),
     };
-    std::fs::create_dir_all(&out_dir)
-        .map_err(|e| format!("creating {}: {e}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("creating {}: {e}", out_dir.display()))?;
     let out_dir = out_dir.canonicalize().map_err(|e| e.to_string())?;
     let piece = demo_piece();
     piece.validate()?;
@@ -156,25 +142,18 @@ fn render_and_encode(
     }
     let identical = a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits());
     if !identical {
-        let first = a
-            .iter()
-            .zip(&b)
-            .position(|(x, y)| x.to_bits() != y.to_bits());
+        let first = a.iter().zip(&b).position(|(x, y)| x.to_bits() != y.to_bits());
         return Err(format!(
             "fluidsynth is not deterministic: renders of {} and {} samples differ (first at {first:?})",
             a.len(),
             b.len()
         ));
     }
-    println!(
-        "determinism: two fluidsynth renders are sample-identical ({} samples)",
-        a.len()
-    );
+    println!("determinism: two fluidsynth renders are sample-identical ({} samples)", a.len());
 
     let render_frames = a.len() / 2;
     let music_end = piece.duration_seconds();
-    let frames =
-        (((music_end + TAIL_SECONDS) * SAMPLE_RATE as f64).round() as usize).min(render_frames);
+    let frames = (((music_end + TAIL_SECONDS) * SAMPLE_RATE as f64).round() as usize).min(render_frames);
     let duration = frames as f64 / SAMPLE_RATE as f64;
     let mut raw: Vec<f64> = a.iter().map(|&s| s as f64).collect();
     let (cut_peak, _) = peak_rms(&raw[2 * frames..]);
@@ -197,31 +176,19 @@ fn render_and_encode(
         raw[2 * f + 1] *= g;
     }
     if raw_peak < 1e-3 {
-        return Err(format!(
-            "the render is (nearly) silent: peak {:.1} dBFS",
-            db(raw_peak)
-        ));
+        return Err(format!("the render is (nearly) silent: peak {:.1} dBFS", db(raw_peak)));
     }
 
     // Plain gain to a −3 dBFS peak, then 16-bit quantisation by rounding (no dither).
     let gain = 10f64.powf(TARGET_PEAK_DBFS / 20.0) / raw_peak;
-    let pcm: Vec<i16> = raw
-        .iter()
-        .map(|&s| (s * gain * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-        .collect();
-    let clipped = pcm
-        .iter()
-        .filter(|&&s| s == i16::MAX || s == i16::MIN)
-        .count();
+    let pcm: Vec<i16> = raw.iter().map(|&s| (s * gain * 32768.0).round().clamp(-32768.0, 32767.0) as i16).collect();
+    let clipped = pcm.iter().filter(|&&s| s == i16::MAX || s == i16::MIN).count();
     if clipped > 0 {
-        return Err(format!(
-            "{clipped} samples at full scale after normalisation"
-        ));
+        return Err(format!("{clipped} samples at full scale after normalisation"));
     }
     let norm: Vec<f64> = pcm.iter().map(|&s| s as f64 / 32768.0).collect();
     let (peak, rms) = peak_rms(&norm);
-    let per_channel =
-        |ch: usize| peak_rms(&norm.iter().skip(ch).step_by(2).copied().collect::<Vec<_>>());
+    let per_channel = |ch: usize| peak_rms(&norm.iter().skip(ch).step_by(2).copied().collect::<Vec<_>>());
     let ((peak_l, rms_l), (peak_r, rms_r)) = (per_channel(0), per_channel(1));
     let crest = db(peak) - db(rms);
     println!(
@@ -239,14 +206,8 @@ fn render_and_encode(
     // Per-section levels (the sections are meant to differ in energy).
     let mut sections = Vec::new();
     for s in &piece.sections {
-        let (t0, t1) = (
-            piece.bar_start_seconds(s.start_bar),
-            piece.bar_start_seconds(s.end_bar()),
-        );
-        let (f0, f1) = (
-            (t0 * SAMPLE_RATE as f64) as usize,
-            ((t1 * SAMPLE_RATE as f64) as usize).min(frames),
-        );
+        let (t0, t1) = (piece.bar_start_seconds(s.start_bar), piece.bar_start_seconds(s.end_bar()));
+        let (f0, f1) = ((t0 * SAMPLE_RATE as f64) as usize, ((t1 * SAMPLE_RATE as f64) as usize).min(frames));
         let (sp, sr) = peak_rms(&norm[2 * f0..2 * f1]);
         println!(
             "  {:<7} bars {:>2}–{:<2} {:>7.3}–{:>7.3} s  energy {:<4}  peak {:6.2} dBFS  RMS {:6.2} dBFS",
@@ -300,30 +261,19 @@ fn render_and_encode(
     .map(|s| s.to_string())
     .chain([flac_path.display().to_string(), wav16.display().to_string()])
     .collect();
-    let out = Command::new("flac")
-        .args(&flac_args)
-        .output()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                "`flac` not found on PATH: install the Debian package `flac`".to_string()
-            } else {
-                format!("could not run flac: {e}")
-            }
-        })?;
+    let out = Command::new("flac").args(&flac_args).output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            "`flac` not found on PATH: install the Debian package `flac`".to_string()
+        } else {
+            format!("could not run flac: {e}")
+        }
+    })?;
     if !out.status.success() {
-        return Err(format!(
-            "flac failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+        return Err(format!("flac failed: {}", String::from_utf8_lossy(&out.stderr)));
     }
-    let flac_size = std::fs::metadata(&flac_path)
-        .map_err(|e| e.to_string())?
-        .len();
+    let flac_size = std::fs::metadata(&flac_path).map_err(|e| e.to_string())?.len();
     if flac_size >= MAX_FLAC_BYTES {
-        return Err(format!(
-            "{} is {flac_size} bytes; it must stay under {MAX_FLAC_BYTES}",
-            flac_path.display()
-        ));
+        return Err(format!("{} is {flac_size} bytes; it must stay under {MAX_FLAC_BYTES}", flac_path.display()));
     }
 
     // Ground truth.
@@ -331,23 +281,12 @@ fn render_and_encode(
         .arg("--version")
         .output()
         .ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .find(|l| l.contains("version"))
-                .map(str::to_string)
-        })
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).lines().find(|l| l.contains("version")).map(str::to_string))
         .unwrap_or_else(|| "unknown".into());
     let sf = soundfont_path();
     let render_cmd = format!(
         "fluidsynth {}",
-        fluidsynth_args(
-            Path::new("demo.mid"),
-            Path::new("render.wav"),
-            SAMPLE_RATE,
-            &sf
-        )
-        .join(" ")
+        fluidsynth_args(Path::new("demo.mid"), Path::new("render.wav"), SAMPLE_RATE, &sf).join(" ")
     );
     let chords: Vec<_> = comp
         .chords
@@ -414,8 +353,7 @@ fn render_and_encode(
     });
     let json_path = out_dir.join("demo.json");
     let text = serde_json::to_string_pretty(&truth).map_err(|e| e.to_string())? + "\n";
-    std::fs::write(&json_path, text)
-        .map_err(|e| format!("writing {}: {e}", json_path.display()))?;
+    std::fs::write(&json_path, text).map_err(|e| format!("writing {}: {e}", json_path.display()))?;
 
     println!("render command: {render_cmd}");
     for p in [&flac_path, &mid_path.to_path_buf(), &json_path] {

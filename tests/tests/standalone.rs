@@ -1,0 +1,137 @@
+//! The standalone build opens the real plugin window without a DAW or audio hardware:
+//! `audiocollab-standalone --backend dummy` under a virtual X server (Xvfb), found by its
+//! title with xdotool, captured with ImageMagick's `import`, and checked not to be blank.
+//!
+//! The standalone is built here into its own target directory (`target/standalone`): it
+//! needs nice-plug's `standalone` feature, and building that into the shared target directory
+//! would overwrite the plugin library the CLAP/VST3 host tests load (cargo gives a cdylib the
+//! same file name whatever its features).
+//!
+//! Needs the Debian packages xvfb, xdotool and imagemagick (`.ci/apt-packages.txt`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills a child process when dropped, so a failing assertion never leaves it running.
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+fn build_standalone() -> PathBuf {
+    let root = workspace_root();
+    let target = root.join("target/standalone");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(&cargo)
+        .current_dir(&root)
+        .args(["build", "--quiet", "-p", "audiocollab", "--features", "standalone", "--bin", "audiocollab-standalone"])
+        .arg("--target-dir")
+        .arg(&target)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cargo}: {e}"));
+    assert!(out.status.success(), "building audiocollab-standalone failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    target.join("debug/audiocollab-standalone")
+}
+
+fn require(tool: &str, package: &str) {
+    let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().map(|o| o.status.success());
+    assert!(found.unwrap_or(false), "`{tool}` not found: install the Debian package {package}");
+}
+
+/// A display number nobody uses (no X socket for it).
+fn free_display() -> u32 {
+    (90..200)
+        .find(|n| {
+            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        })
+        .expect("a free X display number")
+}
+
+fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    None
+}
+
+#[test]
+fn standalone_opens_the_window_with_the_dummy_backend() {
+    require("Xvfb", "xvfb");
+    require("xdotool", "xdotool");
+    require("import", "imagemagick");
+    let bin = build_standalone();
+
+    let display = format!(":{}", free_display());
+    let _xvfb = Killed(
+        Command::new("Xvfb")
+            .args([&display, "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb"),
+    );
+    let socket = format!("/tmp/.X11-unix/X{}", &display[1..]);
+    assert!(
+        wait_for(Duration::from_secs(10), || Path::new(&socket).exists().then_some(())).is_some(),
+        "Xvfb did not start"
+    );
+
+    let log = workspace_root().join("target/standalone/standalone.log");
+    let mut app = Killed(
+        Command::new(&bin)
+            .args(["--backend", "dummy"])
+            .env("DISPLAY", &display)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start the standalone"),
+    );
+
+    let window = wait_for(Duration::from_secs(30), || {
+        if let Ok(Some(status)) = app.0.try_wait() {
+            panic!("the standalone exited early ({status}); see {}", log.display());
+        }
+        let out = Command::new("xdotool")
+            .args(["search", "--name", "AudioCollab Assistant"])
+            .env("DISPLAY", &display)
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout).lines().next().map(str::to_string)
+    })
+    .unwrap_or_else(|| panic!("no window titled 'AudioCollab Assistant' within 30 s; see {}", log.display()));
+
+    // Let egui draw a few frames, then capture the window.
+    std::thread::sleep(Duration::from_secs(2));
+    let shot = workspace_root().join("target/standalone/window.png");
+    let status = Command::new("import")
+        .args(["-window", &window])
+        .arg(&shot)
+        .env("DISPLAY", &display)
+        .status()
+        .expect("run import");
+    assert!(status.success(), "import failed");
+    println!("screenshot: {}", shot.display());
+
+    // Not blank: the window has the size of the editor and many distinct colours (text, meters,
+    // the EQ curve), where a blank or black window has one or two.
+    let info = Command::new("identify").args(["-format", "%w %h %k"]).arg(&shot).output().expect("run identify");
+    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    let numbers: Vec<u32> = info.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+    let [width, height, colours] = numbers[..] else { panic!("identify printed {info:?}") };
+    println!("window {width}x{height}, {colours} distinct colours");
+    assert!(width >= 1000 && height >= 600, "window is {width}x{height}");
+    assert!(colours > 50, "the window looks blank: {colours} distinct colours");
+    assert!(app.0.try_wait().expect("poll").is_none(), "the standalone died while drawing; see {}", log.display());
+}
