@@ -10,6 +10,18 @@ use std::hint::black_box;
 const SAMPLE_RATE: f32 = 48_000.0;
 const BLOCKS: [usize; 4] = [32, 64, 512, 2048];
 
+/// What each stage costs: the chain with stages switched on one group at a time.
+fn stage_sets() -> [(&'static str, Settings); 5] {
+    let eq = all_on().with(P::DeessOn, 0.0).with(P::CompOn, 0.0);
+    [
+        ("defaults (transparent)", Settings::default()),
+        ("trim, high-pass, EQ, pan, width, gain", eq),
+        ("... + de-esser", eq.with(P::DeessOn, 1.0)),
+        ("... + compressor", eq.with(P::CompOn, 1.0)),
+        ("all stages", all_on()),
+    ]
+}
+
 /// Every stage on and doing something.
 fn all_on() -> Settings {
     Settings::default()
@@ -79,6 +91,20 @@ fn bench_blocks(c: &mut Criterion) {
             })
         });
     }
+    for (i, (_, settings)) in stage_sets().iter().enumerate() {
+        let input = signal(512, 1.0);
+        let [mut l, mut r] = input.clone();
+        let mut chain = Chain::new(SAMPLE_RATE);
+        chain.reset(settings);
+        group.throughput(Throughput::Elements(512));
+        group.bench_function(BenchmarkId::new("stages", i), |b| {
+            b.iter(|| {
+                l.copy_from_slice(&input[0]);
+                r.copy_from_slice(&input[1]);
+                chain.process(&mut [black_box(&mut l), black_box(&mut r)], black_box(settings))
+            })
+        });
+    }
     group.finish();
 }
 
@@ -103,6 +129,16 @@ fn main() {
         if let Some(ns) = mean_ns(&format!("chain/all_stages/{block}")) {
             let audio_ns = block as f64 / SAMPLE_RATE as f64 * 1e9;
             println!("{block:>8} {ns:>14.0} {:>14.0}", audio_ns / ns);
+        }
+    }
+    println!("\nper stage, 512-sample blocks:");
+    for (i, (name, _)) in stage_sets().iter().enumerate() {
+        if let Some(ns) = mean_ns(&format!("chain/stages/{i}")) {
+            println!(
+                "{name:>40} {:>8.1} ns/frame {:>8.0} x realtime",
+                ns / 512.0,
+                512.0 / SAMPLE_RATE as f64 * 1e9 / ns
+            );
         }
     }
     if let (Some(n), Some(d)) = (mean_ns("chain/normal_input/512"), mean_ns("chain/subnormal_input/512")) {

@@ -526,6 +526,7 @@ impl Chain {
         for band in &mut self.bands {
             finite &= band.filter.tidy();
         }
+        self.compressor.tidy();
         finite & self.deesser.tidy() & self.compressor.is_finite()
     }
 

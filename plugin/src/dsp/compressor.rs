@@ -119,14 +119,19 @@ impl Compressor {
 
     #[inline(always)]
     fn follow(&mut self, ch: usize, target: f64) -> f64 {
-        let y = self.gr_db[ch];
-        let coef = if target > y { self.attack_coef } else { self.release_coef };
-        let mut next = target + coef * (y - target);
-        if next < GR_FLOOR_DB {
-            next = 0.0;
-        }
+        let next = ballistics(self.gr_db[ch], target, self.attack_coef, self.release_coef);
         self.gr_db[ch] = next;
         next
+    }
+
+    /// At control ticks: lets a released envelope settle to exactly zero instead of decaying
+    /// through ever smaller (eventually subnormal) values.
+    pub fn tidy(&mut self) {
+        for gr in &mut self.gr_db {
+            if *gr < GR_FLOOR_DB {
+                *gr = 0.0;
+            }
+        }
     }
 
     /// Linear gains (≤ 1) for each frame of `frames` (at most [`MAX_BLOCK`] frames; `N` is 1
@@ -170,6 +175,22 @@ impl Compressor {
 
 /// Most frames [`Compressor::gains`] and `Deesser::process` take at once: one control tick.
 pub const MAX_BLOCK: usize = super::smooth::CONTROL_INTERVAL;
+
+/// One step of the smooth branching ballistics (Giannoulis et al., eq. 17): the envelope `y`
+/// moves towards `target` with the attack coefficient when rising, the release one when
+/// falling. Written as `c·y + (1 − c)·target` for both branches and then a pick, so the part
+/// that depends on the previous step is one multiply-add and a select; the usual form
+/// (compare, pick the coefficient, then multiply) makes the per-frame loop twice as long.
+#[inline(always)]
+pub fn ballistics(y: f64, target: f64, attack_coef: f64, release_coef: f64) -> f64 {
+    let rising = attack_coef * y + (1.0 - attack_coef) * target;
+    let falling = release_coef * y + (1.0 - release_coef) * target;
+    if target > y {
+        rising
+    } else {
+        falling
+    }
+}
 
 /// dB to linear amplitude.
 #[inline(always)]

@@ -12,7 +12,7 @@
 use super::biquad::{Biquad, Coefs, BUTTERWORTH_Q};
 
 use super::compressor::db_to_gain;
-use super::compressor::MAX_BLOCK;
+use super::compressor::{ballistics, MAX_BLOCK};
 use super::fastmath;
 
 /// Detector attack: fast enough to catch the onset of an "s" (≈ 5 ms long).
@@ -73,8 +73,12 @@ impl Deesser {
         self.gr_db = 0.0;
     }
 
-    /// Flushes tiny state; false if the state is not finite.
+    /// At control ticks: flushes tiny state (a released envelope settles to exactly zero);
+    /// false if the state is not finite.
     pub fn tidy(&mut self) -> bool {
+        if self.gr_db < GR_FLOOR_DB {
+            self.gr_db = 0.0;
+        }
         self.detector.tidy() & self.split.tidy() && self.gr_db.is_finite()
     }
 
@@ -108,11 +112,7 @@ impl Deesser {
         }
         // `level` now holds the target reduction; the recurrence turns it into the envelope.
         for target in &mut level[..n] {
-            let coef = if *target > self.gr_db { self.attack_coef } else { self.release_coef };
-            self.gr_db = *target + coef * (self.gr_db - *target);
-            if self.gr_db < GR_FLOOR_DB {
-                self.gr_db = 0.0;
-            }
+            self.gr_db = ballistics(self.gr_db, *target, self.attack_coef, self.release_coef);
             *target = self.gr_db;
         }
         for i in 0..n {
