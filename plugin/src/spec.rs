@@ -348,6 +348,12 @@ impl ParamSpec {
     /// the units of the parameter's format: `"120"`, `"120 Hz"`, `"2.5k"`, `"-3 dB"`, `"75%"`,
     /// `"L30"`, `"on"`, `"24 dB/oct"` (English and French words for toggles).
     pub fn parse(&self, text: &str) -> Result<f32, SpecError> {
+        self.parse_unclamped(text).map(|v| self.clamp(v))
+    }
+
+    /// As [`ParamSpec::parse`], without the clamp, so callers can tell the user that a value
+    /// was out of range (and what was used instead).
+    pub fn parse_unclamped(&self, text: &str) -> Result<f32, SpecError> {
         let t = text.trim().to_lowercase();
         let bad = |expected: String| SpecError::BadValue { id: self.id, text: text.to_string(), expected };
         match self.kind {
@@ -371,7 +377,7 @@ impl ParamSpec {
             }
             Kind::Float { min, max, .. } => {
                 let hint = || format!("a value between {} and {}", self.format(min), self.format(max));
-                parse_value(self.format, &t).map(|v| self.clamp(v)).ok_or_else(|| bad(hint()))
+                parse_value(self.format, &t).ok_or_else(|| bad(hint()))
             }
         }
     }

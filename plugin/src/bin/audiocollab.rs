@@ -81,7 +81,10 @@ impl From<Bits> for WavFormat {
 #[derive(Clone, Copy, Debug)]
 struct Assignment {
     param: ParamId,
+    /// The value used: what was asked, clamped into the parameter's range.
     value: f32,
+    /// What was asked, when it was out of range.
+    clamped_from: Option<f32>,
 }
 
 fn parse_assignment(text: &str) -> Result<Assignment, String> {
@@ -95,8 +98,10 @@ fn parse_assignment(text: &str) -> Result<Assignment, String> {
         };
         return Err(format!("unknown parameter '{id}'; {hint} (`audiocollab params` lists them with ranges)"));
     };
-    let value = param.spec().parse(value).map_err(|e| e.to_string())?;
-    Ok(Assignment { param, value })
+    let spec = param.spec();
+    let requested = spec.parse_unclamped(value).map_err(|e| e.to_string())?;
+    let value = spec.clamp(requested);
+    Ok(Assignment { param, value, clamped_from: (value != requested).then_some(requested) })
 }
 
 /// The parameter id nearest to a mistyped one, if it is plausibly a typo (edit distance ≤ 2).
@@ -232,6 +237,18 @@ const PROGRESS_MIN_SECONDS: f64 = 30.0;
 fn render(args: RenderArgs) -> Result<(), Failure> {
     let mut settings = Settings::default();
     for a in &args.set {
+        if let Some(requested) = a.clamped_from {
+            let spec = a.param.spec();
+            let (min, max) = spec.range();
+            eprintln!(
+                "note: {}={} is outside {} … {}; using {}",
+                spec.id,
+                spec.format(requested),
+                spec.format(min),
+                spec.format(max),
+                spec.format(a.value)
+            );
+        }
         settings.set(a.param, a.value);
     }
     let format = WavFormat::from(args.bits);
@@ -375,6 +392,8 @@ mod tests {
         assert!(err.contains("unknown parameter 'nope'") && err.contains("out_gain"), "{err}");
         assert!(parse_assignment("b2_gain").unwrap_err().contains("PARAM=VALUE"));
         assert!(parse_assignment("b2_gain=loud").unwrap_err().contains("b2_gain"));
+        let a = parse_assignment("b1_gain=40dB").unwrap();
+        assert_eq!((a.value, a.clamped_from), (18.0, Some(40.0)), "out of range is clamped and remembered");
     }
 
     #[test]
