@@ -5,9 +5,11 @@
 //! host-visible parameters in [`params`], the window in [`editor`].
 #![deny(missing_docs)]
 
+pub mod analysis;
 pub mod bridge;
 pub mod dsp;
 pub mod editor;
+pub mod meter;
 pub mod offline;
 pub mod params;
 pub mod spec;

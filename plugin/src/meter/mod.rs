@@ -1,0 +1,27 @@
+//! Realtime statistics for the audio thread: K-weighted energy, sample peak and true peak on a
+//! fixed 10 ms grid ([`LoudnessGrid`] emits [`Cell`]s). The loudness figures themselves
+//! (momentary, short-term, integrated, LRA) are computed from the cells, off the audio thread,
+//! by [`crate::analysis::loudness`].
+//!
+//! Realtime contract: everything is allocated in the constructors; the per-block functions do
+//! no allocation, take no lock and do no I/O. Nothing here knows about nice-plug.
+
+pub mod kweight;
+pub mod loudness_grid;
+pub mod true_peak;
+
+pub use loudness_grid::{Cell, LoudnessGrid, MeterError, CELL_SECONDS, MAX_CHANNELS};
+
+/// BS.1770-4 channel weights `G_i` (Table 3) for a channel count, in the usual orders:
+/// mono and stereo weigh 1.0; five channels are L, R, C, Ls, Rs (surrounds 1.41); six are
+/// L, R, C, LFE, Ls, Rs with the LFE excluded. A mono signal is measured as one channel
+/// (BS.1770-4 does not add the +3 dB some meters apply to "dual mono").
+pub fn bs1770_weights(channels: usize) -> [f64; MAX_CHANNELS] {
+    let mut w = [0.0; MAX_CHANNELS];
+    match channels {
+        5 => w[..5].copy_from_slice(&[1.0, 1.0, 1.0, 1.41, 1.41]),
+        6 => w.copy_from_slice(&[1.0, 1.0, 1.0, 0.0, 1.41, 1.41]),
+        n => w[..n.min(MAX_CHANNELS)].fill(1.0),
+    }
+    w
+}
