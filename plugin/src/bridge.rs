@@ -1,10 +1,136 @@
 //! Values shared between the audio thread and the editor.
 //!
-//! Today this is a handful of meter readings; the statistics rings of the analysis worker are
-//! created here too when they arrive, so every cross-thread channel lives in one file.
+//! Every cross-thread channel lives in this file: the editor's meter readings ([`Meters`]) and
+//! the two rings from the audio thread to the analysis worker, all created by
+//! [`StatsQueues::new`].
+//!
+//! # The worker rings
+//!
+//! * [`StatsFrame`]s, one per 100 ms ([`STATS_RING_CAPACITY`]);
+//! * the mono downmix of the output, for tempo and key ([`DOWNMIX_RING_CAPACITY`]).
+//!
+//! Both are `rtrb` single-producer single-consumer rings, allocated once. The audio thread owns
+//! the producers ([`AudioEnds`]) and never waits: a push to a full ring drops the value and
+//! counts it in [`Telemetry`]. The worker owns the consumers ([`WorkerEnds`]) and polls them
+//! (rtrb has no way to wait). Until the worker exists, the plugin keeps the [`WorkerEnds`] in a
+//! `Mutex<Option<_>>` that only non-audio threads ever lock.
 
+use crate::meter::StatsFrame;
 use nice_plug::prelude::AtomicF32;
-use std::sync::atomic::Ordering;
+use rtrb::{Consumer, Producer, RingBuffer};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Capacity of the [`StatsFrame`] ring. Frames come 10 per second, so 64 frames let the
+/// worker stall for 6.4 s before any is dropped, for about 120 KB (a frame is about 1.9 KB).
+pub const STATS_RING_CAPACITY: usize = 64;
+
+/// Capacity of the mono downmix ring, in samples: 2^17 = 131 072, 2.7 s at 48 kHz (1.4 s at
+/// 96 kHz), 512 KB. Tempo and key analysis read it in hops far shorter than that.
+pub const DOWNMIX_RING_CAPACITY: usize = 1 << 17;
+
+/// Counters of what the audio thread could not deliver. Written by the audio thread only
+/// (`Relaxed`), read by anyone.
+#[derive(Debug, Default)]
+pub struct Telemetry {
+    /// [`StatsFrame`]s dropped because the frame ring was full.
+    pub dropped_frames: AtomicU64,
+    /// Downmix samples dropped because the downmix ring was full.
+    pub dropped_samples: AtomicU64,
+    /// [`StatsFrame`]s pushed into the ring.
+    pub pushed_frames: AtomicU64,
+    /// Downmix samples pushed into the ring.
+    pub pushed_samples: AtomicU64,
+}
+
+/// The producer ends, owned by the audio thread. Every method is realtime-safe: no allocation,
+/// lock or wait.
+#[derive(Debug)]
+pub struct AudioEnds {
+    frames: Producer<StatsFrame>,
+    downmix: Producer<f32>,
+    telemetry: Arc<Telemetry>,
+}
+
+/// The consumer ends, owned by the analysis worker. Poll them; nothing wakes the worker.
+#[derive(Debug)]
+pub struct WorkerEnds {
+    /// Statistics frames in `seq` order (a gap in `seq` means frames were dropped).
+    pub frames: Consumer<StatsFrame>,
+    /// Mono downmix samples of the output, `(l+r)/2` for stereo.
+    pub downmix: Consumer<f32>,
+    /// The drop counters, shared with the audio side.
+    pub telemetry: Arc<Telemetry>,
+}
+
+/// Every worker queue, created together: split it into its two ends.
+#[derive(Debug)]
+pub struct StatsQueues {
+    /// The producers, for the audio thread.
+    pub audio: AudioEnds,
+    /// The consumers, for the worker.
+    pub worker: WorkerEnds,
+}
+
+impl StatsQueues {
+    /// Allocates both rings (with [`STATS_RING_CAPACITY`] and [`DOWNMIX_RING_CAPACITY`]) and
+    /// the shared [`Telemetry`]. Not for the audio thread.
+    pub fn new() -> Self {
+        Self::with_capacities(STATS_RING_CAPACITY, DOWNMIX_RING_CAPACITY)
+    }
+
+    /// [`Self::new`] with other capacities (for tests).
+    pub fn with_capacities(frames: usize, samples: usize) -> Self {
+        let telemetry = Arc::new(Telemetry::default());
+        let (frames_tx, frames_rx) = RingBuffer::new(frames);
+        let (downmix_tx, downmix_rx) = RingBuffer::new(samples);
+        Self {
+            audio: AudioEnds { frames: frames_tx, downmix: downmix_tx, telemetry: telemetry.clone() },
+            worker: WorkerEnds { frames: frames_rx, downmix: downmix_rx, telemetry },
+        }
+    }
+}
+
+impl Default for StatsQueues {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AudioEnds {
+    /// Pushes a frame; if the ring is full, drops it, counts it and returns `false`.
+    pub fn push_frame(&mut self, frame: &StatsFrame) -> bool {
+        let ok = self.frames.push(*frame).is_ok();
+        let counter = if ok { &self.telemetry.pushed_frames } else { &self.telemetry.dropped_frames };
+        counter.fetch_add(1, Ordering::Relaxed);
+        ok
+    }
+
+    /// Pushes the mono downmix of `block` (`block[ch][frame]`: the channel mean, non-finite
+    /// samples as 0) as far as the ring has room; drops and counts the rest. Returns the
+    /// samples pushed.
+    pub fn push_downmix(&mut self, block: &[&[f32]]) -> usize {
+        let Some(first) = block.first() else { return 0 };
+        let len = first.len();
+        let room = self.downmix.slots().min(len);
+        let scale = 1.0 / block.len() as f32;
+        let pushed = match self.downmix.write_chunk_uninit(room) {
+            Ok(chunk) => chunk.fill_from_iter((0..room).map(|i| {
+                let sum: f32 = block.iter().map(|ch| ch.get(i).copied().filter(|x| x.is_finite()).unwrap_or(0.0)).sum();
+                sum * scale
+            })),
+            Err(_) => 0,
+        };
+        self.telemetry.pushed_samples.fetch_add(pushed as u64, Ordering::Relaxed);
+        self.telemetry.dropped_samples.fetch_add((len - pushed) as u64, Ordering::Relaxed);
+        pushed
+    }
+
+    /// The drop counters.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
+    }
+}
 
 /// Meter readings the audio thread publishes for the editor, only while the editor is open.
 ///

@@ -14,13 +14,15 @@ pub mod offline;
 pub mod params;
 pub mod spec;
 
-use bridge::{channel_peak, Meters};
+use bridge::{channel_peak, AudioEnds, Meters, StatsQueues, Telemetry, WorkerEnds};
 use dsp::Chain;
+use meter::stats::STATS_MAX_CHANNELS;
+use meter::StatsMeter;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
 use params::AudioCollabParams;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The plugin instance.
 pub struct AudioCollab {
@@ -28,6 +30,16 @@ pub struct AudioCollab {
     /// Audio thread only. Rebuilt in `activate()` for the host's sample rate.
     chain: Chain,
     meters: Arc<Meters>,
+    /// Audio thread only. Statistics of the output; rebuilt in `activate()` for the host's
+    /// sample rate and channel count (`None` before the first activation).
+    stats: Option<StatsMeter>,
+    /// Audio thread only. Producer ends of the worker rings.
+    audio_ends: AudioEnds,
+    /// Consumer ends of the worker rings, for the analysis worker (see
+    /// [`AudioCollab::take_worker_ends`]). Only non-audio threads ever lock this.
+    worker_ends: Mutex<Option<WorkerEnds>>,
+    /// Drop counters of the worker rings.
+    telemetry: Arc<Telemetry>,
     editor_state: Arc<EguiEditorState>,
     /// Handed to the editor the one time the host asks for it.
     editor: Option<editor::Editor>,
@@ -38,13 +50,31 @@ impl Default for AudioCollab {
         let params = Arc::new(AudioCollabParams::default());
         let meters = Arc::new(Meters::default());
         let editor_state = editor::default_state();
+        let queues = StatsQueues::new();
         Self {
+            telemetry: queues.audio.telemetry().clone(),
+            audio_ends: queues.audio,
+            worker_ends: Mutex::new(Some(queues.worker)),
+            stats: None,
             chain: Chain::new(48_000.0),
             editor: Some(editor::Editor::new(params.clone(), meters.clone())),
             params,
             meters,
             editor_state,
         }
+    }
+}
+
+impl AudioCollab {
+    /// Takes the consumer ends of the statistics rings, once (later calls return `None`).
+    /// For the analysis worker; never call it from the audio thread (it locks a mutex).
+    pub fn take_worker_ends(&self) -> Option<WorkerEnds> {
+        self.worker_ends.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// The drop counters of the statistics rings.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
     }
 }
 
@@ -87,25 +117,32 @@ impl Plugin for AudioCollab {
 
     fn activate(
         &mut self,
-        _layout: &AudioIOLayout,
+        layout: &AudioIOLayout,
         buffer_config: &BufferConfig,
         _context: &mut impl ActivateContext<Self>,
     ) -> bool {
         // `Chain` is plain inline data: building it here allocates nothing on the heap.
         self.chain = Chain::new(buffer_config.sample_rate);
+        // The statistics meter allocates its FFT plan and buffers: here, not in `process()`.
+        // A configuration it cannot measure leaves the plugin working, unmetered.
+        let channels = layout.main_output_channels.map_or(0, |c| c.get() as usize);
+        self.stats = StatsMeter::new(buffer_config.sample_rate as f64, channels).ok();
         self.meters.sample_rate.store(buffer_config.sample_rate, Ordering::Relaxed);
         true
     }
 
     fn reset(&mut self) {
         self.chain.reset(&self.params.settings());
+        if let Some(stats) = &mut self.stats {
+            stats.reset();
+        }
     }
 
     fn process(
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         let settings = self.params.settings();
         let metering = self.editor_state.is_open();
@@ -122,6 +159,21 @@ impl Plugin for AudioCollab {
             }
             self.meters.gain_reduction_db.store(self.chain.gain_reduction_db(), Ordering::Relaxed);
             self.meters.deess_reduction_db.store(self.chain.deess_reduction_db(), Ordering::Relaxed);
+        }
+        if let Some(stats) = &mut self.stats {
+            let mut views: [&[f32]; STATS_MAX_CHANNELS] = [&[]; STATS_MAX_CHANNELS];
+            let n = channels.len().min(STATS_MAX_CHANNELS);
+            for (v, ch) in views.iter_mut().zip(channels.iter()) {
+                *v = ch;
+            }
+            let views = &views[..n];
+            let ends = &mut self.audio_ends;
+            // A mismatch with the activated layout is impossible; if it happened anyway the
+            // block is simply not measured.
+            let _ = stats.process(views, context.transport().pos_samples(), |frame| {
+                ends.push_frame(frame);
+            });
+            ends.push_downmix(views);
         }
         ProcessStatus::Normal
     }

@@ -8,9 +8,11 @@
 
 pub mod kweight;
 pub mod loudness_grid;
+pub mod stats;
 pub mod true_peak;
 
 pub use loudness_grid::{Cell, LoudnessGrid, MeterError, CELL_SECONDS, MAX_CHANNELS};
+pub use stats::{StatsError, StatsFrame, StatsMeter};
 
 /// BS.1770-4 channel weights `G_i` (Table 3) for a channel count, in the usual orders:
 /// mono and stereo weigh 1.0; five channels are L, R, C, Ls, Rs (surrounds 1.41); six are
