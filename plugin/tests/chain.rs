@@ -2,29 +2,14 @@
 //! curve, pan/width, bypass, NaN/Inf recovery, block-size independence, sample rates and
 //! click-free parameter changes.
 
+mod common;
 use audiocollab::dsp::biquad::{Coefs, BUTTERWORTH4_Q, BUTTERWORTH_Q};
 use audiocollab::dsp::compressor::gain_reduction_db;
 use audiocollab::dsp::measure::tone_amplitude;
 use audiocollab::dsp::Chain;
 use audiocollab::spec::{ParamId as P, Settings};
+use common::Rng;
 use std::f64::consts::PI;
-
-/// A small seeded generator (xorshift64*), so the tests need no RNG crate.
-struct Rng(u64);
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
-    }
-}
 
 fn sine(sr: f64, freq: f64, amp: f64, len: usize) -> Vec<f32> {
     (0..len).map(|i| (amp * (2.0 * PI * freq * i as f64 / sr).sin()) as f32).collect()
@@ -37,7 +22,7 @@ fn music_like(sr: f64, len: usize, seed: u64) -> [Vec<f32>; 2] {
     let mut r = Vec::with_capacity(len);
     for i in 0..len {
         let t = i as f64 / sr;
-        let n = 0.03 * (rng.uniform() * 2.0 - 1.0);
+        let n = 0.03 * (rng.unit() * 2.0 - 1.0);
         l.push((0.3 * (2.0 * PI * 110.0 * t).sin() + 0.2 * (2.0 * PI * 2500.0 * t).sin() + n) as f32);
         r.push((0.25 * (2.0 * PI * 220.0 * t).sin() + 0.2 * (2.0 * PI * 7000.0 * t).sin() - n) as f32);
     }

@@ -19,8 +19,10 @@
 //!   windowed-sinc FIR (delay compensated); scaled to a 4·fs peak of exactly 1.0 (the
 //!   description's +0.205 dB); then every 4th sample from the offset.
 
+mod common;
 use audiocollab::analysis::loudness::{LoudnessAnalysis, LoudnessReport, TimelinePoint};
 use audiocollab::meter::LoudnessGrid;
+use common::Rng;
 use serde_json::Value;
 use std::f64::consts::PI;
 
@@ -32,20 +34,6 @@ use std::f64::consts::PI;
 static GUARD: nice_assert_no_alloc::AllocDisabler = nice_assert_no_alloc::AllocDisabler;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/ebu-loudness-cases.json");
-
-/// A small seeded generator (xorshift64*), so the test needs no RNG crate.
-struct Rng(u64);
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
-    }
-}
 
 /// A sequence of 1 kHz tone segments: (seconds, level in dBFS or `None` for silence).
 fn tone_sequence(sr: f64, segments: &[(f64, Option<f64>)]) -> Vec<f32> {

@@ -2,10 +2,12 @@
 //! signals whose statistics are known exactly. Every per-block call runs under
 //! `assert_no_alloc`, which aborts the test on any allocation.
 
+mod common;
 use audiocollab::analysis::loudness::LoudnessAnalysis;
 use audiocollab::bridge::{StatsQueues, DOWNMIX_RING_CAPACITY, STATS_RING_CAPACITY};
 use audiocollab::meter::stats::{band_edges_hz, BAND_COUNT, BAND_NOMINAL_HZ, FRAME_CELLS};
 use audiocollab::meter::{StatsError, StatsFrame, StatsMeter};
+use common::Rng;
 use nice_assert_no_alloc::assert_no_alloc;
 use std::f64::consts::PI;
 use std::sync::atomic::Ordering;
@@ -17,31 +19,13 @@ use std::sync::atomic::Ordering;
 #[global_allocator]
 static GUARD: nice_assert_no_alloc::AllocDisabler = nice_assert_no_alloc::AllocDisabler;
 
-/// A small seeded generator (xorshift64*), so the test needs no RNG crate.
-struct Rng(u64);
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
-    }
-    /// Uniform in −1 ..= 1.
-    fn uniform(&mut self) -> f32 {
-        ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
-    }
-}
-
 fn sine(sr: f64, freq: f64, amp: f64, len: usize) -> Vec<f32> {
     (0..len).map(|n| (amp * (2.0 * PI * freq * n as f64 / sr).sin()) as f32).collect()
 }
 
 fn noise(seed: u64, amp: f32, len: usize) -> Vec<f32> {
     let mut rng = Rng(seed);
-    (0..len).map(|_| amp * rng.uniform()).collect()
+    (0..len).map(|_| amp * rng.bipolar()).collect()
 }
 
 /// Runs `audio` (`audio[ch]`) through a fresh meter in blocks of `sizes` (cycled), each call
