@@ -3,6 +3,7 @@
 //! (seconds of audio processed per second of one core).
 
 use audiocollab::dsp::Chain;
+use audiocollab::meter::StatsMeter;
 use audiocollab::spec::{ParamId as P, Settings};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
@@ -106,6 +107,24 @@ fn bench_blocks(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // The realtime statistics the plugin runs on its output after the chain: loudness grid,
+    // true peak, clips, correlation, third-octave spectrum (issue 3 asks < 25 % of the chain).
+    let mut group = c.benchmark_group("meter");
+    for block in [32, 512] {
+        let input = signal(block, 1.0);
+        let mut meter = StatsMeter::new(SAMPLE_RATE as f64, 2).expect("stereo meter");
+        let mut frames = 0u64;
+        group.throughput(Throughput::Elements(block as u64));
+        group.bench_with_input(BenchmarkId::new("stats", block), &block, |b, _| {
+            b.iter(|| {
+                let channels = [black_box(input[0].as_slice()), black_box(input[1].as_slice())];
+                meter.process(&channels, None, |_| frames += 1).expect("valid block")
+            })
+        });
+        black_box(frames);
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench_blocks);
@@ -129,6 +148,16 @@ fn main() {
         if let Some(ns) = mean_ns(&format!("chain/all_stages/{block}")) {
             let audio_ns = block as f64 / SAMPLE_RATE as f64 * 1e9;
             println!("{block:>8} {ns:>14.0} {:>14.0}", audio_ns / ns);
+        }
+    }
+    for block in [32, 512] {
+        if let (Some(chain), Some(meter)) =
+            (mean_ns(&format!("chain/all_stages/{block}")), mean_ns(&format!("meter/stats/{block}")))
+        {
+            println!(
+                "statistics meter at {block}: {meter:.0} ns per block, {:.0} % of the chain",
+                100.0 * meter / chain
+            );
         }
     }
     println!("\nper stage, 512-sample blocks:");
