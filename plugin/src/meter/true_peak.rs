@@ -24,7 +24,7 @@
 
 /// Taps of each polyphase branch.
 pub const TAPS_PER_PHASE: usize = 16;
-const _: () = assert!(TAPS_PER_PHASE % 4 == 0, "the interpolator sums taps in lanes of four");
+const _: () = assert!(TAPS_PER_PHASE.is_multiple_of(4), "the interpolator sums taps in lanes of four");
 /// Largest oversampling factor.
 pub const MAX_FACTOR: usize = 4;
 /// Kaiser window β of the interpolator design.
