@@ -82,7 +82,7 @@ struct CellSum {
 
 /// Every loudness figure of one measurement (a whole stream or a segment of it). Levels are
 /// `None` for silence (−∞), see the module documentation.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct LoudnessReport {
     /// Length measured, in seconds.
     pub duration_s: f64,
@@ -199,6 +199,11 @@ impl LoudnessAnalysis {
     /// Cells that never arrived and were counted as silence.
     pub fn missing_cells(&self) -> u64 {
         self.missing
+    }
+
+    /// Sample and true peak (linear, the largest over the channels) of every cell, in order.
+    pub fn cell_peaks(&self) -> impl Iterator<Item = (f32, f32)> + '_ {
+        self.cells.iter().map(|c| (c.sample_peak, c.true_peak))
     }
 
     /// Length received so far, in seconds.

@@ -1,0 +1,228 @@
+//! The whole analysis of a track or of a segment of it: loudness, tempo, key, sections,
+//! character, tonal balance and findings, in one serialisable [`TrackAnalysis`].
+//!
+//! [`analyze`] measures decoded audio (the CLI); [`analyze_timeline`] reads a [`Timeline`] and
+//! a mono downmix that were filled elsewhere (the plugin's worker). Both run the same code
+//! after the timeline is built.
+
+use super::character::{self, Character, Source};
+use super::findings::{self, Context, Finding};
+use super::key::{self, Mode};
+use super::loudness::LoudnessReport;
+use super::sections::{self, Section};
+use super::spectral::{mono_downmix, Features};
+use super::targets::{self, GenreTarget, Platform};
+use super::tempo;
+use super::timeline::{Timeline, TimelineError};
+use super::tonal::{self, TonalBalance};
+use serde::Serialize;
+
+/// Platform used when none is chosen.
+pub const DEFAULT_PLATFORM: &str = "spotify";
+/// Genre target used when none is chosen.
+pub const DEFAULT_GENRE: &str = "neutral";
+
+/// What to analyse and what to judge it against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnalyzeOptions {
+    /// Platform id ([`targets::platform`]).
+    pub platform: String,
+    /// Genre target id ([`targets::genre`]).
+    pub genre: String,
+    /// Analyse only from this time, seconds.
+    pub from_s: Option<f64>,
+    /// Analyse only up to this time, seconds.
+    pub to_s: Option<f64>,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        Self { platform: DEFAULT_PLATFORM.into(), genre: DEFAULT_GENRE.into(), from_s: None, to_s: None }
+    }
+}
+
+/// Why an analysis could not be made.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum AnalyzeError {
+    /// The statistics could not be measured (channel count, sample rate).
+    #[error(transparent)]
+    Timeline(#[from] TimelineError),
+    /// Unknown platform id.
+    #[error("unknown platform `{0}` (known: {1})")]
+    UnknownPlatform(String, String),
+    /// Unknown genre id.
+    #[error("unknown genre `{0}` (known: {1})")]
+    UnknownGenre(String, String),
+    /// `--from` / `--to` do not describe a stretch of the track.
+    #[error("the segment {from:.2}–{to:.2} s is empty or outside the track (0–{duration:.2} s)")]
+    EmptySegment {
+        /// Requested start, seconds.
+        from: f64,
+        /// Requested end, seconds.
+        to: f64,
+        /// Length of the track, seconds.
+        duration: f64,
+    },
+}
+
+/// A detected tempo, for reports.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TempoEstimate {
+    /// Beats per minute.
+    pub bpm: f64,
+    /// 0 … 1.
+    pub confidence: f64,
+    /// Other metrical levels considered (half / double time), best first.
+    pub alternatives_bpm: Vec<f64>,
+}
+
+/// A detected key, for reports.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KeyEstimate {
+    /// `"E minor"`.
+    pub name: String,
+    /// Tonic pitch class, 0 = C.
+    pub tonic: u8,
+    /// `"major"` or `"minor"`.
+    pub mode: &'static str,
+    /// 0 … 1.
+    pub confidence: f64,
+}
+
+/// Everything measured about a track or a segment of it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrackAnalysis {
+    /// Sample rate, Hz.
+    pub sample_rate: u32,
+    /// Channels.
+    pub channels: usize,
+    /// Length of the whole track, seconds.
+    pub duration_s: f64,
+    /// The analysed stretch, seconds (the whole track unless a segment was asked for).
+    pub from_s: f64,
+    /// End of the analysed stretch, seconds.
+    pub to_s: f64,
+    /// Platform judged against.
+    pub platform: Platform,
+    /// Genre target judged against.
+    pub genre: String,
+    /// Loudness, peaks, LRA, PLR, RMS of the stretch.
+    pub loudness: LoudnessReport,
+    /// Tempo (absent when the stretch is too short or has no pulse).
+    pub tempo: Option<TempoEstimate>,
+    /// Key (absent when the stretch is too short or has no pitch).
+    pub key: Option<KeyEstimate>,
+    /// Sections of the stretch.
+    pub sections: Vec<Section>,
+    /// Energy / mood description.
+    pub character: Option<Character>,
+    /// What is playing.
+    pub source: Option<Source>,
+    /// Tonal balance against the genre target.
+    pub tonal_balance: TonalBalance,
+    /// Problems found, in time order.
+    pub findings: Vec<Finding>,
+}
+
+fn resolve(options: &AnalyzeOptions) -> Result<(&'static Platform, &'static GenreTarget), AnalyzeError> {
+    let platform = targets::platform(&options.platform).ok_or_else(|| {
+        let known: Vec<_> = targets::platforms().iter().map(|p| p.id.as_str()).collect();
+        AnalyzeError::UnknownPlatform(options.platform.clone(), known.join(", "))
+    })?;
+    let genre = targets::genre(&options.genre).ok_or_else(|| {
+        let known: Vec<_> = targets::genres().iter().map(|g| g.id.as_str()).collect();
+        AnalyzeError::UnknownGenre(options.genre.clone(), known.join(", "))
+    })?;
+    Ok((platform, genre))
+}
+
+/// Analyses decoded planar audio (`channels[ch][frame]`, 1 or 2 channels). `progress` gets
+/// the fraction done (0 … 1) as the statistics are measured.
+pub fn analyze(
+    sample_rate: u32,
+    channels: &[Vec<f32>],
+    options: &AnalyzeOptions,
+    mut progress: impl FnMut(f64),
+) -> Result<TrackAnalysis, AnalyzeError> {
+    resolve(options)?;
+    let views: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
+    let len = views.iter().map(|c| c.len()).min().unwrap_or(0).max(1);
+    let timeline = Timeline::of_audio(sample_rate, &views, |done| progress(done as f64 / len as f64))?;
+    let mono = mono_downmix(channels);
+    analyze_timeline(&timeline, &mono, options)
+}
+
+/// Analyses a filled timeline with the mono downmix of the same stream (for tempo, key,
+/// sections and character; it may be shorter than the timeline, or empty, when only recent
+/// audio was kept: it is taken to end where the timeline ends).
+pub fn analyze_timeline(
+    timeline: &Timeline,
+    mono: &[f32],
+    options: &AnalyzeOptions,
+) -> Result<TrackAnalysis, AnalyzeError> {
+    let (platform, genre) = resolve(options)?;
+    let duration = timeline.duration_s();
+    let from = options.from_s.unwrap_or(0.0).max(0.0);
+    let to = options.to_s.unwrap_or(duration).min(duration);
+    if !(to > from) {
+        return Err(AnalyzeError::EmptySegment {
+            from: options.from_s.unwrap_or(0.0),
+            to: options.to_s.unwrap_or(duration),
+            duration,
+        });
+    }
+    let loudness = timeline.loudness_between(from, to);
+    let frames = timeline.frames_between(from, to);
+    let tonal_balance = tonal::measure(frames, loudness.integrated_lufs, genre);
+    let findings = findings::detect(timeline, from, to, &Context { platform, genre });
+
+    let rate = timeline.sample_rate() as f64;
+    let mono_start_s = duration - mono.len() as f64 / rate;
+    let a = (((from - mono_start_s) * rate).round().max(0.0) as usize).min(mono.len());
+    let b = (((to - mono_start_s) * rate).round().max(0.0) as usize).clamp(a, mono.len());
+    // Too short (or no downmix kept): no tempo, key, sections or character, the rest stands.
+    let features = Features::compute(&mono[a..b], timeline.sample_rate()).ok();
+    let (tempo, key, sections, character, source) = match &features {
+        Some(f) => {
+            let t = tempo::detect(f);
+            let k = key::detect(f);
+            (
+                (t.confidence > 0.0).then(|| TempoEstimate {
+                    bpm: t.bpm,
+                    confidence: t.confidence,
+                    alternatives_bpm: t.alternatives.iter().map(|&(bpm, _)| bpm).collect(),
+                }),
+                Some(KeyEstimate {
+                    name: k.name(),
+                    tonic: k.tonic,
+                    mode: match k.mode {
+                        Mode::Major => "major",
+                        Mode::Minor => "minor",
+                    },
+                    confidence: k.confidence,
+                }),
+                sections::detect(f, from, timeline),
+                character::describe(f, from, timeline),
+                character::source(f, from, timeline),
+            )
+        }
+        None => (None, None, Vec::new(), None, None),
+    };
+    Ok(TrackAnalysis {
+        sample_rate: timeline.sample_rate(),
+        channels: timeline.channels(),
+        duration_s: duration,
+        from_s: from,
+        to_s: to,
+        platform: platform.clone(),
+        genre: genre.id.clone(),
+        loudness,
+        tempo,
+        key,
+        sections,
+        character,
+        source,
+        tonal_balance,
+        findings,
+    })
+}
