@@ -12,8 +12,8 @@
 //! Both are `rtrb` single-producer single-consumer rings, allocated once. The audio thread owns
 //! the producers ([`AudioEnds`]) and never waits: a push to a full ring drops the value and
 //! counts it in [`Telemetry`]. The worker owns the consumers ([`WorkerEnds`]) and polls them
-//! (rtrb has no way to wait). Until the worker exists, the plugin keeps the [`WorkerEnds`] in a
-//! `Mutex<Option<_>>` that only non-audio threads ever lock.
+//! (rtrb has no way to wait): see [`crate::analysis::live::AnalysisWorker`], which the plugin
+//! starts at its first activation.
 
 use crate::meter::StatsFrame;
 use nice_plug::prelude::AtomicF32;

@@ -14,6 +14,8 @@ pub mod offline;
 pub mod params;
 pub mod spec;
 
+use analysis::live::AnalysisWorker;
+use analysis::track::AnalyzeOptions;
 use bridge::{channel_peak, AudioEnds, Meters, StatsQueues, Telemetry, WorkerEnds};
 use dsp::Chain;
 use meter::stats::STATS_MAX_CHANNELS;
@@ -22,7 +24,7 @@ use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
 use params::AudioCollabParams;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The plugin instance.
 pub struct AudioCollab {
@@ -35,9 +37,10 @@ pub struct AudioCollab {
     stats: Option<StatsMeter>,
     /// Audio thread only. Producer ends of the worker rings.
     audio_ends: AudioEnds,
-    /// Consumer ends of the worker rings, for the analysis worker (see
-    /// [`AudioCollab::take_worker_ends`]). Only non-audio threads ever lock this.
-    worker_ends: Mutex<Option<WorkerEnds>>,
+    /// Consumer ends of the worker rings until the analysis worker starts (first activation).
+    worker_ends: Option<WorkerEnds>,
+    /// The analysis thread, started by the first `activate()`; shared with the editor.
+    worker: Option<Arc<AnalysisWorker>>,
     /// Drop counters of the worker rings.
     telemetry: Arc<Telemetry>,
     editor_state: Arc<EguiEditorState>,
@@ -54,7 +57,8 @@ impl Default for AudioCollab {
         Self {
             telemetry: queues.audio.telemetry().clone(),
             audio_ends: queues.audio,
-            worker_ends: Mutex::new(Some(queues.worker)),
+            worker_ends: Some(queues.worker),
+            worker: None,
             stats: None,
             chain: Chain::new(48_000.0),
             editor: Some(editor::Editor::new(params.clone(), meters.clone())),
@@ -66,10 +70,9 @@ impl Default for AudioCollab {
 }
 
 impl AudioCollab {
-    /// Takes the consumer ends of the statistics rings, once (later calls return `None`).
-    /// For the analysis worker; never call it from the audio thread (it locks a mutex).
-    pub fn take_worker_ends(&self) -> Option<WorkerEnds> {
-        self.worker_ends.lock().unwrap_or_else(|e| e.into_inner()).take()
+    /// The analysis worker, once the plugin has been activated (and the thread could start).
+    pub fn analysis(&self) -> Option<&Arc<AnalysisWorker>> {
+        self.worker.as_ref()
     }
 
     /// The drop counters of the statistics rings.
@@ -128,6 +131,14 @@ impl Plugin for AudioCollab {
         let channels = layout.main_output_channels.map_or(0, |c| c.get() as usize);
         self.stats = StatsMeter::new(buffer_config.sample_rate as f64, channels).ok();
         self.meters.sample_rate.store(buffer_config.sample_rate, Ordering::Relaxed);
+        // The analysis thread starts once and lives as long as the plugin. If the system
+        // refuses a thread, the plugin works on without analysis (the rings fill and count
+        // their drops).
+        if self.worker.is_none() {
+            if let Some(ends) = self.worker_ends.take() {
+                self.worker = AnalysisWorker::spawn(ends, AnalyzeOptions::default()).ok().map(Arc::new);
+            }
+        }
         true
     }
 

@@ -164,7 +164,8 @@ pub fn analyze_timeline(
     let duration = timeline.duration_s();
     let from = options.from_s.unwrap_or(0.0).max(0.0);
     let to = options.to_s.unwrap_or(duration).min(duration);
-    if !(to > from) {
+    // Written so that a NaN bound (never from the CLI, but this is a library) is refused too.
+    if to.partial_cmp(&from) != Some(std::cmp::Ordering::Greater) {
         return Err(AnalyzeError::EmptySegment {
             from: options.from_s.unwrap_or(0.0),
             to: options.to_s.unwrap_or(duration),
