@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod analysis;
+pub mod assistant;
 pub mod bridge;
 pub mod dsp;
 pub mod editor;

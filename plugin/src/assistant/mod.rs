@@ -1,0 +1,9 @@
+//! The assistant: turns measurements and the musician's words into parameter changes with
+//! reasons. Off the audio thread; nothing here depends on the plugin framework.
+//!
+//! * [`actions`]: the wire type a model or the embedded engine emits, and the validated
+//!   [`actions::ChangeSet`] that alone may reach the parameters.
+//! * [`names`]: friendly parameter names in French and English.
+
+pub mod actions;
+pub mod names;
