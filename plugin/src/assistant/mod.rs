@@ -4,6 +4,8 @@
 //! * [`actions`]: the wire type a model or the embedded engine emits, and the validated
 //!   [`actions::ChangeSet`] that alone may reach the parameters.
 //! * [`names`]: friendly parameter names in French and English.
+//! * [`commands`]: direct commands ("monte les aigus de 2 dB", "pan left 30%").
 
 pub mod actions;
+pub mod commands;
 pub mod names;
