@@ -460,5 +460,10 @@ mod tests {
         let reply: WireReply = serde_json::from_str(json).unwrap();
         assert_eq!(reply.changes[0].evidence.as_ref().unwrap().value, Some(4.1));
         assert!(serde_json::from_str::<WireReply>(r#"{"message":"x","exec":"rm -rf /"}"#).is_err());
+        // The strict form of `assets/schema/reply.schema.json`: every field present, nulls.
+        let strict = r#"{"message":"ok","changes":[{"param":"hs_gain","value":null,"delta":1.5,"reason":"dull",
+            "evidence":{"finding":"dull_top","from_s":null,"to_s":null,"value":-4.0,"unit":"dB"}}]}"#;
+        let reply: WireReply = serde_json::from_str(strict).unwrap();
+        assert_eq!((reply.changes[0].value.clone(), reply.changes[0].delta), (None, Some(1.5)));
     }
 }
