@@ -1,11 +1,14 @@
 //! Offline processing: decode an audio file, run it through the same [`crate::dsp::Chain`] the
-//! plugin uses, and write a WAV. The `audiocollab` CLI is a thin shell around this module, and
-//! the tests call it directly.
+//! plugin uses, and write a WAV; or report what the analysis measured, as text, JSON or a PNG
+//! ([`report`], [`plot`]). The `audiocollab` CLI is a thin shell around this module, and the
+//! tests call it directly.
 //!
 //! Nothing here depends on the plugin framework, so it builds and runs without a host.
 
 pub mod decode;
+pub mod plot;
 pub mod render;
+pub mod report;
 pub mod write;
 
 pub use decode::{decode_file, probe, read_audio, read_audio_with_progress, DecodeError, Decoded, StreamInfo};
