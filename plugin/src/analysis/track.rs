@@ -193,7 +193,8 @@ pub fn analyze_timeline(
                     confidence: t.confidence,
                     alternatives_bpm: t.alternatives.iter().map(|&(bpm, _)| bpm).collect(),
                 }),
-                Some(KeyEstimate {
+                // No pitch at all (silence, pure noise): every key scores alike, confidence 0.
+                (k.confidence > 0.0).then(|| KeyEstimate {
                     name: k.name(),
                     tonic: k.tonic,
                     mode: match k.mode {
