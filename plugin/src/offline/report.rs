@@ -184,7 +184,7 @@ const EN: Labels = Labels {
     too_short_integrated: "- (silence, or shorter than 0.4 s)",
     too_short_lra: "- (silence, or shorter than 3 s)",
     tonal: "Tonal balance against the target",
-    tonal_note: "deviation from the target curve; each mark is 1 dB, the tolerance is in brackets",
+    tonal_note: "balance against the target curve; each mark is 1 dB, the tolerance is in brackets",
     more: "too much",
     less: "too little",
     ok: "ok",
@@ -225,7 +225,7 @@ const FR: Labels = Labels {
     too_short_integrated: "- (silence, ou moins de 0,4 s)",
     too_short_lra: "- (silence, ou moins de 3 s)",
     tonal: "Équilibre tonal par rapport à la cible",
-    tonal_note: "écart à la courbe cible ; chaque trait vaut 1 dB, la tolérance est entre crochets",
+    tonal_note: "équilibre par rapport à la courbe cible ; chaque trait vaut 1 dB, la tolérance est entre crochets",
     more: "trop",
     less: "pas assez",
     ok: "ok",
@@ -540,7 +540,9 @@ fn tonal_section(out: &mut String, a: &TrackAnalysis, lang: Lang) {
     }
     let _ = writeln!(out, "  ({})", l.tonal_note);
     for r in &a.tonal_balance.regions {
-        let RegionBalance { region, low_hz, high_hz, deviation_db, tolerance_db } = *r;
+        // The balance (the region against the rest of the spectrum, compared with the curve) is
+        // what a musician can act on; the overall offset is the loudness section's business.
+        let RegionBalance { region, low_hz, high_hz, balance_db: deviation_db, tolerance_db, .. } = *r;
         let verdict = if deviation_db > tolerance_db {
             l.more
         } else if deviation_db < -tolerance_db {
@@ -772,7 +774,8 @@ mod tests {
             region: Region::LowMid,
             low_hz: 250.0,
             high_hz: 500.0,
-            deviation_db: 4.2,
+            deviation_db: 5.0,
+            balance_db: 4.2,
             tolerance_db: 3.0,
         }];
         a.findings = vec![Finding {

@@ -92,7 +92,8 @@ fn platform_loudness(scope: &Scope, ctx: &Context, integrated: f64) -> Option<Fi
         let (c_en, c_fr) = num(p.true_peak_dbtp, 1);
         let (tp_en, tp_fr) = num(raised_tp.unwrap_or(f64::NEG_INFINITY).max(-99.0), 1);
         let (s_en, s_fr) = num(short, 1);
-        let (then_en, then_fr) = if short > LOUDNESS_TOLERANCE_LU {
+        // Any amount over the ceiling is said as such; the severity (below) weighs how much.
+        let (then_en, then_fr) = if short > 0.05 {
             (
                 format!(
                     "raising it to the target would put its true peak at {tp_en} dBTP, over the {c_en} dBTP \
