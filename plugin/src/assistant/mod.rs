@@ -8,4 +8,6 @@
 
 pub mod actions;
 pub mod commands;
+pub mod knowledge;
+pub mod lang;
 pub mod names;
