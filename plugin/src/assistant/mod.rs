@@ -7,8 +7,12 @@
 //! * [`llm`]: tasks, tiers, provider-neutral requests and errors shared by the providers
 //!   and the router.
 //! * [`commands`]: direct commands ("monte les aigus de 2 dB", "pan left 30%").
+//! * [`knowledge`]: the how-to knowledge base (`assets/knowledge/`), French and English.
+//! * [`lang`]: which language a message is in.
 
 pub mod actions;
 pub mod commands;
+pub mod knowledge;
+pub mod lang;
 pub mod llm;
 pub mod names;
