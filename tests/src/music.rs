@@ -1510,29 +1510,31 @@ pub fn verse_chorus_form(intro: u32, verse: u32, chorus: u32) -> Vec<Section> {
 /// meters (one in 3/4, one swung) and instrument sets. `seed` varies the material, not the
 /// form. Between 31 and 58 seconds each.
 pub fn song_suite(seed: u64) -> Vec<Piece> {
-    // (tempo, tonic, mode, meter, intro, verse, chorus, swing)
-    let forms: [(f64, u8, Mode, Meter, u32, u32, u32, f64); 5] = [
-        (84.0, 9, Mode::Minor, Meter::FourFour, 2, 4, 4, 0.0),
-        (100.0, 0, Mode::Major, Meter::FourFour, 2, 4, 4, 0.62),
-        (128.0, 7, Mode::Major, Meter::FourFour, 2, 4, 4, 0.0),
-        (112.0, 2, Mode::Minor, Meter::ThreeFour, 2, 4, 4, 0.0),
-        (150.0, 5, Mode::Major, Meter::FourFour, 2, 8, 4, 0.0),
+    /// Tempo, key, meter, swing and the bars of the intro, verse and chorus.
+    struct Form {
+        tempo: f64,
+        key: Key,
+        meter: Meter,
+        swing: f64,
+        bars: [u32; 3],
+    }
+    let form = |tempo, tonic, mode, meter, swing, bars| Form { tempo, key: Key::new(tonic, mode), meter, swing, bars };
+    let forms = [
+        form(84.0, 9, Mode::Minor, Meter::FourFour, 0.0, [2, 4, 4]),
+        form(100.0, 0, Mode::Major, Meter::FourFour, 0.62, [2, 4, 4]),
+        form(128.0, 7, Mode::Major, Meter::FourFour, 0.0, [2, 4, 4]),
+        form(112.0, 2, Mode::Minor, Meter::ThreeFour, 0.0, [2, 4, 4]),
+        form(150.0, 5, Mode::Major, Meter::FourFour, 0.0, [2, 8, 4]),
     ];
     forms
         .iter()
         .enumerate()
-        .map(|(i, &(tempo, tonic, mode, meter, intro, verse, chorus, swing))| {
-            let sections = verse_chorus_form(intro, verse, chorus);
+        .map(|(i, f)| {
+            let sections = verse_chorus_form(f.bars[0], f.bars[1], f.bars[2]);
             let bars = sections.last().map_or(0, Section::end_bar);
-            let mut piece = Piece::new(
-                tempo,
-                Key::new(tonic, mode),
-                meter,
-                bars,
-                seed.wrapping_mul(7919).wrapping_add(i as u64),
-            );
+            let mut piece = Piece::new(f.tempo, f.key, f.meter, bars, seed.wrapping_mul(7919).wrapping_add(i as u64));
             piece.sections = sections;
-            piece.with_swing(swing)
+            piece.with_swing(f.swing)
         })
         .collect()
 }
