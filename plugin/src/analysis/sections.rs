@@ -247,7 +247,10 @@ fn novelty(rows: &[[f64; COLUMNS]], w: usize, weights: &[f64; COLUMNS]) -> Vec<f
 
 /// The novelty window for `features`, seconds (see the module documentation).
 pub fn window_seconds(features: &Features) -> f64 {
-    let t = tempo::detect(features);
+    window_for(&tempo::detect(features))
+}
+
+fn window_for(t: &tempo::Tempo) -> f64 {
     if t.confidence > 0.0 && t.bpm.is_finite() && t.bpm > 0.0 {
         (WINDOW_BEATS * 60.0 / t.bpm).clamp(WINDOW_RANGE_S.0, WINDOW_RANGE_S.1)
     } else {
@@ -397,7 +400,8 @@ pub fn detect(features: &Features, start_s: f64, timeline: &Timeline) -> Vec<Sec
         return Vec::new();
     }
     let frame_s = timeline.frames().first().map_or(0.1, |f| f.duration_s).max(1e-3);
-    let w = ((window_seconds(features) / frame_s).round() as usize).max(2);
+    let tempo = tempo::detect(features);
+    let w = ((window_for(&tempo) / frame_s).round() as usize).max(2);
     let cuts = boundaries(&table.rows, w);
     let mut edges: Vec<(f64, Option<f64>, usize)> = vec![(start_s, None, 0)];
     edges.extend(cuts.iter().map(|&(i, v)| (table.times[i], Some(v), i)));
@@ -422,7 +426,6 @@ pub fn detect(features: &Features, start_s: f64, timeline: &Timeline) -> Vec<Sec
         })
         .collect();
     let letters = labels(&means);
-    let tempo = tempo::detect(features);
     let bpm = (tempo.confidence > 0.0 && tempo.bpm.is_finite()).then_some(tempo.bpm);
     let energies: Vec<Option<f32>> =
         spans.iter().map(|&(a, b, _, _)| character::energy_between(features, start_s, timeline, a, b, bpm)).collect();
