@@ -15,9 +15,10 @@
 //!   less than [`ONSET_FLOOR`] (a band with nothing but leakage stays small); the largest of the
 //!   three is peak-picked as in Böck, Krebs & Schedl (2012, "Evaluating the online capabilities
 //!   of onset detection methods", ISMIR): a maximum over ±30 ms, at least [`ONSET_DELTA`] above
-//!   the mean of −100…+70 ms, 30 ms after the previous onset. On solo instruments rendered from
-//!   MIDI this finds the note onsets to within about 10 % (tests/tests/structure.rs); soft
-//!   hi-hats under a mix are partly missed, as a listener would half-miss them.
+//!   the mean of −100…+70 ms, 30 ms after the previous onset. On solo pitched instruments
+//!   rendered from MIDI this counts the note onsets to within 8 % (an organ's beating chords:
+//!   23 % too many; tests/tests/structure.rs); soft hi-hats are mostly missed (a drum kit reads
+//!   about half its hits), so busy drums read less busy than they are.
 //! * **Tempo** — [`tempo::detect`].
 //! * **Spectrum** — the band powers are averaged over the stretch (power, so loud frames weigh
 //!   more); the spectral centroid is their power-weighted mean frequency, the high-frequency
@@ -60,7 +61,7 @@
 //!   harmonics fall on one or two pitch classes; an organ's 16' chord plays three.
 //! * **High onsets** — the share of onset strength in the 3–16 kHz band (hi-hats).
 //!
-//! The rules (thresholds in the constants of [`source`]):
+//! The rules (the numbers are the ramps' ends in [`source_scores`]):
 //!
 //! * drums — no pitch (tonality under 0.08–0.14) and air (over 1–3 % of the power);
 //! * bass — the pitch sits low (bass chroma over 25–35 %), one note at a time (bass
