@@ -15,7 +15,8 @@
 //!   same rock clip low-passed at 800 Hz.
 //! * Source kind: 24 clips (drums, basses, guitars, keys, full mixes, four espeak-ng voices).
 //!   `STRUCTURE_SEED` changes the seed and `STRUCTURE_VALIDATION=1` adds 18 clips of other GM
-//!   programs and voices than the rules were tuned on (held-out checks, not part of CI). On the
+//!   programs and voices than the rules were tuned on (held-out checks, not part of CI; seed 1:
+//!   39/42 right, the jazz and the muted guitar read as keys, a drum-light mix as a guitar). On the
 //!   same clips the onset rate is checked against the MIDI's distinct note onsets.
 
 use audiocollab::analysis::character::{self, SourceKind};
@@ -512,14 +513,14 @@ fn source_kind_of_instruments_voices_and_mixes() {
     for (clip, (timeline, features)) in clips.iter().zip(&measured) {
         let source = character::source(features, 0.0, timeline).unwrap();
         // The onset rate against the MIDI's note onsets. Solo pitched parts with clear attacks
-        // are judged; drums, pads, mixes are printed only (soft hi-hats under a mix and a pad's
+        // are judged; drums, pads and church organ (slow attacks), mixes are printed only (soft hi-hats under a mix and a pad's
         // slow attacks have no exact count), speech has no MIDI.
         if let Material::Midi { piece, parts } = &clip.material {
             let detected = character::onset_times(features).len() as f64 / character::features_seconds(features);
             let truth = midi_onset_rate(piece, parts, character::features_seconds(features));
             let error = detected / truth - 1.0;
-            let judged = matches!(clip.kind, SourceKind::Bass | SourceKind::Guitar | SourceKind::Keys)
-                && !clip.name.contains("pad");
+            let slow_attack = clip.name.contains("pad") || clip.name.contains("church organ");
+            let judged = matches!(clip.kind, SourceKind::Bass | SourceKind::Guitar | SourceKind::Keys) && !slow_attack;
             if judged {
                 worst_onset_error = worst_onset_error.max(error.abs());
             }
