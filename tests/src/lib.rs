@@ -3,11 +3,13 @@
 //! [`clap_host`] is a small CLAP host (built on `clack-host`) that loads the real `.clap` built
 //! by the same `cargo test` invocation, and [`vst3_host`] loads the same library as a VST3 module;
 //! the tests live in `tests/tests/`. [`signals`] holds the seeded test signals and the offline
-//! reference renders both host tests compare against.
+//! reference renders both host tests compare against. [`music`] composes and renders seeded
+//! MIDI test music with a known ground truth, [`voice`] has `espeak-ng` speak test sentences.
 #![deny(missing_docs)]
 
 pub mod clap_host;
 mod harness;
 pub mod music;
 pub mod signals;
+pub mod voice;
 pub mod vst3_host;

@@ -1479,6 +1479,75 @@ pub fn fluidsynth_available() -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Song forms and solo parts (section and source-kind tests)
+// ---------------------------------------------------------------------------------------------
+
+/// A pop song form in `bars`-bar blocks: intro (low energy, `intro` bars), verse (mid, `verse`
+/// bars), chorus (high, `chorus` bars), verse, chorus, outro (low, `intro` bars). The two verses
+/// share their chord loop and groove (only the melody's motif is drawn again), and so do the
+/// two choruses; every boundary is a change of arrangement energy.
+pub fn verse_chorus_form(intro: u32, verse: u32, chorus: u32) -> Vec<Section> {
+    let blocks = [
+        ("intro", intro, Energy::Low),
+        ("verse", verse, Energy::Mid),
+        ("chorus", chorus, Energy::High),
+        ("verse", verse, Energy::Mid),
+        ("chorus", chorus, Energy::High),
+        ("outro", intro, Energy::Low),
+    ];
+    let mut start = 0;
+    blocks
+        .iter()
+        .map(|&(name, bars, energy)| {
+            let s = Section::new(name, start, bars, energy);
+            start += bars;
+            s
+        })
+        .collect()
+}
+
+/// Songs for section detection: [`verse_chorus_form`] at several tempos (84–150 BPM), keys,
+/// meters (one in 3/4, one swung) and instrument sets. `seed` varies the material, not the
+/// form. Between 31 and 58 seconds each.
+pub fn song_suite(seed: u64) -> Vec<Piece> {
+    /// Tempo, key, meter, swing and the bars of the intro, verse and chorus.
+    struct Form {
+        tempo: f64,
+        key: Key,
+        meter: Meter,
+        swing: f64,
+        bars: [u32; 3],
+    }
+    let form = |tempo, tonic, mode, meter, swing, bars| Form { tempo, key: Key::new(tonic, mode), meter, swing, bars };
+    let forms = [
+        form(84.0, 9, Mode::Minor, Meter::FourFour, 0.0, [2, 4, 4]),
+        form(100.0, 0, Mode::Major, Meter::FourFour, 0.62, [2, 4, 4]),
+        form(128.0, 7, Mode::Major, Meter::FourFour, 0.0, [2, 4, 4]),
+        form(112.0, 2, Mode::Minor, Meter::ThreeFour, 0.0, [2, 4, 4]),
+        form(150.0, 5, Mode::Major, Meter::FourFour, 0.0, [2, 8, 4]),
+    ];
+    forms
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let sections = verse_chorus_form(f.bars[0], f.bars[1], f.bars[2]);
+            let bars = sections.last().map_or(0, Section::end_bar);
+            let mut piece = Piece::new(f.tempo, f.key, f.meter, bars, seed.wrapping_mul(7919).wrapping_add(i as u64));
+            piece.sections = sections;
+            piece.with_swing(f.swing)
+        })
+        .collect()
+}
+
+/// [`compose`] with only the notes of `parts`: the other tracks are still written (name,
+/// program, controllers) but play nothing. For solo renders of one instrument.
+pub fn compose_parts(piece: &Piece, parts: &[Part]) -> Vec<u8> {
+    let mut composition = arrange(piece);
+    composition.notes.retain(|n| parts.contains(&n.part));
+    write_smf(piece, &composition)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------------
 
