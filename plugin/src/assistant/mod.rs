@@ -7,8 +7,11 @@
 //! * [`llm`]: tasks, tiers, provider-neutral requests and errors shared by the providers
 //!   and the router.
 //! * [`commands`]: direct commands ("monte les aigus de 2 dB", "pan left 30%").
+//! * [`route`]: which model answers which task, with the cache, budgets, rate limits,
+//!   fallbacks and the audit log in between.
 
 pub mod actions;
 pub mod commands;
 pub mod llm;
 pub mod names;
+pub mod route;

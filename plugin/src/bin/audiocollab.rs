@@ -36,6 +36,9 @@ enum Command {
     Render(RenderArgs),
     /// List every parameter with its id, range and default.
     Params,
+    /// Summarise the assistant's audit log: requests and cost per day and month, latency per
+    /// task, error rate, cache hit rate, fallbacks.
+    Audit(audiocollab::assistant::route::audit::AuditArgs),
 }
 
 #[derive(Args)]
@@ -185,6 +188,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Render(args) => render(args),
         Command::Params => print_stdout(&params_table()),
+        Command::Audit(args) => print_stdout(
+            &audiocollab::assistant::route::audit::run(&args, jiff::Timestamp::now())
+                .map_err(|e| Failure::new(EXIT_INPUT, e))?,
+        ),
     }
 }
 
