@@ -637,6 +637,21 @@ mod tests {
         assert!(text.contains("2026-10-31         20     20"), "{text}");
     }
 
+    proptest::proptest! {
+        /// Any bytes in the log file: reading and summarising never panic, and every rate is a
+        /// number in 0..=1 or absent.
+        #[test]
+        fn any_log_file_is_read_without_panicking(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
+            let dir = super::super::test_dir("audit-prop");
+            std::fs::write(dir.join(AUDIT_FILE), &bytes).unwrap();
+            let (events, skipped) = read_log(&dir.join(AUDIT_FILE)).unwrap();
+            let s = summarise(&events, skipped, Timestamp::UNIX_EPOCH, None);
+            for rate in [s.error_rate, s.cache_hit_rate].into_iter().flatten() {
+                proptest::prop_assert!((0.0..=1.0).contains(&rate));
+            }
+        }
+    }
+
     #[test]
     fn an_empty_log_has_no_rates_rather_than_nan() {
         let s = summarise(&[], 0, Timestamp::UNIX_EPOCH, Some(30));

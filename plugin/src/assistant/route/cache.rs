@@ -490,6 +490,25 @@ mod tests {
         assert_eq!(count(), 5, "opening removes the leftover");
     }
 
+    proptest::proptest! {
+        /// Text from a measurement-like alphabet: normalising never panics, is idempotent, and
+        /// never changes anything but numbers and spaces.
+        #[test]
+        fn normalising_is_idempotent_and_keeps_the_words(
+            text in "([ \t\n]|[-+−]?[0-9]{1,5}(\\.[0-9]{1,4})?|dB|Hz|kHz|ms|s|%|LUFS|BPM|aigus|voix|[a-z:.,é]){0,40}"
+        ) {
+            let once = normalise_text(&text);
+            proptest::prop_assert_eq!(normalise_text(&once), once.clone());
+            let letters = |t: &str| t.chars().filter(|c| c.is_alphabetic()).collect::<String>();
+            proptest::prop_assert_eq!(letters(&once), letters(&text));
+        }
+
+        #[test]
+        fn any_text_normalises_without_panicking(text in "\\PC{0,200}") {
+            let _ = normalise_text(&text);
+        }
+    }
+
     #[test]
     fn a_disabled_cache_stores_nothing() {
         let settings = CacheSettings { enabled: false, ..Default::default() };

@@ -838,6 +838,29 @@ attempts = 2
         assert_eq!(loaded.config.model_for(Tier::Cheap).unwrap().model, "gpt-4o-mini");
     }
 
+    proptest::proptest! {
+        /// Whatever the file holds, loading gives a configuration and never panics; if it is
+        /// rejected, the configuration is the defaults.
+        #[test]
+        fn any_file_loads_without_panicking(text in "\\PC{0,300}") {
+            let loaded = parse_text(&text);
+            if loaded.error.is_some() {
+                proptest::prop_assert_eq!(loaded.config, Config::default());
+            }
+        }
+
+        /// Lines of keys the file knows, with values of any shape.
+        #[test]
+        fn known_keys_with_any_value_load_without_panicking(
+            lines in proptest::collection::vec(
+                "(\\[(tasks|budget|cache|network|rate_limit|tiers\\.cheap|rate_limit\\.openai)\\]|(chat|provider|model|base_url|burst|attempts|ttl_hours|max_usd_per_day|max_requests_per_day|deadline_seconds|requests_per_minute) = (-?[0-9]{1,12}(\\.[0-9]{1,3})?|\"[a-z:/.0-9-]{0,20}\"|true|nan|inf|-inf))",
+                0..12,
+            )
+        ) {
+            let _ = parse_text(&lines.join("\n"));
+        }
+    }
+
     #[test]
     fn init_writes_an_owner_only_template_once() {
         let dir = super::super::test_dir("config-init");
