@@ -9,6 +9,8 @@
 //! * [`commands`]: direct commands ("monte les aigus de 2 dB", "pan left 30%").
 //! * [`knowledge`]: the how-to knowledge base (`assets/knowledge/`), French and English.
 //! * [`lang`]: which language a message is in.
+//! * [`route`]: which model answers which task, with the cache, budgets, rate limits,
+//!   fallbacks and the audit log in between.
 
 pub mod actions;
 pub mod commands;
@@ -16,3 +18,4 @@ pub mod knowledge;
 pub mod lang;
 pub mod llm;
 pub mod names;
+pub mod route;

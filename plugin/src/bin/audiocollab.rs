@@ -50,6 +50,9 @@ enum Command {
     /// problems a mastering engineer would flag, with their times.
     #[command(after_help = ANALYZE_AFTER_HELP)]
     Analyze(AnalyzeArgs),
+    /// Summarise the assistant's audit log: requests and cost per day and month, latency per
+    /// task, error rate, cache hit rate, fallbacks.
+    Audit(audiocollab::assistant::route::audit::AuditArgs),
 }
 
 const ANALYZE_AFTER_HELP: &str = "\
@@ -344,6 +347,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Render(args) => render(args).map(|()| EXIT_OK),
         Command::Params => print_stdout(&params_table()).map(|()| EXIT_OK),
         Command::Analyze(args) => analyze(args),
+        Command::Audit(args) => print_stdout(
+            &audiocollab::assistant::route::audit::run(&args, jiff::Timestamp::now())
+                .map_err(|e| Failure::new(EXIT_INPUT, e))?,
+        )
+        .map(|()| EXIT_OK),
     }
 }
 
