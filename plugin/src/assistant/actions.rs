@@ -9,7 +9,8 @@
 //!   [`ChangeSet::try_from`] with the current settings ([`Proposal`]), which
 //!   - rejects unknown parameters and non-finite or unparsable values, with a reason;
 //!   - clamps out-of-range values into the parameter's range and flags it;
-//!   - limits each change to a step ([`max_step`]: no ±18 dB jump from one reply) and flags it;
+//!   - limits each change to a step ([`max_step`]: no ±18 dB jump from one reply; level may
+//!     come down 12 dB, go up 6) and flags it;
 //!   - merges duplicates (the last value wins, the reasons are kept) and drops no-ops;
 //!   - keeps at most [`MAX_CHANGES`] changes, the rest rejected with a reason.
 //!
@@ -176,11 +177,13 @@ pub struct AllRejected {
     pub rejected: Vec<Rejection>,
 }
 
-/// The largest move of `param` one suggestion may make, in its plain unit; `None` for no limit
-/// (frequencies, Q, times and switches: moving them is not loud).
-pub fn max_step(param: ParamId) -> Option<f32> {
+/// The largest move of `param` one suggestion may make upwards (`up`) or downwards, in its
+/// plain unit; `None` for no limit (frequencies, Q, times and switches: moving them is not
+/// loud). Input and output gains may come down further than they go up: turning down is safe.
+pub fn max_step(param: ParamId, up: bool) -> Option<f32> {
     use ParamId as P;
     match param {
+        P::InputGain | P::OutputGain if !up => Some(12.0),
         P::InputGain | P::OutputGain | P::LowShelfGain | P::Bell1Gain | P::Bell2Gain | P::HighShelfGain => Some(6.0),
         P::CompMakeup => Some(6.0),
         P::CompThreshold | P::DeessThreshold => Some(12.0),
@@ -317,7 +320,7 @@ impl TryFrom<Proposal<'_>> for ChangeSet {
                 adjustments.push(Adjustment::Clamped { asked });
             }
             let from = p.current.get(param);
-            if let Some(limit) = max_step(param) {
+            if let Some(limit) = max_step(param, to > from) {
                 if (to - from).abs() > limit {
                     adjustments.push(Adjustment::StepLimited { asked, limit });
                     to = from + limit.copysign(to - from);

@@ -7,6 +7,8 @@
 //! * [`llm`]: tasks, tiers, provider-neutral requests and errors shared by the providers
 //!   and the router.
 //! * [`commands`]: direct commands ("monte les aigus de 2 dB", "pan left 30%").
+//! * [`engine`]: the embedded offline engine (the default assistant) and [`suggest`], its
+//!   findings-to-changes rules.
 //! * [`knowledge`]: the how-to knowledge base (`assets/knowledge/`), French and English.
 //! * [`lang`]: which language a message is in.
 //! * [`route`]: which model answers which task, with the cache, budgets, rate limits,
@@ -14,8 +16,10 @@
 
 pub mod actions;
 pub mod commands;
+pub mod engine;
 pub mod knowledge;
 pub mod lang;
 pub mod llm;
 pub mod names;
 pub mod route;
+pub mod suggest;

@@ -751,7 +751,7 @@ mod tests {
     /// both languages: each part is printed, in the right words, with units.
     #[test]
     fn a_full_report_has_every_part_in_both_languages() {
-        use crate::analysis::character::{Character, Source};
+        use crate::analysis::character::{Character, Source, SourceMeasures, SourceScores};
         use crate::analysis::sections::Section;
         use crate::analysis::track::{analyze, AnalyzeOptions};
         let rate = 48_000u32;
@@ -760,16 +760,55 @@ mod tests {
             .collect();
         let mut a = analyze(rate, &[tone.clone(), tone], &AnalyzeOptions::default(), |_| {}).unwrap();
         a.sections = vec![
-            Section { start_s: 0.0, end_s: 2.5, label: "A".into(), loudness_lufs: Some(-15.0) },
-            Section { start_s: 2.5, end_s: 5.0, label: "B".into(), loudness_lufs: None },
+            Section {
+                start_s: 0.0,
+                end_s: 2.5,
+                label: "A".into(),
+                loudness_lufs: Some(-15.0),
+                energy: None,
+                role: None,
+                role_confidence: 0.0,
+                boundary_novelty: None,
+            },
+            Section {
+                start_s: 2.5,
+                end_s: 5.0,
+                label: "B".into(),
+                loudness_lufs: None,
+                energy: None,
+                role: None,
+                role_confidence: 0.0,
+                boundary_novelty: None,
+            },
         ];
         a.character = Some(Character {
             energy: 0.7,
             brightness: 0.2,
             description_en: "energetic and dark".into(),
             description_fr: "énergique et sombre".into(),
+            loudness_lufs: Some(-12.0),
+            loudness_range_lu: Some(5.0),
+            onsets_per_second: 4.0,
+            tempo_bpm: Some(120.0),
+            spectral_centroid_hz: 900.0,
+            high_frequency_share: 0.1,
         });
-        a.source = Some(Source { kind: SourceKind::Keys, confidence: 0.6 });
+        a.source = Some(Source {
+            kind: SourceKind::Keys,
+            confidence: 0.6,
+            scores: SourceScores { drums: 0.1, bass: 0.1, vocal: 0.1, guitar: 0.3, keys: 0.6, full_mix: 0.2 },
+            measures: SourceMeasures {
+                tonality: 0.5,
+                chroma_flux: 0.1,
+                low_share: 0.2,
+                high_share: 0.1,
+                air_share: 0.01,
+                band_flatness: 0.3,
+                bass_chroma_share: 0.2,
+                bass_polyphony: 1.0,
+                high_onset_share: 0.1,
+            },
+        });
         a.tonal_balance.regions = vec![RegionBalance {
             region: Region::LowMid,
             low_hz: 250.0,
