@@ -12,3 +12,4 @@ pub mod actions;
 pub mod commands;
 pub mod llm;
 pub mod names;
+pub mod provider;
