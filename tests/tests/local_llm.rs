@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 /// the name asked; the alias keeps the request honest).
 const MODEL: &str = "qwen2.5-coder-0.5b-instruct";
 
-/// Generated tokens allowed: a strict reply with a few changes fits in about 300.
-const MAX_TOKENS: u32 = 400;
+/// Generated tokens allowed: a strict reply with one to three changes takes 110–300 (the
+/// model wrote 113 for this request when the test was written).
+const MAX_TOKENS: u32 = 300;
 
 /// What the plugin's analysis would say about a muddy, harsh, too-loud pop mix.
 const MEASUREMENTS: &str = "\
@@ -97,7 +98,9 @@ fn a_real_local_model_keeps_the_contract() {
         let mut sink = |d: &str| deltas.push((asked.elapsed(), d.to_string()));
         let completion = client.complete(&model, None, &req, Some(&mut sink), &CancelToken::new()).await;
         let total = asked.elapsed();
-        let completion = completion.unwrap_or_else(|e| panic!("the local model gave no completion: {e}"));
+        let streamed: String = deltas.iter().map(|d| d.1.as_str()).collect();
+        let completion =
+            completion.unwrap_or_else(|e| panic!("the local model gave no completion: {e}\nstreamed:\n{streamed}"));
         println!(
             "reply ({} deltas, first after {:.1} s, all in {:.1} s, {} tokens in, {} out):\n{}",
             deltas.len(),
@@ -111,7 +114,7 @@ fn a_real_local_model_keeps_the_contract() {
         // It streamed: several pieces, arriving over time, adding up to the text.
         assert!(deltas.len() >= 5, "only {} deltas", deltas.len());
         assert!(deltas.last().unwrap().0 > deltas.first().unwrap().0);
-        assert_eq!(deltas.iter().map(|d| d.1.as_str()).collect::<String>(), completion.text);
+        assert_eq!(streamed, completion.text);
         assert!(completion.usage.output_tokens > 0 && completion.usage.output_tokens <= MAX_TOKENS);
 
         // It parses as a reply (the schema grammar guarantees the shape)...

@@ -101,6 +101,8 @@ async fn openai_plain_reply() {
     assert_eq!(body["response_format"]["json_schema"]["schema"]["required"], json!(["message", "changes"]));
     assert_eq!((body["temperature"].as_f64(), body["seed"].as_u64()), (Some(0.0), Some(11)));
     assert!(body.get("stream").is_none() && body.get("tools").is_none());
+    // The schema travels in its own field order (message before changes), not sorted.
+    assert!(sent.raw.contains(r#""properties":{"message":"#), "{}", sent.raw);
 }
 
 #[tokio::test]

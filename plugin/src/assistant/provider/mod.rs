@@ -308,9 +308,58 @@ fn outgoing(
             anthropic::request_body(&model.model, req, stream),
         ),
     };
-    let body = serde_json::to_vec(&body)
-        .map_err(|e| ProviderError::Malformed(format!("could not encode the request: {e}")))?;
+    let body = encode(&body)?;
     Ok(Outgoing { url: format!("{base}/{path}"), auth, headers, body, stream })
+}
+
+/// A request body as bytes, every schema's properties in the order of its `required` list.
+///
+/// `serde_json::Value` keeps object keys sorted, but the order matters: OpenAI's structured
+/// outputs and llama.cpp's schema grammars make the model write the fields in the schema's
+/// order, and a model that writes its `message` before its `changes` (and a change's `param`
+/// before its `value`) answers better than one forced into alphabetical order.
+pub fn encode(body: &Value) -> Result<Vec<u8>, ProviderError> {
+    serde_json::to_vec(&SchemaOrder { value: body, order: None })
+        .map_err(|e| ProviderError::Malformed(format!("could not encode the request: {e}")))
+}
+
+/// A JSON value serialised with the keys of a `properties` object ordered by its sibling
+/// `required` list (the other keys after, sorted).
+struct SchemaOrder<'a> {
+    value: &'a Value,
+    order: Option<&'a Vec<Value>>,
+}
+
+impl serde::Serialize for SchemaOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                if let Some(order) = self.order {
+                    // Stable: keys not in the list stay sorted, after those in it.
+                    keys.sort_by_key(|k| {
+                        order.iter().position(|r| r.as_str() == Some(k.as_str())).unwrap_or(usize::MAX)
+                    });
+                }
+                let required = map.get("required").and_then(Value::as_array);
+                let mut out = s.serialize_map(Some(keys.len()))?;
+                for k in keys {
+                    let order = if k == "properties" { required } else { None };
+                    out.serialize_entry(k, &SchemaOrder { value: &map[k], order })?;
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    out.serialize_element(&SchemaOrder { value: v, order: None })?;
+                }
+                out.end()
+            }
+            scalar => scalar.serialize(s),
+        }
+    }
 }
 
 /// The schema as sent: without the meta keywords (`$schema`, `$id`) that strict modes and
@@ -364,6 +413,21 @@ mod tests {
         let err = parse_wire_reply("{\"message\": \"hi\", \"changes\": [").unwrap_err();
         assert!(matches!(&err, ProviderError::Malformed(m) if m.contains("not valid JSON")), "{err}");
         assert!(parse_wire_reply("{\"message\":\"x\",\"run\":\"rm -rf\"}").is_err());
+    }
+
+    #[test]
+    fn schemas_are_sent_in_their_required_order() {
+        let body = serde_json::json!({"response_format": {"schema": wire_schema(&prompt::reply_schema())}});
+        let text = String::from_utf8(encode(&body).unwrap()).unwrap();
+        let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} in {text}"));
+        assert!(at(r#""properties":{"message":"#) < at(r#""changes":{"#));
+        let item = at(r#""properties":{"param":{"#);
+        let value = at(r#""value":{"description":"New absolute"#);
+        assert!(item < value && value < at(r#""delta":{"#));
+        assert!(at(r#""delta":{"#) < at(r#""reason":{"#) && at(r#""reason":{"#) < at(r#""evidence":{"#));
+        assert!(at(r#""properties":{"finding":"#) < at(r#""unit":{"type""#));
+        // The same JSON as the plain encoding, only reordered.
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), body);
     }
 
     #[test]
