@@ -26,7 +26,7 @@ pub struct ApiKey(Zeroizing<String>);
 /// Why no usable key was found. No variant ever holds the key or a part of it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
-    /// No key in the environment variable.
+    /// No key anywhere (the router's verdict after the environment and the config file).
     #[error("no API key: set {var} or put the key in the config file")]
     Missing {
         /// The variable looked at.
@@ -70,13 +70,11 @@ impl ApiKey {
         Ok(ApiKey(Zeroizing::new(key.to_string())))
     }
 
-    /// The key in the provider's usual environment variable (see [`env_var`]).
-    pub fn from_env(provider: ProviderKind) -> Result<ApiKey, KeyError> {
-        let var = env_var(provider).ok_or(KeyError::Missing { var: "an API key variable" })?;
-        match std::env::var(var) {
-            Ok(text) if !text.trim().is_empty() => ApiKey::new(&text),
-            _ => Err(KeyError::Missing { var }),
-        }
+    /// The key in the provider's usual environment variable (see [`env_var`]): `Ok(None)`
+    /// when the variable is unset or empty (the config file may hold the key), an error when
+    /// it holds something that is not a key.
+    pub fn from_env(provider: ProviderKind) -> Result<Option<ApiKey>, KeyError> {
+        env_var(provider).map_or(Ok(None), from_var)
     }
 
     /// The key stored alone in a file that only its owner may read (see [`ensure_private`]).
@@ -108,6 +106,17 @@ impl fmt::Debug for ApiKey {
 impl fmt::Display for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(REDACTED)
+    }
+}
+
+fn from_var(var: &str) -> Result<Option<ApiKey>, KeyError> {
+    match std::env::var_os(var) {
+        Some(text) => match text.to_str() {
+            Some(t) if t.trim().is_empty() => Ok(None),
+            Some(t) => ApiKey::new(t).map(Some),
+            None => Err(KeyError::Invalid),
+        },
+        None => Ok(None),
     }
 }
 
@@ -204,6 +213,23 @@ mod tests {
         // Short or embedded "sk-" words are text, not keys.
         assert_eq!(redact("task-sk-1 and sk-short", None), "task-sk-1 and sk-short");
         assert_eq!(redact(&redact(SECRET, None), None), REDACTED);
+    }
+
+    #[test]
+    fn keys_from_the_environment() {
+        // A variable no other test touches; `from_env` reads OPENAI_API_KEY the same way.
+        let var = "AUDIOCOLLAB_TEST_KEY_FROM_ENV";
+        std::env::remove_var(var);
+        assert_eq!(from_var(var), Ok(None));
+        std::env::set_var(var, "  ");
+        assert_eq!(from_var(var), Ok(None));
+        std::env::set_var(var, format!("{SECRET}\n"));
+        assert_eq!(from_var(var).unwrap().unwrap().expose(), SECRET);
+        std::env::set_var(var, "two words");
+        assert_eq!(from_var(var), Err(KeyError::Invalid));
+        std::env::remove_var(var);
+        assert_eq!(env_var(ProviderKind::Anthropic), Some("ANTHROPIC_API_KEY"));
+        assert_eq!(ApiKey::from_env(ProviderKind::OpenaiCompatible), Ok(None));
     }
 
     #[cfg(unix)]

@@ -383,6 +383,8 @@ pub fn estimate_text_tokens(text: &str) -> u32 {
 pub fn estimate_tokens(req: &Request) -> u32 {
     let mut n = estimate_text_tokens(&req.system);
     for m in &req.messages {
+        // About four tokens of role and framing per message (OpenAI cookbook, "How to count
+        // tokens with tiktoken").
         n = n.saturating_add(estimate_text_tokens(&m.content)).saturating_add(4);
     }
     n
