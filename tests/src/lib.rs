@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod clap_host;
+pub mod fake_llm;
 mod harness;
 pub mod music;
 pub mod signals;

@@ -11,6 +11,7 @@
 //!   findings-to-changes rules.
 //! * [`knowledge`]: the how-to knowledge base (`assets/knowledge/`), French and English.
 //! * [`lang`]: which language a message is in.
+//! * [`provider`]: the OpenAI, Anthropic and OpenAI-compatible clients (HTTP, streaming).
 //! * [`route`]: which model answers which task, with the cache, budgets, rate limits,
 //!   fallbacks and the audit log in between.
 
@@ -21,5 +22,6 @@ pub mod knowledge;
 pub mod lang;
 pub mod llm;
 pub mod names;
+pub mod provider;
 pub mod route;
 pub mod suggest;
