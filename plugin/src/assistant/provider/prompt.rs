@@ -61,7 +61,11 @@ pub fn suggestion_request(measurements: &str, words: &str) -> Request {
 pub fn parameter_table() -> String {
     let mut out = String::from("| id | name | range | default | largest move per reply |\n|---|---|---|---|---|\n");
     for spec in PARAMS.iter() {
-        let step = max_step(spec.param).map_or(String::new(), |s| format!("±{}", plain(spec, s, false)));
+        let step = match (max_step(spec.param, true), max_step(spec.param, false)) {
+            (Some(up), Some(down)) if up == down => format!("±{}", plain(spec, up, false)),
+            (Some(up), Some(down)) => format!("+{} / −{}", plain(spec, up, false), plain(spec, down, false)),
+            _ => String::new(),
+        };
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
             spec.id,
