@@ -50,6 +50,9 @@ impl Drop for Server {
     }
 }
 
+/// The lock `.ci/run` holds while it prepares the server in the background.
+const LLM_LOCK: &str = "/tmp/audiocollab-local-llm.lock";
+
 #[test]
 fn a_real_local_model_keeps_the_contract() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
@@ -60,7 +63,11 @@ fn a_real_local_model_keeps_the_contract() {
     }
     let started = Instant::now();
     // The script's progress (a first build takes minutes) goes straight to stderr.
-    let out = match Command::new("bash").arg(&script).arg("start").stderr(Stdio::inherit()).output() {
+    // `.ci/run` may be building the server in the background under the same lock (so the
+    // build overlaps with compiling the workspace): wait for it rather than build twice.
+    let mut start = Command::new("flock");
+    start.arg(LLM_LOCK).arg("bash").arg(&script).arg("start");
+    let out = match start.stderr(Stdio::inherit()).output() {
         Ok(out) => out,
         Err(e) => {
             println!("skipped: could not run {}: {e}", script.display());
