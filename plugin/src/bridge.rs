@@ -126,6 +126,12 @@ impl AudioEnds {
         pushed
     }
 
+    /// Whether the worker has taken everything pushed so far (both rings empty).
+    pub fn is_drained(&self) -> bool {
+        self.frames.slots() == self.frames.buffer().capacity()
+            && self.downmix.slots() == self.downmix.buffer().capacity()
+    }
+
     /// The drop counters.
     pub fn telemetry(&self) -> &Arc<Telemetry> {
         &self.telemetry

@@ -180,12 +180,14 @@ impl Plugin for AudioCollab {
             }
             let views = &views[..n];
             let ends = &mut self.audio_ends;
+            // The downmix goes first: once the worker sees a frame, the audio it covers is
+            // already in the downmix ring, so tempo and key see what the loudness saw.
+            ends.push_downmix(views);
             // A mismatch with the activated layout is impossible; if it happened anyway the
             // block is simply not measured.
             let _ = stats.process(views, context.transport().pos_samples(), |frame| {
                 ends.push_frame(frame);
             });
-            ends.push_downmix(views);
         }
         ProcessStatus::Normal
     }

@@ -39,12 +39,13 @@ fn play(meter: &mut StatsMeter, ends: &mut AudioEnds, audio: &[Vec<f32>], rng: &
     while pos < len {
         let n = rng.range(1, 2048).min(len - pos);
         let block: Vec<&[f32]> = audio.iter().map(|c| &c[pos..pos + n]).collect();
+        // Same order as the plugin: the downmix before the frames it completes.
+        ends.push_downmix(&block);
         meter
             .process(&block, Some(pos as i64 + 96_000), |f| {
                 ends.push_frame(f);
             })
             .expect("block");
-        ends.push_downmix(&block);
         pos += n;
     }
     if finish {
@@ -69,9 +70,16 @@ fn the_worker_thread_agrees_with_the_offline_analysis() {
     for chunk in 0..12 {
         let part: Vec<Vec<f32>> = audio.iter().map(|c| c[chunk * second..(chunk + 1) * second].to_vec()).collect();
         play(&mut meter, &mut audio_ends, &part, &mut rng, chunk == 11);
-        std::thread::sleep(Duration::from_millis(20));
+        // Faster than real time, so wait for the worker to catch up (as real time would): the
+        // downmix ring holds under 3 s and an analysis can keep the worker busy for a while.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !audio_ends.is_drained() {
+            assert!(Instant::now() < deadline, "the worker stopped draining");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
     assert_eq!(audio_ends.telemetry().dropped_frames.load(Ordering::Relaxed), 0);
+    assert_eq!(audio_ends.telemetry().dropped_samples.load(Ordering::Relaxed), 0);
 
     // Wait (not a speed assertion: a generous deadline) for an analysis of all 12 s.
     let deadline = Instant::now() + Duration::from_secs(60);
