@@ -50,6 +50,9 @@ enum Command {
     /// problems a mastering engineer would flag, with their times.
     #[command(after_help = ANALYZE_AFTER_HELP)]
     Analyze(AnalyzeArgs),
+    /// Analyse a file and propose changes with their reasons (the embedded engine, offline).
+    /// `--json` prints exactly what `render --apply` takes.
+    Suggest(SuggestArgs),
     /// Summarise the assistant's audit log: requests and cost per day and month, latency per
     /// task, error rate, cache hit rate, fallbacks.
     Audit(audiocollab::assistant::route::audit::AuditArgs),
@@ -101,12 +104,42 @@ struct AnalyzeArgs {
     fail_on: Option<FailOn>,
 }
 
+#[derive(Args)]
+struct SuggestArgs {
+    /// Audio file: WAV, AIFF, FLAC, MP3 or Ogg Vorbis, mono or stereo.
+    file: PathBuf,
+    /// Print the proposal as JSON (the assistant's reply format, `assets/schema/reply.schema.json`),
+    /// ready for `audiocollab render FILE OUT --apply changes.json`.
+    #[arg(long)]
+    json: bool,
+    /// Delivery platform whose loudness target and true-peak ceiling the track is judged against.
+    #[arg(long, value_name = "PLATFORM", default_value = track::DEFAULT_PLATFORM, ignore_case = true,
+          value_parser = platform_ids())]
+    platform: String,
+    /// Genre whose tonal-balance and dynamics target the track is judged against.
+    #[arg(long, value_name = "GENRE", default_value = track::DEFAULT_GENRE, ignore_case = true,
+          value_parser = genre_ids())]
+    genre: String,
+    /// Language of the explanations.
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    lang: LangArg,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum LangArg {
     /// English
     En,
     /// French
     Fr,
+}
+
+impl From<LangArg> for audiocollab::assistant::lang::Lang {
+    fn from(lang: LangArg) -> Self {
+        match lang {
+            LangArg::En => Self::En,
+            LangArg::Fr => Self::Fr,
+        }
+    }
 }
 
 impl From<LangArg> for Lang {
@@ -195,6 +228,11 @@ struct RenderArgs {
     /// Output sample format. 32-bit float keeps peaks above 0 dBFS; 16 and 24 clip them.
     #[arg(long, value_enum, value_name = "BITS", default_value_t = Bits::F32)]
     bits: Bits,
+    /// Apply the changes of an assistant reply (what `audiocollab suggest --json` prints),
+    /// validated like any reply: unknown parameters refused, values clamped, steps limited.
+    /// Applied after the `--set` values.
+    #[arg(long, value_name = "CHANGES.json")]
+    apply: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -347,6 +385,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Render(args) => render(args).map(|()| EXIT_OK),
         Command::Params => print_stdout(&params_table()).map(|()| EXIT_OK),
         Command::Analyze(args) => analyze(args),
+        Command::Suggest(args) => suggest(args),
         Command::Audit(args) => print_stdout(
             &audiocollab::assistant::route::audit::run(&args, jiff::Timestamp::now())
                 .map_err(|e| Failure::new(EXIT_INPUT, e))?,
@@ -420,6 +459,9 @@ fn render(args: RenderArgs) -> Result<(), Failure> {
         }
         settings.set(a.param, a.value);
     }
+    if let Some(path) = &args.apply {
+        apply_reply(path, &mut settings)?;
+    }
     let format = WavFormat::from(args.bits);
     let interactive = io::stderr().is_terminal();
 
@@ -473,6 +515,97 @@ fn render(args: RenderArgs) -> Result<(), Failure> {
     }
 
     print_stdout(&summary(&args, &audio, &settings, format))
+}
+
+/// Reads an assistant reply from `path` (untrusted JSON), validates it against `settings` and
+/// applies it, telling on stderr what was applied, adjusted or refused.
+fn apply_reply(path: &Path, settings: &mut Settings) -> Result<(), Failure> {
+    use audiocollab::assistant::actions::{ChangeSet, Proposal, WireReply};
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::new(EXIT_INPUT, anyhow!("cannot read '{}': {e}", path.display())))?;
+    let reply: WireReply = serde_json::from_str(&text).map_err(|e| {
+        Failure::new(
+            EXIT_INPUT,
+            anyhow!("'{}' is not an assistant reply (see assets/schema/reply.schema.json): {e}", path.display()),
+        )
+    })?;
+    let set = ChangeSet::try_from(Proposal { reply: &reply, current: settings })
+        .map_err(|e| Failure::new(EXIT_INPUT, anyhow!("'{}': {e}", path.display())))?;
+    for c in set.changes() {
+        let adjusted = if c.adjustments.is_empty() { "" } else { " (adjusted by the validator)" };
+        eprintln!("applying {}{adjusted}: {}", c.describe(), c.reason);
+    }
+    for r in set.rejected() {
+        eprintln!("warning: refused {}: {}", r.param, r.reason);
+    }
+    set.apply(settings);
+    Ok(())
+}
+
+/// `suggest`: analyse, ask the embedded engine for suggestions, print them (text or the reply
+/// JSON that `render --apply` takes).
+fn suggest(args: SuggestArgs) -> Result<u8, Failure> {
+    use audiocollab::assistant::actions::{ChangeSet, Proposal, WireChange, WireReply, WireValue};
+    use audiocollab::assistant::suggest::suggest as engine_suggest;
+    let options =
+        AnalyzeOptions { platform: args.platform.clone(), genre: args.genre.clone(), from_s: None, to_s: None };
+    let analysed = analyse_file(&args.file, &options, io::stderr().is_terminal())
+        .map_err(|f| Failure::new(EXIT_INPUT, anyhow!("{}", f.message)))?;
+    let current = Settings::default();
+    let lang = audiocollab::assistant::lang::Lang::from(args.lang);
+    let reply = engine_suggest(&analysed.analysis, &current, lang);
+    let set = ChangeSet::try_from(Proposal { reply: &reply, current: &current })
+        .map_err(|e| Failure::new(EXIT_OTHER, anyhow!("the engine's suggestion did not validate: {e}")))?;
+    if args.json {
+        // The validated values, absolute and in the reply's plain units (percent for width/mix).
+        let changes = set
+            .changes()
+            .iter()
+            .map(|c| {
+                let spec = c.param.spec();
+                let value = match spec.kind {
+                    Kind::Toggle => WireValue::Bool(c.to >= 0.5),
+                    _ if matches!(spec.format, audiocollab::spec::Format::Percent) => {
+                        WireValue::Number(c.to as f64 * 100.0)
+                    }
+                    _ => WireValue::Number(c.to as f64),
+                };
+                WireChange {
+                    param: spec.id.into(),
+                    value: Some(value),
+                    delta: None,
+                    reason: c.reason.clone(),
+                    evidence: c.evidence.clone(),
+                }
+            })
+            .collect();
+        let out = WireReply { message: reply.message, changes };
+        let json = serde_json::to_string_pretty(&out).map_err(|e| Failure::new(EXIT_OTHER, anyhow!(e)))?;
+        print_stdout(&format!("{json}\n"))?;
+    } else {
+        let mut text = format!("{}\n\n{}\n", args.file.display(), reply.message);
+        if !set.is_empty() {
+            text.push_str(match lang {
+                audiocollab::assistant::lang::Lang::En => "\nProposed changes:\n",
+                audiocollab::assistant::lang::Lang::Fr => "\nRéglages proposés :\n",
+            });
+            for c in set.changes() {
+                let _ = writeln!(text, "  {}  — {}", c.describe(), c.reason);
+            }
+            let _ = writeln!(
+                text,
+                "\n{}: audiocollab suggest {} --json > changes.json && audiocollab render {} out.wav --apply changes.json",
+                match lang {
+                    audiocollab::assistant::lang::Lang::En => "To hear it",
+                    audiocollab::assistant::lang::Lang::Fr => "Pour l'écouter",
+                },
+                args.file.display(),
+                args.file.display()
+            );
+        }
+        print_stdout(&text)?;
+    }
+    Ok(EXIT_OK)
 }
 
 /// Decodes `path` with a progress bar on stderr when `interactive` and the file is long, and
