@@ -8,11 +8,12 @@
 use audiocollab::assistant::llm::{
     Completion, Message, ModelRef, ProviderError, ProviderKind, Request, Role, Task, Tier, Usage,
 };
+use audiocollab::assistant::provider::DeltaSink;
 use audiocollab::assistant::route::audit::{read_log, AuditEvent, AuditOutcome, RequestRecord};
 use audiocollab::assistant::route::clock::{CancelToken, Clock, ManualClock, SystemClock};
 use audiocollab::assistant::route::config::{ApiKey, Config};
 use audiocollab::assistant::route::prices::Prices;
-use audiocollab::assistant::route::router::{Complete, Outcome, RouteOptions, Routed, Router};
+use audiocollab::assistant::route::router::{Complete, Outcome, RouteOptions, Routed, Router, Streamed};
 use audiocollab::assistant::route::Paths;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -28,6 +29,8 @@ const USER_WORDS: &str = "Le refrain de Camille est trop brillant à 1:45, on pe
 /// One scripted reply: what the provider says, after how long (on the test's clock).
 enum Step {
     Reply(Result<Completion, ProviderError>, Duration),
+    /// Streams some text, then fails.
+    Broken(&'static str, ProviderError),
     /// Never answers.
     Stall,
 }
@@ -54,7 +57,10 @@ impl Complete for Script {
     fn complete(
         &self,
         model: &ModelRef,
+        _: Option<&ApiKey>,
         _: &Request,
+        on_delta: Option<DeltaSink<'_>>,
+        _: &CancelToken,
     ) -> impl Future<Output = Result<Completion, ProviderError>> + Send {
         self.calls.lock().unwrap().push(model.model.clone());
         let step = self.steps.lock().unwrap().pop_front().expect("the script ran out: an unexpected call");
@@ -63,7 +69,19 @@ impl Complete for Script {
             match step {
                 Step::Reply(result, latency) => {
                     clock.advance(latency);
+                    // Streamed in two pieces when asked.
+                    if let (Some(sink), Ok(c)) = (on_delta, &result) {
+                        let cut = c.text.char_indices().nth(c.text.chars().count() / 2).map_or(0, |(i, _)| i);
+                        sink(&c.text[..cut]);
+                        sink(&c.text[cut..]);
+                    }
                     result
+                }
+                Step::Broken(text, error) => {
+                    if let Some(sink) = on_delta {
+                        sink(text);
+                    }
+                    Err(error)
                 }
                 Step::Stall => std::future::pending().await,
             }
@@ -97,7 +115,7 @@ fn three_tiers() -> Config {
     c.tiers.insert(Tier::Premium, model(ProviderKind::Openai, "gpt-4o"));
     c.tiers.insert(Tier::Balanced, model(ProviderKind::Openai, "gpt-4o-mini"));
     c.tiers.insert(Tier::Cheap, model(ProviderKind::OpenaiCompatible, "qwen2.5-0.5b-instruct"));
-    c.keys.openai = ApiKey::new(SECRET_KEY);
+    c.keys.openai = ApiKey::new(SECRET_KEY).ok();
     c
 }
 
@@ -586,4 +604,37 @@ fn the_audit_command_summarises_the_log_the_router_wrote() {
         .unwrap();
     assert!(missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stdout).contains("No log yet"));
+}
+
+#[test]
+fn a_stream_that_breaks_is_restarted_and_the_retry_streams_whole() {
+    let (paths, clock) = (temp_paths("stream"), clock());
+    let answer = "{\"message\":\"Moins de 250 Hz.\",\"changes\":[]}";
+    let script =
+        Script::new(&clock, vec![Step::Broken("{\"message\":\"Moi", ProviderError::Server(502)), ok(answer, 900, 40)]);
+    let r = router(three_tiers(), &paths, &script, &clock);
+    let mut events: Vec<String> = Vec::new();
+    let mut sink = |e: Streamed<'_>| {
+        events.push(match e {
+            Streamed::Text(t) => t.to_string(),
+            Streamed::Restart => "<restart>".to_string(),
+        })
+    };
+    let req = request(Task::Chat, USER_WORDS);
+    let routed = block_on(r.route_streaming(&req, RouteOptions::default(), &CancelToken::new(), Some(&mut sink)));
+    assert!(matches!(routed.outcome, Outcome::Model { cached: false, .. }), "{routed:?}");
+    assert_eq!(events.len(), 4, "{events:?}");
+    assert_eq!((events[0].as_str(), events[1].as_str()), ("{\"message\":\"Moi", "<restart>"));
+    assert_eq!(events[2..].concat(), answer, "after the restart the pieces add up to the answer");
+
+    // The same request again: the cache answers, in one piece.
+    events.clear();
+    let mut sink = |e: Streamed<'_>| {
+        if let Streamed::Text(t) = e {
+            events.push(t.to_string());
+        }
+    };
+    let routed = block_on(r.route_streaming(&req, RouteOptions::default(), &CancelToken::new(), Some(&mut sink)));
+    assert!(matches!(routed.outcome, Outcome::Model { cached: true, .. }), "{routed:?}");
+    assert_eq!(events, [answer]);
 }

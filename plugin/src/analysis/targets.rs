@@ -91,6 +91,12 @@ fn k_db(coefs: &Coefs, f: f64) -> f64 {
     coefs.magnitude_db(K_RATE, f)
 }
 
+/// Gain of the BS.1770 K-weighting (pre-filter and RLB) at `freq_hz`, dB: how much a band
+/// counts in the loudness.
+pub fn k_weighting_db(freq_hz: f64) -> f64 {
+    k_db(&shelf_coefs(K_RATE), freq_hz) + k_db(&rlb_coefs(K_RATE), freq_hz)
+}
+
 /// Widening of the tolerance at the ends of the spectrum, dB: below 40 Hz and above 12.5 kHz,
 /// where programme material and monitoring both vary most.
 const EDGE_TOLERANCE_DB: f32 = 2.0;

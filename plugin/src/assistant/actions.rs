@@ -218,6 +218,31 @@ impl ChangeSet {
         }
     }
 
+    /// The validated changes as a wire reply with absolute values in the reply's plain units
+    /// (percent for width and mix): what `render --apply` reads back to the same settings.
+    pub fn to_wire(&self, message: String) -> WireReply {
+        let changes = self
+            .changes
+            .iter()
+            .map(|c| {
+                let spec = c.param.spec();
+                let value = match (spec.kind, spec.format) {
+                    (Kind::Toggle, _) => WireValue::Bool(c.to >= 0.5),
+                    (_, Format::Percent) => WireValue::Number(f64::from(c.to) * 100.0),
+                    _ => WireValue::Number(f64::from(c.to)),
+                };
+                WireChange {
+                    param: spec.id.into(),
+                    value: Some(value),
+                    delta: None,
+                    reason: c.reason.clone(),
+                    evidence: c.evidence.clone(),
+                }
+            })
+            .collect();
+        WireReply { message, changes }
+    }
+
     /// The change set that undoes this one (from and to swapped, same reasons).
     pub fn inverse(&self) -> ChangeSet {
         ChangeSet {

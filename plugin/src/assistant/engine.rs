@@ -20,8 +20,8 @@ use super::commands;
 use super::knowledge;
 use super::lang::{self, Lang};
 use super::names::normalise;
-use super::suggest::{clock, kind_name, suggest};
-use crate::analysis::findings::Finding;
+use super::suggest::{clock, suggest};
+use crate::analysis::findings::{Finding, FindingKind};
 use crate::analysis::targets;
 use crate::analysis::tonal::Region;
 use crate::analysis::track::TrackAnalysis;
@@ -492,11 +492,9 @@ fn question_about_audio(text: &str, ctx: &Context, lang: Lang) -> Option<String>
             format!("True peak {tp} dBTP, sample peak {sp} dBFS."),
             format!("True peak {tp} dBTP, crête échantillon {sp} dBFS."),
         ));
-        for f in a
-            .findings
-            .iter()
-            .filter(|f| matches!(kind_name(f.kind), "clipping" | "inter_sample_overs" | "true_peak_over_target"))
-        {
+        for f in a.findings.iter().filter(|f| {
+            matches!(f.kind, FindingKind::Clipping | FindingKind::InterSampleOvers | FindingKind::TruePeakOverTarget)
+        }) {
             lines.push(format!("• {}", if lang == Lang::En { &f.explanation_en } else { &f.explanation_fr }));
         }
     }
@@ -734,7 +732,7 @@ fn intent(text: &str, ctx: &Context, lang: Lang) -> Option<WireReply> {
         ));
     }
     if softer {
-        let harsh = a.and_then(|a| a.findings.iter().find(|f| kind_name(f.kind) == "harshness"));
+        let harsh = a.and_then(|a| a.findings.iter().find(|f| f.kind == FindingKind::Harshness));
         let cut = harsh.map_or(2.5, |f| f.value.clamp(1.5, 4.0));
         let r = harsh.map_or_else(
             || t(lang, "the 2–5 kHz range is where harshness lives", "la dureté se loge entre 2 et 5 kHz"),
@@ -764,7 +762,7 @@ fn intent(text: &str, ctx: &Context, lang: Lang) -> Option<WireReply> {
             format!("Less harsh: −{cut:.1} dB around 3.5 kHz."),
             format!("Moins agressif : −{cut:.1} dB vers 3,5 kHz."),
         ));
-        if a.is_some_and(|a| a.findings.iter().any(|f| kind_name(f.kind) == "sibilance")) {
+        if a.is_some_and(|a| a.findings.iter().any(|f| f.kind == FindingKind::Sibilance)) {
             changes.push(switch_on(ParamId::DeessOn, &t(lang, "sibilance measured", "sibilantes mesurées")));
         }
     }
@@ -804,7 +802,7 @@ fn intent(text: &str, ctx: &Context, lang: Lang) -> Option<WireReply> {
     }
     if wider || narrower {
         let mono_risk = a.is_some_and(|a| {
-            a.findings.iter().any(|f| matches!(kind_name(f.kind), "mono_compatibility" | "phase_problem"))
+            a.findings.iter().any(|f| matches!(f.kind, FindingKind::MonoCompatibility | FindingKind::PhaseProblem))
         });
         if wider && mono_risk {
             lines.push(t(

@@ -4,6 +4,7 @@
 //! * [`actions`]: the wire type a model or the embedded engine emits, and the validated
 //!   [`actions::ChangeSet`] that alone may reach the parameters.
 //! * [`names`]: friendly parameter names in French and English.
+//! * [`brief`]: the measurements as a language model reads them (no audio, no file names).
 //! * [`llm`]: tasks, tiers, provider-neutral requests and errors shared by the providers
 //!   and the router.
 //! * [`commands`]: direct commands ("monte les aigus de 2 dB", "pan left 30%").
@@ -12,10 +13,13 @@
 //! * [`knowledge`]: the how-to knowledge base (`assets/knowledge/`), French and English.
 //! * [`lang`]: which language a message is in.
 //! * [`provider`]: the OpenAI, Anthropic and OpenAI-compatible clients (HTTP, streaming).
+//! * [`session`]: a conversation about one track (who answers, pending changes, undo).
+//! * [`stream`]: the `message` of a reply while it streams, for display.
 //! * [`route`]: which model answers which task, with the cache, budgets, rate limits,
 //!   fallbacks and the audit log in between.
 
 pub mod actions;
+pub mod brief;
 pub mod commands;
 pub mod engine;
 pub mod knowledge;
@@ -24,4 +28,6 @@ pub mod llm;
 pub mod names;
 pub mod provider;
 pub mod route;
+pub mod session;
+pub mod stream;
 pub mod suggest;

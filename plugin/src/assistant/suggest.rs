@@ -6,10 +6,12 @@
 //! chain cannot fix (silence, noise, clipping baked into the source) are explained, not
 //! "fixed". The plugin measures its own output, so output level moves fix output overs.
 
-use super::actions::{Evidence, WireChange, WireReply, WireValue};
+use super::actions::{ChangeSet, Evidence, Proposal, WireChange, WireReply, WireValue};
 use super::lang::Lang;
 use crate::analysis::findings::{Finding, FindingKind, Severity};
+use crate::analysis::targets;
 use crate::analysis::track::TrackAnalysis;
+use crate::dsp::eq;
 use crate::spec::{ParamId, Settings};
 
 /// Headroom kept under a platform's true-peak ceiling when the engine sets a level, dB: the
@@ -32,36 +34,11 @@ fn id(p: ParamId) -> String {
 
 fn evidence(f: &Finding) -> Evidence {
     Evidence {
-        finding: Some(kind_name(f.kind).into()),
+        finding: Some(f.kind.id().into()),
         from_s: Some(f.start_s),
         to_s: Some(f.end_s),
         value: Some(f.value),
         unit: Some(f.unit.clone()),
-    }
-}
-
-/// The snake_case name of a finding kind (as in the JSON).
-pub fn kind_name(kind: FindingKind) -> &'static str {
-    match kind {
-        FindingKind::Clipping => "clipping",
-        FindingKind::InterSampleOvers => "inter_sample_overs",
-        FindingKind::TruePeakOverTarget => "true_peak_over_target",
-        FindingKind::TooLoud => "too_loud",
-        FindingKind::TooQuiet => "too_quiet",
-        FindingKind::OverCompressed => "over_compressed",
-        FindingKind::ExcessiveDynamics => "excessive_dynamics",
-        FindingKind::Harshness => "harshness",
-        FindingKind::Sibilance => "sibilance",
-        FindingKind::Mud => "mud",
-        FindingKind::Boom => "boom",
-        FindingKind::ThinLowEnd => "thin_low_end",
-        FindingKind::DullTop => "dull_top",
-        FindingKind::PhaseProblem => "phase_problem",
-        FindingKind::MonoCompatibility => "mono_compatibility",
-        FindingKind::DcOffset => "dc_offset",
-        FindingKind::NoiseFloor => "noise_floor",
-        FindingKind::SilenceHead => "silence_head",
-        FindingKind::SilenceTail => "silence_tail",
     }
 }
 
@@ -153,7 +130,10 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
     let mut b = Builder { lang, settings, changes: Vec::new(), lines: Vec::new() };
     let mut findings: Vec<&Finding> = analysis.findings.iter().collect();
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.start_s.total_cmp(&b.start_s)));
-    let mut level = level_move(analysis, lang);
+    // The level findings get one output move, sized once the EQ moves are known (they change
+    // the loudness too); its line goes where the first of them came.
+    let mut level_line: Option<(usize, &Finding)> = None;
+    let genre = targets::genre(&analysis.genre);
     for f in findings {
         let when = span(f);
         let line = match f.kind {
@@ -214,13 +194,13 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
                             "{} {when}: {} dB against the {} target",
                             kind_en(f.kind),
                             signed(f.value),
-                            analysis.genre
+                            genre.map_or(analysis.genre.as_str(), |g| g.name_en.as_str())
                         ),
                         format!(
                             "{} {when} : {} dB par rapport à la cible {}",
                             kind_fr(f.kind),
                             signed(f.value),
-                            analysis.genre
+                            genre.map_or(analysis.genre.as_str(), |g| g.name_fr.as_str())
                         ),
                     );
                     b.eq(hz, -excess, q, reason, f);
@@ -247,10 +227,8 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
             | FindingKind::TruePeakOverTarget
             | FindingKind::TooLoud
             | FindingKind::TooQuiet => {
-                // One output move for every level finding, made once (see `level_move`).
-                let Some((gain, reason)) = level.take() else { continue };
-                b.push(ParamId::OutputGain, None, Some(gain), reason.clone(), Some(f));
-                reason
+                level_line.get_or_insert((b.lines.len(), f));
+                continue;
             }
             FindingKind::PhaseProblem | FindingKind::MonoCompatibility => {
                 let width = settings.get(ParamId::Width) as f64 * 100.0;
@@ -311,6 +289,15 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
         };
         b.lines.push(line);
     }
+    if let Some((at, f)) = level_line {
+        let eq_change = loudness_change_db(analysis, settings, &b.changes);
+        if let Some((gain, reason)) = level_move(analysis, eq_change, lang) {
+            if gain != 0.0 {
+                b.push(ParamId::OutputGain, None, Some(gain), reason.clone(), Some(f));
+            }
+            b.lines.insert(at, reason);
+        }
+    }
     let message = if b.lines.is_empty() {
         b.t(
             "Nothing to fix: no problem found against the targets.".into(),
@@ -322,10 +309,34 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
     WireReply { message, changes: b.changes }
 }
 
+/// How much the integrated loudness moves when `changes` are applied to `settings`, LU: the
+/// measured band levels, weighted as BS.1770 weighs them, through the EQ before and after.
+/// A cut where the music has energy lowers the loudness; the output move makes up for it.
+fn loudness_change_db(a: &TrackAnalysis, settings: &Settings, changes: &[WireChange]) -> f64 {
+    let reply = WireReply { message: String::new(), changes: changes.to_vec() };
+    let Ok(set) = ChangeSet::try_from(Proposal { reply: &reply, current: settings }) else { return 0.0 };
+    let mut after = *settings;
+    set.apply(&mut after);
+    let (mut before_power, mut after_power) = (0.0, 0.0);
+    for band in &a.tonal_balance.bands {
+        let f = band.centre_hz as f64;
+        let weighted = band.level_db as f64 + targets::k_weighting_db(f);
+        before_power += 10f64.powf((weighted + eq::response_db(settings, 48_000.0, f)) / 10.0);
+        after_power += 10f64.powf((weighted + eq::response_db(&after, 48_000.0, f)) / 10.0);
+    }
+    if before_power > 0.0 && after_power > 0.0 {
+        10.0 * (after_power / before_power).log10()
+    } else {
+        0.0
+    }
+}
+
 /// The output gain that answers every level finding at once, with its reason: down to the
 /// platform's true-peak ceiling (less a margin) when peaks pass it, down or up to the
-/// platform's loudness when it is too loud or too quiet — never up past the ceiling.
-fn level_move(a: &TrackAnalysis, lang: Lang) -> Option<(f64, String)> {
+/// platform's loudness when it is too loud or too quiet (counting `eq_change`, the loudness
+/// the EQ moves add or take) — never up past the ceiling, and saying so when the ceiling is
+/// what stops it.
+fn level_move(a: &TrackAnalysis, eq_change: f64, lang: Lang) -> Option<(f64, String)> {
     let kinds: Vec<FindingKind> = a.findings.iter().map(|f| f.kind).collect();
     let peaks = kinds
         .iter()
@@ -334,41 +345,68 @@ fn level_move(a: &TrackAnalysis, lang: Lang) -> Option<(f64, String)> {
     let p = &a.platform;
     let ceiling = p.true_peak_dbtp - CEILING_MARGIN_DB;
     let headroom = a.loudness.true_peak_dbtp.map(|tp| ceiling - tp);
-    let to_target = a.loudness.integrated_lufs.map(|l| p.integrated_lufs - l);
+    let to_target = a.loudness.integrated_lufs.map(|l| p.integrated_lufs - (l + eq_change));
     let mut gain = f64::INFINITY;
     if peaks {
         gain = gain.min(headroom?.min(0.0));
     }
+    let mut capped = false;
     if loudness {
-        gain = gain.min(to_target?);
-        if let Some(h) = headroom {
-            gain = gain.min(h);
+        let wanted = to_target?;
+        gain = gain.min(wanted);
+        if let Some(h) = headroom.filter(|&h| h < gain) {
+            gain = h;
+            capped = wanted - h >= 0.5;
         }
     }
-    if !gain.is_finite() || gain.abs() < 0.3 {
+    if !gain.is_finite() || (gain.abs() < 0.3 && !capped) {
         return None;
     }
-    let gain = (gain * 10.0).round() / 10.0;
+    // Under 0.3 dB (only when the ceiling stops it): no move, but the reason still says why.
+    let gain = if gain.abs() < 0.3 { 0.0 } else { (gain * 10.0).round() / 10.0 };
+    let output = match (gain == 0.0, lang) {
+        (true, Lang::En) => "output unchanged".to_string(),
+        (true, Lang::Fr) => "sortie inchangée".to_string(),
+        (false, Lang::En) => format!("output {} dB", signed(gain)),
+        (false, Lang::Fr) => format!("sortie {} dB", signed(gain)),
+    };
     let tp = a.loudness.true_peak_dbtp.map_or("—".into(), fmt1);
     let lufs = a.loudness.integrated_lufs.map_or("—".into(), fmt1);
-    let reason = match lang {
+    let mut reason = match lang {
         Lang::En => format!(
-            "{lufs} LUFS and {tp} dBTP against {}'s {} LUFS and {} dBTP ceiling: output {} dB{}",
+            "{lufs} LUFS and {tp} dBTP against {}'s {} LUFS and {} dBTP ceiling: {output}{}",
             p.name,
             fmt1(p.integrated_lufs),
             fmt1(p.true_peak_dbtp),
-            signed(gain),
             if peaks { " (if the source itself clips, fix it before this plugin)" } else { "" }
         ),
         Lang::Fr => format!(
-            "{lufs} LUFS et {tp} dBTP pour {} LUFS et un plafond de {} dBTP chez {} : sortie {} dB{}",
+            "{lufs} LUFS et {tp} dBTP pour {} LUFS et un plafond de {} dBTP chez {} : {output}{}",
             fmt1(p.integrated_lufs),
             fmt1(p.true_peak_dbtp),
             p.name,
-            signed(gain),
             if peaks { " (si la source sature déjà, corrigez-la en amont)" } else { "" }
         ),
     };
+    if eq_change.abs() >= 0.3 {
+        reason.push_str(&match lang {
+            Lang::En => format!(", counting the {} LU the EQ moves change", signed(eq_change)),
+            Lang::Fr => format!(", en comptant les {} LU que l'égalisation change", signed(eq_change)),
+        });
+    }
+    if capped {
+        let short = to_target.map_or(0.0, |w| w - gain);
+        reason.push_str(&match lang {
+            Lang::En => format!(
+                "; the true-peak ceiling stops it {} dB short of the target: the rest needs a limiter after this plugin",
+                fmt1(short)
+            ),
+            Lang::Fr => format!(
+                " ; le plafond de true peak l'arrête à {} dB de la cible : le reste demande un limiteur après ce plugin",
+                fmt1(short)
+            ),
+        });
+    }
     Some((gain, reason))
 }
 

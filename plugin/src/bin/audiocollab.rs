@@ -133,15 +133,6 @@ enum LangArg {
     Fr,
 }
 
-impl From<LangArg> for audiocollab::assistant::lang::Lang {
-    fn from(lang: LangArg) -> Self {
-        match lang {
-            LangArg::En => Self::En,
-            LangArg::Fr => Self::Fr,
-        }
-    }
-}
-
 impl From<LangArg> for Lang {
     fn from(lang: LangArg) -> Self {
         match lang {
@@ -552,7 +543,7 @@ fn suggest(args: SuggestArgs) -> Result<u8, Failure> {
     let analysed = analyse_file(&args.file, &options, io::stderr().is_terminal())
         .map_err(|f| Failure::new(EXIT_INPUT, anyhow!("{}", f.message)))?;
     let current = Settings::default();
-    let lang = audiocollab::assistant::lang::Lang::from(args.lang);
+    let lang = Lang::from(args.lang);
     let reply = engine_suggest(&analysed.analysis, &current, lang);
     let set = ChangeSet::try_from(Proposal { reply: &reply, current: &current })
         .map_err(|e| Failure::new(EXIT_OTHER, anyhow!("the engine's suggestion did not validate: {e}")))?;
@@ -586,8 +577,8 @@ fn suggest(args: SuggestArgs) -> Result<u8, Failure> {
         let mut text = format!("{}\n\n{}\n", args.file.display(), reply.message);
         if !set.is_empty() {
             text.push_str(match lang {
-                audiocollab::assistant::lang::Lang::En => "\nProposed changes:\n",
-                audiocollab::assistant::lang::Lang::Fr => "\nRéglages proposés :\n",
+                Lang::En => "\nProposed changes:\n",
+                Lang::Fr => "\nRéglages proposés :\n",
             });
             for c in set.changes() {
                 let _ = writeln!(text, "  {}  — {}", c.describe(), c.reason);
@@ -596,8 +587,8 @@ fn suggest(args: SuggestArgs) -> Result<u8, Failure> {
                 text,
                 "\n{}: audiocollab suggest {} --json > changes.json && audiocollab render {} out.wav --apply changes.json",
                 match lang {
-                    audiocollab::assistant::lang::Lang::En => "To hear it",
-                    audiocollab::assistant::lang::Lang::Fr => "Pour l'écouter",
+                    Lang::En => "To hear it",
+                    Lang::Fr => "Pour l'écouter",
                 },
                 args.file.display(),
                 args.file.display()

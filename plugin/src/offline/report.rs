@@ -27,15 +27,8 @@ use crate::analysis::track::TrackAnalysis;
 /// meaning changes; adding a field does not bump it.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Language of the readable report.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Lang {
-    /// English.
-    #[default]
-    En,
-    /// French.
-    Fr,
-}
+/// Language of the readable report: the assistant's.
+pub use crate::assistant::lang::Lang;
 
 /// How the file was read, for the report's first line and the JSON's `decoder` object.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -78,6 +78,33 @@ pub enum FindingKind {
     SilenceTail,
 }
 
+impl FindingKind {
+    /// The snake_case name, as in the JSON.
+    pub fn id(self) -> &'static str {
+        match self {
+            FindingKind::Clipping => "clipping",
+            FindingKind::InterSampleOvers => "inter_sample_overs",
+            FindingKind::TruePeakOverTarget => "true_peak_over_target",
+            FindingKind::TooLoud => "too_loud",
+            FindingKind::TooQuiet => "too_quiet",
+            FindingKind::OverCompressed => "over_compressed",
+            FindingKind::ExcessiveDynamics => "excessive_dynamics",
+            FindingKind::Harshness => "harshness",
+            FindingKind::Sibilance => "sibilance",
+            FindingKind::Mud => "mud",
+            FindingKind::Boom => "boom",
+            FindingKind::ThinLowEnd => "thin_low_end",
+            FindingKind::DullTop => "dull_top",
+            FindingKind::PhaseProblem => "phase_problem",
+            FindingKind::MonoCompatibility => "mono_compatibility",
+            FindingKind::DcOffset => "dc_offset",
+            FindingKind::NoiseFloor => "noise_floor",
+            FindingKind::SilenceHead => "silence_head",
+            FindingKind::SilenceTail => "silence_tail",
+        }
+    }
+}
+
 /// How much it matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

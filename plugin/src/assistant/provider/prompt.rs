@@ -56,6 +56,41 @@ pub fn suggestion_request(measurements: &str, words: &str) -> Request {
     }
 }
 
+/// Earlier turns sent with a chat request, oldest dropped first: enough for "and a bit more?"
+/// to make sense, few enough to keep requests cheap.
+pub const CHAT_HISTORY_TURNS: usize = 6;
+
+/// A chat request: the system prompt, the last [`CHAT_HISTORY_TURNS`] exchanges (the
+/// musician's earlier words scrubbed and framed like the new ones, the assistant's earlier
+/// messages), then the measurements with the new words. Same schema as a suggestion: a chat
+/// answer may carry changes.
+pub fn chat_request(measurements: &str, history: &[Message], words: &str) -> Request {
+    let keep = history.len().saturating_sub(CHAT_HISTORY_TURNS * 2);
+    let mut messages: Vec<Message> = history[keep..]
+        .iter()
+        .map(|m| match m.role {
+            Role::User => {
+                let words = scrub(&m.content).replace(CLOSE, "</ musician>").replace(OPEN, "< musician>");
+                Message { role: Role::User, content: format!("{OPEN}\n{}\n{CLOSE}", words.trim()) }
+            }
+            Role::Assistant => m.clone(),
+        })
+        .collect();
+    // A conversation starts with the musician: drop a leading assistant turn.
+    if messages.first().is_some_and(|m| m.role == Role::Assistant) {
+        messages.remove(0);
+    }
+    messages.push(Message { role: Role::User, content: user_message(measurements, words) });
+    Request {
+        task: Task::Chat,
+        system: system_prompt(),
+        messages,
+        schema: Some(reply_schema()),
+        max_tokens: SUGGESTION_MAX_TOKENS,
+        temperature: 0.0,
+    }
+}
+
 /// The parameter table as Markdown: id, name, range in plain units, default, largest move
 /// per reply.
 pub fn parameter_table() -> String {
@@ -158,5 +193,24 @@ mod tests {
         assert_eq!(req.messages.len(), 1);
         assert!(req.messages[0].content.contains("(none yet)"));
         assert_eq!((req.task, req.temperature), (Task::Suggestion, 0.0));
+    }
+
+    #[test]
+    fn a_chat_request_carries_recent_turns_framed_and_scrubbed() {
+        let said = |role, content: &str| Message { role, content: content.into() };
+        let mut history = vec![said(Role::Assistant, "Bonjour !")];
+        for i in 0..10 {
+            history.push(said(Role::User, &format!("question {i} from /home/camille/song.wav")));
+            history.push(said(Role::Assistant, &format!("answer {i}")));
+        }
+        let req = chat_request("integrated -12.0 LUFS", &history, "et un peu plus ?");
+        assert_eq!(req.task, Task::Chat);
+        assert_eq!(req.messages.len(), CHAT_HISTORY_TURNS * 2 + 1);
+        assert_eq!(req.messages[0].role, Role::User, "starts with the musician");
+        assert!(req.messages[0].content.starts_with("<musician>\nquestion 4 from"), "{}", req.messages[0].content);
+        assert!(req.messages.iter().all(|m| !m.content.contains("/home/camille")), "paths scrubbed");
+        assert_eq!(req.messages[1].content, "answer 4");
+        let last = req.messages.last().unwrap();
+        assert!(last.content.contains("integrated -12.0 LUFS") && last.content.contains("et un peu plus ?"));
     }
 }

@@ -1,5 +1,6 @@
 //! Time for the router: a monotonic clock (deadlines, token buckets), the wall clock in the
-//! musician's time zone (budget days and months, audit times), async sleeps, and cancellation.
+//! musician's time zone (budget days and months, audit times), async sleeps, and cancellation
+//! (the providers' [`CancelToken`]).
 //!
 //! [`Clock`] is a trait so the retry and fallback policy runs in tests on a [`ManualClock`],
 //! where sleeping only moves the hands: a 10 s Retry-After costs no real time.
@@ -7,10 +8,8 @@
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
 /// Time as the router sees it.
 pub trait Clock: Send + Sync {
@@ -122,50 +121,8 @@ impl Clock for ManualClock {
     }
 }
 
-/// Cancels a request in flight: the musician pressed Stop, or closed the window. Clones share
-/// one flag; [`CancelToken::cancel`] wakes every task waiting on [`CancelToken::cancelled`].
-#[derive(Clone, Debug, Default)]
-pub struct CancelToken {
-    inner: Arc<CancelInner>,
-}
-
-#[derive(Debug, Default)]
-struct CancelInner {
-    cancelled: AtomicBool,
-    notify: Notify,
-}
-
-impl CancelToken {
-    /// A token not cancelled yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Cancels, for good.
-    pub fn cancel(&self) {
-        self.inner.cancelled.store(true, Ordering::Release);
-        self.inner.notify.notify_waiters();
-    }
-
-    /// Whether [`CancelToken::cancel`] was called.
-    pub fn is_cancelled(&self) -> bool {
-        self.inner.cancelled.load(Ordering::Acquire)
-    }
-
-    /// Completes once cancelled (at once if already).
-    pub async fn cancelled(&self) {
-        loop {
-            let notified = self.inner.notify.notified();
-            tokio::pin!(notified);
-            // Registered before the flag is read, so a cancel() between the two is not lost.
-            notified.as_mut().enable();
-            if self.is_cancelled() {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
+/// Cancellation is the providers' token: one type from the musician's Stop to the socket.
+pub use crate::assistant::provider::CancelToken;
 
 #[cfg(test)]
 mod tests {

@@ -17,7 +17,6 @@ use super::router::Policy;
 use super::Paths;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -110,29 +109,7 @@ attempts = 3
 max_retry_after_seconds = 10.0
 "#;
 
-/// An API key. Never printed: `Debug` shows `ApiKey(<redacted>)`, there is no `Display` and no
-/// `Serialize`; [`ApiKey::expose`] is for the one place that builds the HTTP header.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    /// A key from text, trimmed; `None` when empty.
-    pub fn new(text: &str) -> Option<ApiKey> {
-        let text = text.trim();
-        (!text.is_empty()).then(|| ApiKey(text.to_string()))
-    }
-
-    /// The secret itself.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(<redacted>)")
-    }
-}
+pub use crate::assistant::provider::ApiKey;
 
 /// The keys known, from the file and the environment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -318,10 +295,10 @@ pub fn init(paths: &Paths) -> std::io::Result<bool> {
 }
 
 fn with_env_keys(mut config: Config, env: &dyn Fn(&str) -> Option<String>) -> Config {
-    if let Some(key) = env(OPENAI_KEY_ENV).as_deref().and_then(ApiKey::new) {
+    if let Some(key) = env(OPENAI_KEY_ENV).as_deref().and_then(|k| ApiKey::new(k).ok()) {
         config.keys.openai = Some(key);
     }
-    if let Some(key) = env(ANTHROPIC_KEY_ENV).as_deref().and_then(ApiKey::new) {
+    if let Some(key) = env(ANTHROPIC_KEY_ENV).as_deref().and_then(|k| ApiKey::new(k).ok()) {
         config.keys.anthropic = Some(key);
     }
     config
@@ -560,11 +537,11 @@ fn resolve(raw: RawConfig) -> Result<Config, Invalid> {
             let Some(value) = value else { continue };
             // The key itself is never quoted back.
             check(
-                !value.trim().chars().any(|c| c.is_whitespace() || c.is_control()),
+                value.trim().is_empty() || ApiKey::new(&value).is_ok(),
                 path,
-                "contains spaces or line breaks (check the copy and paste)",
+                "contains spaces, line breaks or characters a key cannot hold (check the copy and paste)",
             )?;
-            *slot = ApiKey::new(&value);
+            *slot = ApiKey::new(&value).ok();
         }
     }
 
@@ -753,7 +730,7 @@ attempts = 2
         assert_eq!(cheap.base_url.as_deref(), Some("http://127.0.0.1:8080/v1"));
         assert_eq!(c.model_for(Tier::Balanced), None, "an embedded tier has no model");
         assert_eq!(c.model_for(Tier::Premium).unwrap().model, "claude-sonnet-4-5");
-        assert_eq!(c.keys.get(ProviderKind::Anthropic).unwrap().expose(), "sk-ant-from-file");
+        assert_eq!(c.keys.get(ProviderKind::Anthropic), Some(&ApiKey::new("sk-ant-from-file").unwrap()));
         assert_eq!((c.budget.usd_per_day, c.budget.requests_per_month), (2.0, 50));
         assert_eq!(c.budget.requests_per_day, 100, "unset keys keep their defaults");
         assert_eq!(c.rate_limits.openai_compatible, BucketConfig { requests_per_minute: 120.0, burst: 2 });
@@ -769,19 +746,19 @@ attempts = 2
             _ => None,
         };
         let loaded = parse(text, "config.toml", &env);
-        assert_eq!(loaded.config.keys.openai.as_ref().unwrap().expose(), "sk-env-secret");
+        assert_eq!(loaded.config.keys.openai.as_ref(), Some(&ApiKey::new("sk-env-secret").unwrap()));
         assert_eq!(
-            loaded.config.keys.anthropic.as_ref().unwrap().expose(),
-            "sk-ant-file-secret",
+            loaded.config.keys.anthropic.as_ref(),
+            Some(&ApiKey::new("sk-ant-file-secret").unwrap()),
             "a blank variable is no key"
         );
         let printed = format!("{:?} {:#?}", loaded.config, loaded);
         assert!(!printed.contains("secret"), "{printed}");
-        assert!(printed.contains("ApiKey(<redacted>)"));
+        assert!(printed.contains("ApiKey(sk-…redacted)"));
         // A malformed file still takes the environment's keys, and still does not print them.
         let broken = parse("[keys\nopenai = 1", "config.toml", &env);
         assert!(broken.error.is_some());
-        assert_eq!(broken.config.keys.openai.as_ref().unwrap().expose(), "sk-env-secret");
+        assert_eq!(broken.config.keys.openai.as_ref(), Some(&ApiKey::new("sk-env-secret").unwrap()));
         let bad_key = parse_text("[keys]\nopenai = \"sk-abc def-secret\"\n");
         let message = bad_key.error.unwrap().to_string();
         assert!(message.contains("line 2") && message.contains("spaces") && !message.contains("secret"), "{message}");

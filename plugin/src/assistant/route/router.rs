@@ -35,21 +35,51 @@ use super::config::{Config, ANTHROPIC_KEY_ENV, OPENAI_KEY_ENV};
 use super::prices::{estimate_usage, Prices, CHARS_PER_TOKEN};
 use super::ratelimit::RateLimiter;
 use super::Paths;
+use crate::assistant::provider::{ApiKey, Client, DeltaSink};
 use std::future::Future;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-/// What the router needs from a provider client: one call, one answer or one error. The HTTP
-/// clients implement it; so does any test double.
+/// What the router needs from a provider client: one call, one answer or one error.
+/// [`crate::assistant::provider::Client`] implements it; so does any test double.
 pub trait Complete: Send + Sync {
-    /// Sends `request` to `model` and waits for the whole answer. Dropping the future cancels
+    /// Sends `request` to `model` with `key` and waits for the whole answer, handing the text
+    /// to `on_delta` as it arrives when one is given. Dropping the future, or `cancel`, stops
     /// the call.
     fn complete(
         &self,
         model: &ModelRef,
+        key: Option<&ApiKey>,
         request: &Request,
+        on_delta: Option<DeltaSink<'_>>,
+        cancel: &CancelToken,
     ) -> impl Future<Output = Result<Completion, ProviderError>> + Send;
 }
+
+impl Complete for Client {
+    fn complete(
+        &self,
+        model: &ModelRef,
+        key: Option<&ApiKey>,
+        request: &Request,
+        on_delta: Option<DeltaSink<'_>>,
+        cancel: &CancelToken,
+    ) -> impl Future<Output = Result<Completion, ProviderError>> + Send {
+        Client::complete(self, model, key, request, on_delta, cancel)
+    }
+}
+
+/// What a streamed request hands its sink, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Streamed<'a> {
+    /// More of the answer's text.
+    Text(&'a str),
+    /// The text streamed so far is void: a retry or a cheaper model starts over.
+    Restart,
+}
+
+/// Where a streamed request's text goes.
+pub type StreamSink<'a> = &'a mut (dyn FnMut(Streamed<'_>) + Send);
 
 /// Retries and deadline (the `[network]` table of the config).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -486,6 +516,18 @@ impl<C: Complete, K: Clock> Router<C, K> {
 
     /// Routes `request` with options.
     pub async fn route_with(&self, request: &Request, options: RouteOptions, cancel: &CancelToken) -> Routed {
+        self.route_streaming(request, options, cancel, None).await
+    }
+
+    /// Routes `request`, streaming a model's answer into `sink` as it is written. A cached
+    /// answer arrives as one piece.
+    pub async fn route_streaming(
+        &self,
+        request: &Request,
+        options: RouteOptions,
+        cancel: &CancelToken,
+        sink: Option<StreamSink<'_>>,
+    ) -> Routed {
         let started = self.clock.elapsed();
         let now = self.clock.now();
         let id = format!("{:x}-{:012x}", now.timestamp().as_millisecond(), self.lock().next_u64() >> 16);
@@ -502,7 +544,7 @@ impl<C: Complete, K: Clock> Router<C, K> {
             errors: 0,
             cache_key: None,
         };
-        let outcome = self.run(request, options, cancel, started, &mut trace).await;
+        let outcome = self.run(request, options, cancel, started, &mut trace, sink).await;
 
         let record = RequestRecord {
             id: id.clone(),
@@ -554,7 +596,10 @@ impl<C: Complete, K: Clock> Router<C, K> {
         cancel: &CancelToken,
         started: Duration,
         t: &mut Trace,
+        mut sink: Option<StreamSink<'_>>,
     ) -> Outcome {
+        // Whether text reached the sink, so the next attempt tells it to start over.
+        let mut streamed = false;
         let deadline = started + self.config.policy.deadline;
         let fallback = |t: &mut Trace, reason: Reason| {
             t.fallback = Some(reason.code());
@@ -575,6 +620,12 @@ impl<C: Complete, K: Clock> Router<C, K> {
                 let hit = self.lock().cache.get(key, now_ms);
                 if let Some(completion) = hit {
                     (t.cache_hit, t.cache_key) = (true, Some(key));
+                    if let Some(sink) = sink.as_deref_mut() {
+                        if streamed {
+                            sink(Streamed::Restart);
+                        }
+                        sink(Streamed::Text(&completion.text));
+                    }
                     let note = moved_down.as_ref().map(|(from, why)| cheaper_note(from, model, why));
                     t.fallback = note.as_ref().map(|n| n.code);
                     return Outcome::Model { completion, model: model.clone(), tier: *tier, cached: true, note };
@@ -632,11 +683,22 @@ impl<C: Complete, K: Clock> Router<C, K> {
                 t.attempts += 1;
 
                 let remaining = deadline.saturating_sub(self.clock.elapsed());
-                let call = tokio::select! {
-                    biased;
-                    _ = cancel.cancelled() => Call::Cancelled,
-                    result = self.client.complete(model, request) => Call::Done(result),
-                    _ = self.clock.sleep(remaining) => Call::Deadline,
+                let api_key = self.config.keys.get(model.provider);
+                let call = match sink.as_deref_mut() {
+                    Some(sink) => {
+                        if streamed {
+                            sink(Streamed::Restart);
+                        }
+                        let mut forward = |text: &str| {
+                            streamed = true;
+                            sink(Streamed::Text(text));
+                        };
+                        let call = self.client.complete(model, api_key, request, Some(&mut forward), cancel);
+                        self.race(call, cancel, remaining).await
+                    }
+                    None => {
+                        self.race(self.client.complete(model, api_key, request, None, cancel), cancel, remaining).await
+                    }
                 };
                 let error = match call {
                     Call::Cancelled => return Outcome::Cancelled,
@@ -707,6 +769,21 @@ impl<C: Complete, K: Clock> Router<C, K> {
         }
     }
 
+    /// Runs a provider call against cancellation and the time left.
+    async fn race(
+        &self,
+        call: impl Future<Output = Result<Completion, ProviderError>>,
+        cancel: &CancelToken,
+        remaining: Duration,
+    ) -> Call {
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => Call::Cancelled,
+            result = call => Call::Done(result),
+            _ = self.clock.sleep(remaining) => Call::Deadline,
+        }
+    }
+
     /// Waits `wait`, or less if cancelled (`Err`).
     async fn pause(&self, wait: Duration, cancel: &CancelToken) -> Result<(), ()> {
         tokio::select! {
@@ -714,6 +791,11 @@ impl<C: Complete, K: Clock> Router<C, K> {
             _ = cancel.cancelled() => Err(()),
             _ = self.clock.sleep(wait) => Ok(()),
         }
+    }
+
+    /// The price table.
+    pub fn prices(&self) -> &Prices {
+        &self.prices
     }
 
     /// Forgets the cached answer of `routed` (the caller could not use it: it did not
