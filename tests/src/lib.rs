@@ -5,9 +5,11 @@
 //! the tests live in `tests/tests/`. [`signals`] holds the seeded test signals and the offline
 //! reference renders both host tests compare against. [`music`] composes and renders seeded
 //! MIDI test music with a known ground truth, [`voice`] has `espeak-ng` speak test sentences.
+//! [`cli`] runs the `audiocollab` binary; [`fake_llm`] stands in for the model APIs.
 #![deny(missing_docs)]
 
 pub mod clap_host;
+pub mod cli;
 pub mod fake_llm;
 mod harness;
 pub mod music;

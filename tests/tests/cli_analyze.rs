@@ -12,10 +12,10 @@ use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use audiocollab::analysis::loudness::{LoudnessAnalysis, LoudnessReport};
 use audiocollab::offline::read_audio;
+use integration::cli::{binary, repo_root, TempDir};
 use serde_json::Value;
 
 const RATE: u32 = 48_000;
@@ -29,72 +29,8 @@ const PLOT_WAVEFORM_ROWS: std::ops::Range<u32> = 30..210;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
-}
-
 fn demo() -> PathBuf {
     repo_root().join("assets/demo.flac")
-}
-
-/// A fresh directory for one test, removed when the test passes.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("audiocollab-analyze-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-/// The `audiocollab` binary, built by cargo (a no-op when up to date) next to this test.
-fn binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("AUDIOCOLLAB_BIN") {
-            return PathBuf::from(bin);
-        }
-        // This test runs as target/<profile>/deps/cli_analyze-<hash>.
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps layout");
-        let target_dir = profile_dir.parent().expect("target dir");
-        let profile = match profile_dir.file_name().and_then(OsStr::to_str) {
-            Some("debug") | None => "dev".to_string(),
-            Some(other) => other.to_string(),
-        };
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| option_env!("CARGO").unwrap_or("cargo").to_string());
-        // The same feature as this package's dependency, so the library is not rebuilt.
-        let out = Command::new(&cargo)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--quiet", "-p", "audiocollab", "--bin", "audiocollab"])
-            .args(["--features", "assert_process_allocs", "--profile", &profile])
-            .arg("--target-dir")
-            .arg(target_dir)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run `{cargo}` to build the audiocollab binary: {e}"));
-        assert!(
-            out.status.success(),
-            "building the audiocollab binary failed (run `cargo build -p audiocollab --bin audiocollab`):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bin = profile_dir.join(format!("audiocollab{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.is_file(), "cargo built the binary but {} is missing", bin.display());
-        bin
-    })
 }
 
 struct Run {

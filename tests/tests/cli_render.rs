@@ -12,10 +12,10 @@ use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use audiocollab::offline::{self, read_audio, AudioBuffer, DecodeError};
 use audiocollab::spec::PARAMS;
+use integration::cli::{binary, TempDir};
 
 const RATE: u32 = 48_000;
 /// Amplitude 0.5: −6.0206 dBFS peak, −9.0309 dBFS RMS for a sine.
@@ -26,31 +26,6 @@ const RMS_DB: f64 = -9.0309;
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// A fresh directory for one test, removed when dropped (kept if the test fails, for
-/// inspection, because a panic skips nothing but the path is printed in the failure message).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("audiocollab-cli-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
-}
 
 /// `channels` × `frames` of a `freq` sine at amplitude [`AMP`]. The right channel is phase
 /// shifted so that a channel swap or mono fold would be caught.
@@ -165,54 +140,6 @@ fn source16(dir: &TempDir, seconds: f64) -> (PathBuf, Vec<Vec<f32>>) {
     let signal = sine((seconds * f64::from(RATE)) as usize, 2, 1000.0, RATE);
     write_wav_hound(&path, &signal, RATE, Fmt::I16);
     (path, signal)
-}
-
-/// The `audiocollab` binary of the current source tree.
-fn binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(bin) = std::env::var_os("AUDIOCOLLAB_BIN") {
-            return PathBuf::from(bin);
-        }
-        // This test runs as target/<profile>/deps/cli_render-<hash>; the binary belongs in
-        // target/<profile>/.
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps layout");
-        let target_dir = profile_dir.parent().expect("target dir");
-        let profile = match profile_dir.file_name().and_then(OsStr::to_str) {
-            Some("debug") | None => "dev".to_string(),
-            Some(other) => other.to_string(),
-        };
-        // Always ask cargo rather than trusting an existing file: `cargo test -p integration`
-        // does not build other packages' binaries, and a stale binary would test old code.
-        // The same feature as this package's dependency, so the library is not rebuilt.
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| option_env!("CARGO").unwrap_or("cargo").to_string());
-        let out = Command::new(&cargo)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "audiocollab",
-                "--bin",
-                "audiocollab",
-                "--features",
-                "assert_process_allocs",
-            ])
-            .args(["--profile", &profile])
-            .arg("--target-dir")
-            .arg(target_dir)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run `{cargo}` to build the audiocollab binary: {e}"));
-        assert!(
-            out.status.success(),
-            "building the audiocollab binary failed (run `cargo build -p audiocollab --bin audiocollab`):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bin = profile_dir.join(format!("audiocollab{}", std::env::consts::EXE_SUFFIX));
-        assert!(bin.is_file(), "cargo built audiocollab but {} does not exist", bin.display());
-        bin
-    })
 }
 
 fn cli<I, S>(args: I) -> Output
@@ -448,7 +375,7 @@ fn bad_inputs(dir: &TempDir) -> Vec<BadInput> {
         (no_samples, "no audio", |e| matches!(e, DecodeError::ZeroLength { .. })),
         (header_only, "damaged", |e| matches!(e, DecodeError::Corrupt { .. })),
         (zero_rate, "zero-rate.wav", |e| matches!(e, DecodeError::DecoderPanic { .. } | DecodeError::Corrupt { .. })),
-        (dir.0.clone(), "not a regular file", |e| matches!(e, DecodeError::NotAFile { .. })),
+        (dir.root().to_path_buf(), "not a regular file", |e| matches!(e, DecodeError::NotAFile { .. })),
     ]
 }
 
@@ -691,7 +618,7 @@ fn unwritable_output_exits_4_before_decoding() {
     write_wav_hound(&input, &sine(480, 2, 1000.0, RATE), RATE, Fmt::I16);
     let missing_dir = dir.path("no-such-folder").join("out.wav");
     assert_cli_error(&cli(["render".as_ref(), input.as_os_str(), missing_dir.as_os_str()]), 4, "cannot write");
-    assert_cli_error(&cli(["render".as_ref(), input.as_os_str(), dir.0.as_os_str()]), 4, "is a directory");
+    assert_cli_error(&cli(["render".as_ref(), input.as_os_str(), dir.root().as_os_str()]), 4, "is a directory");
     // The output is checked first: a bad output with a bad input reports the output.
     let out = cli(["render".as_ref(), dir.path("missing.wav").as_os_str(), missing_dir.as_os_str()]);
     assert_cli_error(&out, 4, "cannot write");

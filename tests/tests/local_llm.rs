@@ -12,10 +12,12 @@
 //! Skipped, with the reason printed, only when the script is missing or the server cannot
 //! start. The server is stopped at the end, pass or fail.
 
-use audiocollab::assistant::actions::{max_step, ChangeSet, Proposal};
+use audiocollab::assistant::actions::{max_step, ChangeSet, Proposal, WireReply, WireValue};
 use audiocollab::assistant::llm::{ModelRef, ProviderKind};
 use audiocollab::assistant::provider::{parse_wire_reply, prompt, CancelToken, Client, ClientConfig};
-use audiocollab::spec::Settings;
+use audiocollab::spec::{Format, Settings, PARAMS};
+use integration::cli::{binary, TempDir};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -94,8 +96,11 @@ fn a_real_local_model_keeps_the_contract() {
             seed: Some(42),
         })
         .unwrap();
-        let model =
-            ModelRef { provider: ProviderKind::OpenaiCompatible, model: MODEL.into(), base_url: Some(base_url) };
+        let model = ModelRef {
+            provider: ProviderKind::OpenaiCompatible,
+            model: MODEL.into(),
+            base_url: Some(base_url.clone()),
+        };
         let mut req = prompt::suggestion_request(MEASUREMENTS, WORDS);
         req.max_tokens = MAX_TOKENS;
         assert_eq!(req.temperature, 0.0);
@@ -149,5 +154,48 @@ fn a_real_local_model_keeps_the_contract() {
             }
         }
     });
+
+    // The command line through the same server, in French: `suggest --json` and a chat turn.
+    // The deadline is raised for a 0.5B model reading a long prompt on a busy 2-core machine.
+    let home = TempDir::new("local-llm-cli");
+    let config_dir = home.path("config/audiocollab");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(config_dir.join("config.toml"), "[network]\ndeadline_seconds = 600\n").unwrap();
+    let demo = root.join("assets/demo.flac");
+    let model_args = ["--provider", "openai-compatible", "--base-url", &base_url, "--model", MODEL];
+    let cli = |args: &[&str], stdin: &str| {
+        let asked = Instant::now();
+        let mut child = Command::new(binary())
+            .args(args)
+            .args(model_args)
+            .env("XDG_CONFIG_HOME", home.path("config"))
+            .env("XDG_CACHE_HOME", home.path("cache"))
+            .env("XDG_DATA_HOME", home.path("data"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run audiocollab");
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        println!("$ audiocollab {} ({:.1} s)\n{stdout}{stderr}", args.join(" "), asked.elapsed().as_secs_f64());
+        assert!(out.status.success(), "exit {}", out.status);
+        assert!(!stderr.contains("note:"), "the model answered, not the fallback: {stderr}");
+        stdout.into_owned()
+    };
+    let json = cli(&["suggest", demo.to_str().unwrap(), "--json", "--lang", "fr"], "");
+    let reply: WireReply = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}\n{json}"));
+    // Only validated changes are printed: known ids, values inside their ranges.
+    for c in &reply.changes {
+        let spec = PARAMS.iter().find(|p| p.id == c.param).unwrap_or_else(|| panic!("unknown {}", c.param));
+        if let Some(WireValue::Number(v)) = c.value {
+            let (lo, hi) = spec.range();
+            let v = if matches!(spec.format, Format::Percent) { v / 100.0 } else { v };
+            assert!((f64::from(lo)..=f64::from(hi)).contains(&v), "{} = {v}", c.param);
+        }
+    }
+    let chat = cli(&["chat", demo.to_str().unwrap()], "Le mix sonne boueux, qu'est-ce que tu proposes ?\n");
+    assert!(chat.contains(&format!("[{MODEL} · openai-compatible · ")), "the model signed the answer:\n{chat}");
     drop(server);
 }

@@ -39,7 +39,8 @@ pub struct WireReply {
     pub changes: Vec<WireChange>,
 }
 
-/// One proposed change, as it arrives.
+/// One proposed change, as it arrives. Written with every field (`null` when absent), as the
+/// strict reply schema wants.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireChange {
@@ -47,16 +48,16 @@ pub struct WireChange {
     pub param: String,
     /// New absolute value in the parameter's plain unit: a number, or text with a unit
     /// ("3 kHz", "-2 dB", "on", "L30").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub value: Option<WireValue>,
     /// Relative change in the parameter's plain unit (dB, ms, ratio, pan, width in %).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub delta: Option<f64>,
     /// Why, in words the musician understands.
     #[serde(default)]
     pub reason: String,
     /// The measurement behind it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub evidence: Option<Evidence>,
 }
 
@@ -77,19 +78,19 @@ pub enum WireValue {
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     /// Finding kind (`harshness`, `clipping`, …) or measure name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub finding: Option<String>,
     /// Start of the stretch it was measured on, seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub from_s: Option<f64>,
     /// End of the stretch, seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub to_s: Option<f64>,
     /// The measured value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub value: Option<f64>,
     /// Its unit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub unit: Option<String>,
 }
 

@@ -265,7 +265,10 @@ fn parse_clause(clause: &str, current: &Settings) -> Vec<WireChange> {
         names.retain(|&(_, p, _)| p != ParamId::Bypass);
     }
     let amounts = amounts(clause);
-    let reason = format!("you asked: \u{201c}{clause}\u{201d}");
+    let reason = match super::lang::detect(clause) {
+        super::lang::Lang::En => format!("you asked: \u{201c}{clause}\u{201d}"),
+        super::lang::Lang::Fr => format!("à votre demande : \u{ab}\u{a0}{clause}\u{a0}\u{bb}"),
+    };
     let mut out = Vec::new();
 
     // Bare switches: "mute", "unmute", "bypass", "coupe le son".

@@ -92,6 +92,19 @@ fn has(text: &str, words: &[&str]) -> bool {
 
 /// Answers a message.
 pub fn respond(message: &str, ctx: &Context) -> Answer {
+    let mut answer = read(message, ctx);
+    if answer.lang == Lang::Fr {
+        let reply = &mut answer.reply;
+        reply.message = lang::french_decimals(&reply.message);
+        for c in &mut reply.changes {
+            c.reason = lang::french_decimals(&c.reason);
+        }
+    }
+    answer
+}
+
+/// Reads the message (see the module documentation) and answers it.
+fn read(message: &str, ctx: &Context) -> Answer {
     let lang = ctx.lang.unwrap_or_else(|| lang::detect(message));
     let text = normalise(message);
     let answer = |understood, message: String, changes: Vec<WireChange>| Answer {

@@ -68,6 +68,25 @@ pub fn detect(text: &str) -> Lang {
     guess(text).unwrap_or_default()
 }
 
+/// `text` with French decimal commas: a point between two digits becomes a comma ("-16.6
+/// LUFS" → "-16,6 LUFS"). For text written in French only.
+pub fn french_decimals(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let between_digits =
+                i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+            if c == '.' && between_digits {
+                ','
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +119,10 @@ mod tests {
         assert_eq!(guess("LUFS ?"), None);
         assert_eq!(guess(""), None);
         assert_eq!(detect("reverb"), Lang::En);
+    }
+
+    #[test]
+    fn french_decimals_change_only_points_between_digits() {
+        assert_eq!(french_decimals("-16.6 LUFS, 2.0 dB. Fin. 1:45"), "-16,6 LUFS, 2,0 dB. Fin. 1:45");
     }
 }

@@ -51,7 +51,14 @@ impl Assistant {
             .enable_all()
             .build()
             .map_err(|e| ProviderError::Connection(format!("cannot start the network runtime: {e}")))?;
-        let client = Client::new(ClientConfig::default())?;
+        // A server on this machine reads a long prompt on the CPU before its first token: it
+        // may stay silent far longer than a cloud API, so only the deadline bounds it.
+        let mut client_config = ClientConfig::default();
+        if config.tiers.values().any(on_this_machine) {
+            client_config.response_timeout = client_config.response_timeout.max(config.policy.deadline);
+            client_config.idle_timeout = client_config.idle_timeout.max(config.policy.deadline);
+        }
+        let client = Client::new(client_config)?;
         let router = match paths {
             Some(paths) => Router::new(config, prices, paths, client, SystemClock::new()),
             None => Router::in_memory(config, prices, client, SystemClock::new()),

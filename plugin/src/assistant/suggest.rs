@@ -306,7 +306,14 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
     } else {
         b.lines.join("\n")
     };
-    WireReply { message, changes: b.changes }
+    let mut reply = WireReply { message, changes: b.changes };
+    if lang == Lang::Fr {
+        reply.message = super::lang::french_decimals(&reply.message);
+        for c in &mut reply.changes {
+            c.reason = super::lang::french_decimals(&c.reason);
+        }
+    }
+    reply
 }
 
 /// How much the integrated loudness moves when `changes` are applied to `settings`, LU: the

@@ -33,6 +33,53 @@ pub const SCHEMA_NAME: &str = "reply";
 /// OpenAI accepts temperatures in 0..=2.
 const MAX_TEMPERATURE: f32 = 2.0;
 
+/// Longest `message` a grammar-bound server may write, characters (three sentences).
+pub const MESSAGE_MAX_CHARS: u64 = 480;
+/// Longest `reason`, characters (one sentence).
+pub const REASON_MAX_CHARS: u64 = 160;
+/// Longest other string (an id, a unit, a value as text), characters.
+pub const WORD_MAX_CHARS: u64 = 48;
+
+/// `schema` with a `maxLength` on every string. Compatible servers (llama.cpp, vLLM) compile
+/// the schema into a grammar, and a small model held only by "no extra fields" can write a
+/// reason until it runs out of tokens; bounded strings make every reply that follows the
+/// grammar fit the token budget. OpenAI's strict mode is not sent these: it may refuse them.
+fn bounded(mut schema: Value) -> Value {
+    fn walk(node: &mut Value, name: &str) {
+        let Some(obj) = node.as_object_mut() else { return };
+        let is_string = match obj.get("type") {
+            Some(Value::String(t)) => t == "string",
+            Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+            _ => false,
+        };
+        if is_string && !obj.contains_key("maxLength") {
+            let max = match name {
+                "message" => MESSAGE_MAX_CHARS,
+                "reason" => REASON_MAX_CHARS,
+                _ => WORD_MAX_CHARS,
+            };
+            obj.insert("maxLength".into(), json!(max));
+        }
+        if let Some(Value::Object(props)) = obj.get_mut("properties") {
+            for (key, child) in props.iter_mut() {
+                walk(child, key);
+            }
+        }
+        if let Some(items) = obj.get_mut("items") {
+            walk(items, name);
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(Value::Array(options)) = obj.get_mut(key) {
+                for option in options {
+                    walk(option, name);
+                }
+            }
+        }
+    }
+    walk(&mut schema, "");
+    schema
+}
+
 /// The JSON body of a chat completion request.
 pub fn request_body(model: &str, req: &Request, flavor: Flavor, stream: bool, seed: Option<u64>) -> Value {
     let mut messages = Vec::with_capacity(req.messages.len() + 1);
@@ -58,9 +105,13 @@ pub fn request_body(model: &str, req: &Request, flavor: Flavor, stream: bool, se
     };
     body[max_key] = json!(req.max_tokens);
     if let Some(schema) = &req.schema {
+        let schema = match flavor {
+            Flavor::OpenAi => wire_schema(schema),
+            Flavor::Compatible => bounded(wire_schema(schema)),
+        };
         body["response_format"] = json!({
             "type": "json_schema",
-            "json_schema": {"name": SCHEMA_NAME, "strict": true, "schema": wire_schema(schema)},
+            "json_schema": {"name": SCHEMA_NAME, "strict": true, "schema": schema},
         });
     }
     if let Some(seed) = seed {
@@ -320,6 +371,20 @@ mod tests {
         );
         assert_eq!(body["seed"], 7);
         assert!(body.get("tools").is_none());
+
+        // A compatible server gets every string bounded; OpenAI does not.
+        let mut reply = request(true);
+        reply.schema = Some(super::super::prompt::reply_schema());
+        let body = request_body("qwen", &reply, Flavor::Compatible, false, None);
+        let schema = &body["response_format"]["json_schema"]["schema"];
+        assert_eq!(schema["properties"]["message"]["maxLength"], MESSAGE_MAX_CHARS);
+        let change = &schema["properties"]["changes"]["items"]["properties"];
+        assert_eq!(change["reason"]["maxLength"], REASON_MAX_CHARS);
+        assert_eq!(change["param"]["maxLength"], WORD_MAX_CHARS);
+        assert_eq!(change["evidence"]["properties"]["unit"]["maxLength"], WORD_MAX_CHARS);
+        assert!(change["delta"].get("maxLength").is_none(), "numbers are left alone");
+        let openai = request_body("gpt", &reply, Flavor::OpenAi, false, None);
+        assert!(!openai["response_format"].to_string().contains("maxLength"));
 
         let body = request_body("qwen", &request(false), Flavor::Compatible, false, None);
         assert_eq!(body["max_tokens"], 300);

@@ -19,9 +19,10 @@ const TABLE_SLOT: &str = "{{PARAMETERS}}";
 const OPEN: &str = "<musician>";
 const CLOSE: &str = "</musician>";
 
-/// Tokens a suggestion may use: the largest strict reply (six changes with reasons and
-/// evidence) is about 450 tokens.
-pub const SUGGESTION_MAX_TOKENS: u32 = 700;
+/// Tokens a suggestion may use. The largest reply a grammar-bound server can write (strings
+/// bounded, see `openai::MESSAGE_MAX_CHARS`; six changes with reasons and evidence) is about
+/// 800 tokens; a usual one 150–450.
+pub const SUGGESTION_MAX_TOKENS: u32 = 1000;
 
 /// The system prompt, with the parameter table.
 pub fn system_prompt() -> String {

@@ -323,12 +323,26 @@ impl Reason {
             Reason::Unreachable { provider, error } => {
                 let (en_p, fr_p) = provider_name(*provider);
                 (
-                    format!("No answer from {en_p} after several tries ({error}). The built-in engine answers offline."),
-                    format!("Aucune réponse de {fr_p} après plusieurs essais ({error}). Le moteur intégré répond hors ligne."),
+                    format!(
+                        "No answer from {en_p} after several tries ({error}). The built-in engine answers offline."
+                    ),
+                    format!(
+                        "Aucune réponse {} après plusieurs essais ({error}). Le moteur intégré répond hors ligne.",
+                        de(fr_p)
+                    ),
                 )
             }
         };
         Note { code: self.code(), en, fr }
+    }
+}
+
+/// French "de" before a name: "du serveur …", "d'OpenAI", "d'Anthropic".
+fn de(name: &str) -> String {
+    match name.strip_prefix("le ") {
+        Some(rest) => format!("du {rest}"),
+        None if name.starts_with(['A', 'E', 'I', 'O', 'U']) => format!("d'{name}"),
+        None => format!("de {name}"),
     }
 }
 

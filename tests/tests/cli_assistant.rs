@@ -1,0 +1,327 @@
+//! `audiocollab suggest`, `render --apply` and `chat`, end to end, on the bundled demo (a
+//! muddy mix: +6.6 dB at 200–500 Hz, too quiet for Spotify).
+//!
+//! Offline: the embedded engine, with no key and no network, in English and French. Through a
+//! provider: a local fake OpenAI-compatible server on 127.0.0.1 ([`FakeLlm`]) that records
+//! what it receives. The real local model is `local_llm.rs`. Every run gets its own config,
+//! cache and data folders (XDG variables), so the user's own files play no part.
+
+use std::ffi::OsStr;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use audiocollab::assistant::actions::WireReply;
+use integration::cli::{binary, repo_root, TempDir};
+use integration::fake_llm::{FakeLlm, Reply, Wire};
+use serde_json::Value;
+
+fn demo() -> PathBuf {
+    repo_root().join("assets/demo.flac")
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `audiocollab args` with `home` as the user's folders, `stdin` as its input.
+fn run<S: AsRef<OsStr>>(home: &TempDir, args: &[S], stdin: &str) -> Run {
+    let mut child = Command::new(binary())
+        .args(args)
+        .env("HOME", home.root())
+        .env("XDG_CONFIG_HOME", home.path("config"))
+        .env("XDG_CACHE_HOME", home.path("cache"))
+        .env("XDG_DATA_HOME", home.path("data"))
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary().display()));
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    let run = Run {
+        code: out.status.code().expect("terminated by a signal"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    };
+    println!(
+        "$ audiocollab {}\n{}{}",
+        args.iter().map(|a| a.as_ref().to_string_lossy()).collect::<Vec<_>>().join(" "),
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
+impl Run {
+    fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+/// The analysis of `file` as JSON.
+fn analysis(home: &TempDir, file: &Path) -> Value {
+    let out = run(home, &["analyze".as_ref(), file.as_os_str(), "--json".as_ref()], "").ok();
+    let doc: Value = serde_json::from_str(&out.stdout).expect("analysis JSON");
+    doc["files"][0]["analysis"].clone()
+}
+
+fn region_balance(analysis: &Value, region: &str) -> f64 {
+    analysis["tonal_balance"]["regions"]
+        .as_array()
+        .expect("regions")
+        .iter()
+        .find(|r| r["region"] == region)
+        .and_then(|r| r["balance_db"].as_f64())
+        .expect("region balance")
+}
+
+fn has_finding(analysis: &Value, kind: &str) -> bool {
+    analysis["findings"].as_array().expect("findings").iter().any(|f| f["kind"] == kind)
+}
+
+/// Validates a reply against `assets/schema/reply.schema.json`.
+fn assert_reply_schema(reply: &Value) {
+    let path = repo_root().join("assets/schema/reply.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource("reply.schema.json", schema).unwrap();
+    let index = compiler.compile("reply.schema.json", &mut schemas).unwrap();
+    if let Err(e) = schemas.validate(reply, index) {
+        panic!("the reply does not follow the schema: {e:#}\n{reply:#}");
+    }
+}
+
+#[test]
+fn suggest_offline_explains_in_english_and_french() {
+    let home = TempDir::new("suggest-text");
+    let en = run(&home, &["suggest".as_ref(), demo().as_os_str()], "").ok();
+    assert!(en.stdout.contains("mud (+6.6 dB)") && en.stdout.contains("250 Hz"), "{}", en.stdout);
+    assert!(en.stdout.contains("Bell 1 Gain: 0.0 dB → -6.0 dB"), "{}", en.stdout);
+    // The output move counts what the EQ cut takes away, and says the ceiling stops it.
+    assert!(en.stdout.contains("counting the -2.2 LU the EQ moves change"), "{}", en.stdout);
+    assert!(en.stdout.contains("needs a limiter"), "{}", en.stdout);
+    assert!(en.stdout.contains("[embedded engine]"), "{}", en.stdout);
+
+    let fr = run(&home, &["suggest".as_ref(), demo().as_os_str(), "--lang".as_ref(), "fr".as_ref()], "").ok();
+    assert!(fr.stdout.contains("boue (+6,6 dB)"), "{}", fr.stdout);
+    assert!(fr.stdout.contains("par rapport à la cible Neutre"), "{}", fr.stdout);
+    assert!(fr.stdout.contains("Réglages proposés :") && fr.stdout.contains("[moteur intégré]"), "{}", fr.stdout);
+    assert!(!fr.stdout.contains("-16.6"), "French decimals: {}", fr.stdout);
+}
+
+#[test]
+fn suggest_json_is_what_render_apply_takes_and_the_render_fixes_the_mud() {
+    let home = TempDir::new("suggest-apply");
+    let before = analysis(&home, &demo());
+    assert!(has_finding(&before, "mud"));
+    let mud_before = region_balance(&before, "low_mid");
+
+    let out = run(&home, &["suggest".as_ref(), demo().as_os_str(), "--json".as_ref()], "").ok();
+    let reply: Value = serde_json::from_str(&out.stdout).expect("one JSON reply on stdout");
+    assert_reply_schema(&reply);
+    let typed: WireReply = serde_json::from_value(reply.clone()).expect("a WireReply");
+    let b1 = typed.changes.iter().find(|c| c.param == "b1_gain").expect("a b1_gain change");
+    assert_eq!(b1.value.as_ref().and_then(|v| serde_json::to_value(v).ok()), Some(serde_json::json!(-6.0)));
+    assert!(b1.evidence.as_ref().is_some_and(|e| e.finding.as_deref() == Some("mud")));
+
+    let changes = home.path("changes.json");
+    std::fs::write(&changes, &out.stdout).unwrap();
+    let rendered = home.path("out.wav");
+    let render = run(
+        &home,
+        &["render".as_ref(), demo().as_os_str(), rendered.as_os_str(), "--apply".as_ref(), changes.as_os_str()],
+        "",
+    )
+    .ok();
+    assert!(render.stderr.contains("applying Bell 1 Gain: 0.0 dB → -6.0 dB"), "{}", render.stderr);
+    assert!(render.stdout.contains("b1_gain=-6.0 dB"), "{}", render.stdout);
+
+    let after = analysis(&home, &rendered);
+    let mud_after = region_balance(&after, "low_mid");
+    println!("low-mid balance {mud_before:+.2} dB -> {mud_after:+.2} dB");
+    assert!(!has_finding(&after, "mud"), "the mud finding is gone: {:#}", after["findings"]);
+    assert!(mud_before - mud_after > 3.0, "{mud_before} -> {mud_after}");
+    // The output gain the engine predicted: within 0.5 LU of the measured result.
+    let predicted = before["loudness"]["integrated_lufs"].as_f64().unwrap() + 1.7 - 2.2;
+    let measured = after["loudness"]["integrated_lufs"].as_f64().unwrap();
+    assert!((predicted - measured).abs() < 0.5, "predicted {predicted:.2}, measured {measured:.2} LUFS");
+    assert!(after["loudness"]["true_peak_dbtp"].as_f64().unwrap() <= -1.0);
+}
+
+#[test]
+fn render_apply_refuses_what_is_not_a_reply_and_clamps_what_is_too_big() {
+    let home = TempDir::new("apply-untrusted");
+    let (demo, rendered, changes) = (demo(), home.path("out.wav"), home.path("changes.json"));
+    std::fs::write(
+        &changes,
+        r#"{"message": "x", "changes": [
+            {"param": "b1_gain", "value": -40, "delta": null, "reason": "huge", "evidence": null},
+            {"param": "volume_knob", "value": 3, "delta": null, "reason": "?", "evidence": null}]}"#,
+    )
+    .unwrap();
+    let args = ["render".as_ref(), demo.as_os_str(), rendered.as_os_str(), "--apply".as_ref(), changes.as_os_str()];
+    let out = run(&home, &args, "").ok();
+    assert!(
+        out.stderr.contains("applying Bell 1 Gain: 0.0 dB → -6.0 dB (adjusted by the validator)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("refused volume_knob"), "{}", out.stderr);
+
+    std::fs::write(&changes, "{\"message\": 3}").unwrap();
+    let out = run(&home, &args, "");
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.starts_with("error: ") && out.stderr.contains("is not an assistant reply"), "{}", out.stderr);
+}
+
+#[test]
+fn chat_offline_answers_applies_commands_and_undoes_in_both_languages() {
+    let home = TempDir::new("chat");
+    let script = "quel est le BPM ?\n\
+                  monte les aigus de 2 dB\n\
+                  /réglages\n\
+                  annule\n\
+                  what key is it in?\n\
+                  brighter vocals please\n\
+                  /apply\n\
+                  /settings\n\
+                  undo\n\
+                  redo\n\
+                  qu'est-ce qui ne va pas à 0:05 ?\n\
+                  comment dé-esser ?\n\
+                  /quit\n\
+                  never read\n";
+    let out = run(&home, &["chat".as_ref(), demo().as_os_str()], script).ok();
+    let s = &out.stdout;
+    assert!(s.contains("E minor, 136 BPM, -16.6 LUFS, 2 findings"), "{s}");
+    assert!(s.contains("Le tempo est d'environ 136 BPM"), "{s}");
+    // A command applies at once, with its reason in the musician's language.
+    assert!(s.contains("Appliqué :\n  High Shelf Gain: 0.0 dB → 2.0 dB  — à votre demande"), "{s}");
+    assert!(s.contains("hs_gain=2.0 dB") && s.contains("--set hs_gain=2.0dB"), "{s}");
+    assert!(s.contains("Annulé :\n  High Shelf Gain: 2.0 dB → 0.0 dB"), "{s}");
+    assert!(s.contains("The key is E minor"), "{s}");
+    // An intent is a proposal that waits for the musician.
+    let proposed = s.find("Proposed:\n").expect("a proposal");
+    let applied = s.find("Applied:\n").expect("applied on /apply");
+    assert!(proposed < applied);
+    assert!(s[proposed..applied].contains("→ /apply to apply it"), "{s}");
+    assert!(s.contains("Bell 2 Gain: 0.0 dB → 3.0 dB"), "{s}");
+    assert!(s.contains("Current settings (the others at their defaults): b1_freq=300 Hz, b1_gain=-3.0 dB, b2_gain=3.0 dB, ds_on=On"), "{s}");
+    assert!(s.contains("Undone:\n  De-esser On: On → Off"), "{s}");
+    assert!(s.contains("Redone:\n  Bell 2 Gain: 0.0 dB → 3.0 dB"), "{s}");
+    // A moment, answered from that stretch's own analysis, in French decimals.
+    assert!(s.contains("Entre 0:00–0:10") && s.contains("-19,4 LUFS"), "{s}");
+    assert!(s.contains("Le de-essing"), "{s}");
+    assert!(!s.contains("never read"));
+    assert!(s.matches("[moteur intégré]").count() >= 3 && s.matches("[embedded engine]").count() >= 2, "{s}");
+}
+
+/// A reply from the fake model: the mud cut, and a parameter that does not exist.
+const MODEL_REPLY: &str = r#"{"message": "Il y a trop de 250 Hz : je creuse un peu.", "changes": [{"param": "b1_freq", "value": 250, "delta": null, "reason": "le surplus est centré sur 250 Hz", "evidence": null}, {"param": "b1_gain", "value": null, "delta": -3, "reason": "bas-médium +6,6 dB", "evidence": {"finding": "mud", "from_s": 0.0, "to_s": 17.5, "value": 6.6, "unit": "dB"}}, {"param": "loudness_maximizer", "value": 10, "delta": null, "reason": "plus fort", "evidence": null}]}"#;
+
+/// A fake OpenAI-compatible server answering `replies` in turn, on a thread of its own for
+/// the rest of the test process.
+fn serve(replies: Vec<Reply>) -> FakeLlm {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            let fake = FakeLlm::start(Wire::OpenAi, None, replies).await;
+            tx.send(fake).expect("send the fake");
+            std::future::pending::<()>().await
+        })
+    });
+    rx.recv().expect("the fake server started")
+}
+
+/// Splits a reply into streamed pieces of 7 characters.
+fn pieces(text: &str) -> Reply {
+    let chars: Vec<char> = text.chars().collect();
+    Reply::Text(chars.chunks(7).map(|c| c.iter().collect()).collect())
+}
+
+#[test]
+fn suggest_and_chat_go_through_an_openai_compatible_server() {
+    let home = TempDir::new("fake-llm");
+    let fake = serve(vec![pieces(MODEL_REPLY), pieces(MODEL_REPLY), Reply::text(&["this is not JSON"])]);
+    let url = fake.base_url();
+
+    // suggest --json: the model's changes, validated; the unknown one refused on stderr.
+    let demo = demo();
+    let demo = demo.to_str().expect("UTF-8 path");
+    let args = ["suggest", demo, "--json", "--lang", "fr", "--base-url", &url, "--model", "tiny"];
+    let out = run(&home, &args, "").ok();
+    let reply: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_reply_schema(&reply);
+    let changes: Vec<(String, f64)> = reply["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["param"].as_str().unwrap().to_string(), c["value"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(changes, [("b1_freq".to_string(), 250.0), ("b1_gain".to_string(), -3.0)]);
+    assert!(out.stderr.contains("refused loudness_maximizer"), "{}", out.stderr);
+
+    // What the server received: the measurements and the words, no audio, no file path; the
+    // reply schema as a strict json_schema response format.
+    let sent = fake.requests();
+    assert_eq!(sent.len(), 1);
+    let body = &sent[0].body;
+    assert_eq!(body["model"], "tiny");
+    assert_eq!(body["response_format"]["type"], "json_schema");
+    let user = body["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_string();
+    assert!(user.contains("integrated -16.6 LUFS") && user.contains("- mud (warning)"), "{user}");
+    assert!(user.contains("Quels réglages ce morceau demande-t-il"), "{user}");
+    assert!(!sent[0].raw.contains("demo.flac") && !sent[0].raw.contains(repo_root().to_str().unwrap()));
+
+    // chat: the model's message streams; a command stays local; a broken answer falls back.
+    let script =
+        "le mix est boueux, tu proposes quoi ?\n/applique\nmonte les aigus de 2 dB\nrends la voix plus claire\n";
+    let out = run(&home, &["chat", demo, "--base-url", &url], script).ok();
+    let s = &out.stdout;
+    assert!(s.contains("assistant : Il y a trop de 250 Hz : je creuse un peu.\nProposé :"), "{s}");
+    assert!(s.contains("Bell 1 Gain: 0.0 dB → -3.0 dB  — bas-médium +6,6 dB"), "{s}");
+    assert!(s.contains("refusé loudness_maximizer"), "{s}");
+    assert!(s.contains("[local · openai-compatible · 321+42 tokens, $0.0000]"), "{s}");
+    assert!(s.contains("Appliqué :\n  Bell 1 Freq: 400 Hz → 250 Hz"), "{s}");
+    assert!(s.contains("Appliqué :\n  High Shelf Gain: 0.0 dB → 2.0 dB"), "{s}");
+    assert_eq!(fake.requests().len(), 3, "the command was not sent; the other two were");
+    // The third answer was not JSON: the engine answered, and said why.
+    assert!(s.contains("était inutilisable") && s.contains("le moteur intégré a répondu"), "{s}");
+    let sent = fake.requests();
+    let chat_request = &sent[1].body;
+    assert_eq!(chat_request["stream"], true);
+    let history: Vec<&str> =
+        chat_request["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(history, ["system", "user"]);
+    let third: Vec<&str> =
+        sent[2].body["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(third, ["system", "user", "assistant", "user", "assistant", "user"], "earlier turns go along");
+
+    // Every request is in the audit log of the user's data folder, without the words.
+    let audit = std::fs::read_to_string(home.path("data/audiocollab/audit.jsonl")).expect("audit log");
+    assert_eq!(audit.lines().filter(|l| l.contains("\"openai-compatible\"")).count(), 3, "{audit}");
+    assert!(!audit.contains("boueux"));
+}
+
+#[test]
+fn a_missing_key_or_a_wrong_option_is_said_plainly() {
+    let home = TempDir::new("no-key");
+    let out = run(&home, &["suggest", demo().to_str().unwrap(), "--provider", "openai"], "").ok();
+    assert!(out.stderr.contains("note:") && out.stderr.contains("OPENAI_API_KEY"), "{}", out.stderr);
+    assert!(out.stdout.contains("[embedded engine]") && out.stdout.contains("Bell 1 Gain"), "{}", out.stdout);
+
+    let out = run(&home, &["suggest", demo().to_str().unwrap(), "--provider", "openai-compatible"], "");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("needs --base-url"), "{}", out.stderr);
+    let out = run(&home, &["chat", demo().to_str().unwrap(), "--model", "gpt-4o"], "");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--model needs --provider"), "{}", out.stderr);
+}
