@@ -25,7 +25,7 @@ use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
 use params::AudioCollabParams;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The plugin instance.
 pub struct AudioCollab {
@@ -41,7 +41,7 @@ pub struct AudioCollab {
     /// Consumer ends of the worker rings until the analysis worker starts (first activation).
     worker_ends: Option<WorkerEnds>,
     /// The analysis thread, started by the first `activate()`; shared with the editor.
-    worker: Option<Arc<AnalysisWorker>>,
+    worker: Arc<OnceLock<Arc<AnalysisWorker>>>,
     /// Drop counters of the worker rings.
     telemetry: Arc<Telemetry>,
     editor_state: Arc<EguiEditorState>,
@@ -55,14 +55,15 @@ impl Default for AudioCollab {
         let meters = Arc::new(Meters::default());
         let editor_state = editor::default_state();
         let queues = StatsQueues::new();
+        let worker = Arc::new(OnceLock::new());
         Self {
             telemetry: queues.audio.telemetry().clone(),
             audio_ends: queues.audio,
             worker_ends: Some(queues.worker),
-            worker: None,
+            worker: worker.clone(),
             stats: None,
             chain: Chain::new(48_000.0),
-            editor: Some(editor::Editor::new(params.clone(), meters.clone())),
+            editor: Some(editor::Editor::new(params.clone(), meters.clone(), worker)),
             params,
             meters,
             editor_state,
@@ -73,7 +74,7 @@ impl Default for AudioCollab {
 impl AudioCollab {
     /// The analysis worker, once the plugin has been activated (and the thread could start).
     pub fn analysis(&self) -> Option<&Arc<AnalysisWorker>> {
-        self.worker.as_ref()
+        self.worker.get()
     }
 
     /// The drop counters of the statistics rings.
@@ -135,9 +136,9 @@ impl Plugin for AudioCollab {
         // The analysis thread starts once and lives as long as the plugin. If the system
         // refuses a thread, the plugin works on without analysis (the rings fill and count
         // their drops).
-        if self.worker.is_none() {
-            if let Some(ends) = self.worker_ends.take() {
-                self.worker = AnalysisWorker::spawn(ends, AnalyzeOptions::default()).ok().map(Arc::new);
+        if let Some(ends) = self.worker_ends.take() {
+            if let Ok(worker) = AnalysisWorker::spawn(ends, AnalyzeOptions::default()) {
+                let _ = self.worker.set(Arc::new(worker));
             }
         }
         true

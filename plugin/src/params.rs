@@ -10,9 +10,10 @@
 //! is independent of the host's block size, so the plugin, the CLI and the tests render the
 //! same samples for the same settings.
 
+use crate::assistant::panel::ChatLog;
 use crate::spec::{Kind, ParamId, Scale, Settings, NUM_PARAMS};
 use nice_plug::prelude::*;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// High-pass slope, host-visible as a choice.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +173,11 @@ pub struct AudioCollabParams {
     /// Output gain, bypass, mute.
     #[nested(group = "Output")]
     pub output: OutputParams,
+    /// The conversation with the assistant, saved with the project: words, answers, cards
+    /// and their states. Never an API key. Read back as untrusted data (cards are validated
+    /// again when applied).
+    #[persist = "chat"]
+    pub chat: Arc<RwLock<ChatLog>>,
 }
 
 impl Default for AudioCollabParams {
@@ -220,6 +226,7 @@ impl Default for AudioCollabParams {
                 bypass: toggle(P::Bypass).make_bypass(),
                 mute: toggle(P::Mute),
             },
+            chat: Arc::default(),
         }
     }
 }

@@ -325,7 +325,7 @@ fn server_errors_on_every_attempt_end_with_the_embedded_engine() {
         "{}",
         note.en
     );
-    assert!(note.fr.starts_with("Aucune réponse de OpenAI après plusieurs essais"), "{}", note.fr);
+    assert!(note.fr.starts_with("Aucune réponse d'OpenAI après plusieurs essais"), "{}", note.fr);
     assert_eq!(script.calls().len(), 3);
     let log = records(&paths);
     assert_eq!((log[0].attempts, log[0].errors, log[0].outcome), (3, 3, AuditOutcome::Embedded));

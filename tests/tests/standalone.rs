@@ -76,7 +76,7 @@ fn standalone_opens_the_window_with_the_dummy_backend() {
     let display = format!(":{}", free_display());
     let _xvfb = Killed(
         Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1400x900x24", "-nolisten", "tcp"])
+            .args([&display, "-screen", "0", "1920x1080x24", "-nolisten", "tcp"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -134,4 +134,59 @@ fn standalone_opens_the_window_with_the_dummy_backend() {
     assert!(width >= 1000 && height >= 600, "window is {width}x{height}");
     assert!(colours > 50, "the window looks blank: {colours} distinct colours");
     assert!(app.0.try_wait().expect("poll").is_none(), "the standalone died while drawing; see {}", log.display());
+
+    // Talk to the assistant: click into the message box (bottom of the chat panel), type in
+    // French with accents, press Enter; the embedded engine answers with suggestion cards.
+    let xdotool = |args: &[&str]| {
+        let status = Command::new("xdotool").args(args).env("DISPLAY", &display).status().expect("run xdotool");
+        assert!(status.success(), "xdotool {args:?} failed");
+    };
+    let (x, y) = ((width - 180).to_string(), (height - 18).to_string());
+    xdotool(&["mousemove", "--window", &window, &x, &y, "click", "1"]);
+    std::thread::sleep(Duration::from_millis(300));
+    xdotool(&["type", "--delay", "20", "rends les voix plus claires"]);
+    xdotool(&["key", "Return"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let chat_shot = workspace_root().join("target/standalone/window-chat.png");
+    let status = Command::new("import").args(["-window", &window]).arg(&chat_shot).env("DISPLAY", &display).status();
+    assert!(status.expect("run import").success(), "import failed");
+    println!("screenshot after a message: {}", chat_shot.display());
+    // The conversation and its cards add colours (text, card frames, buttons) to the panel.
+    let info = Command::new("identify").args(["-format", "%k"]).arg(&chat_shot).output().expect("run identify");
+    let after: u32 = String::from_utf8_lossy(&info.stdout).trim().parse().expect("colour count");
+    println!("{after} distinct colours after the message (were {colours})");
+    assert!(after > colours, "nothing new was drawn after the message");
+
+    // Apply all: the EQ curve (drawn from the parameters) bends; Undo: it is flat again. The
+    // button positions are those of this answer in this window size (the engine's answer
+    // without an analysis is fixed); the curve is compared pixel by pixel.
+    let curve = |name: &str| -> PathBuf {
+        let path = workspace_root().join(format!("target/standalone/{name}.png"));
+        let status = Command::new("import").args(["-window", &window]).arg(&path).env("DISPLAY", &display).status();
+        assert!(status.expect("run import").success(), "import failed");
+        let crop = workspace_root().join(format!("target/standalone/{name}-curve.png"));
+        let status = Command::new("convert").arg(&path).args(["-crop", "990x185+12+48", "+repage"]).arg(&crop).status();
+        assert!(status.expect("run convert").success(), "convert failed");
+        crop
+    };
+    let differing = |a: &Path, b: &Path| -> u64 {
+        let out = Command::new("compare").args(["-metric", "AE"]).arg(a).arg(b).arg("null:").output().expect("compare");
+        let text = String::from_utf8_lossy(&out.stderr).to_string();
+        text.split_whitespace().next().and_then(|n| n.parse::<f64>().ok()).unwrap_or_else(|| panic!("compare: {text}"))
+            as u64
+    };
+    let flat = curve("flat");
+    xdotool(&["mousemove", "--window", &window, "1222", "468", "click", "1"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let applied = curve("applied");
+    let moved = differing(&flat, &applied);
+    println!("after Apply all, {moved} pixels of the EQ curve changed");
+    assert!(moved > 500, "Apply all did not move the EQ curve ({moved} pixels)");
+    xdotool(&["mousemove", "--window", &window, "1433", "12", "click", "1"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let undone = curve("undone");
+    let left = differing(&flat, &undone);
+    println!("after Undo, {left} pixels differ from the flat curve");
+    assert!(left < moved / 20, "Undo did not restore the curve ({left} pixels differ)");
+    assert!(app.0.try_wait().expect("poll").is_none(), "the standalone died while answering; see {}", log.display());
 }

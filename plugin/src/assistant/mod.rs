@@ -10,9 +10,12 @@
 //! * [`commands`]: direct commands ("monte les aigus de 2 dB", "pan left 30%").
 //! * [`engine`]: the embedded offline engine (the default assistant) and [`suggest`], its
 //!   findings-to-changes rules.
+//! * [`history`]: the undo/redo history of applied change sets.
 //! * [`knowledge`]: the how-to knowledge base (`assets/knowledge/`), French and English.
 //! * [`lang`]: which language a message is in.
 //! * [`provider`]: the OpenAI, Anthropic and OpenAI-compatible clients (HTTP, streaming).
+//! * [`desk`]: the assistant's thread in the plugin; [`panel`]: the chat panel's logic
+//!   (cards, Apply / Undo, A/B, the saved conversation), apart from its drawing.
 //! * [`session`]: a conversation about one track (who answers, pending changes, undo).
 //! * [`stream`]: the `message` of a reply while it streams, for display.
 //! * [`route`]: which model answers which task, with the cache, budgets, rate limits,
@@ -21,11 +24,14 @@
 pub mod actions;
 pub mod brief;
 pub mod commands;
+pub mod desk;
 pub mod engine;
+pub mod history;
 pub mod knowledge;
 pub mod lang;
 pub mod llm;
 pub mod names;
+pub mod panel;
 pub mod provider;
 pub mod route;
 pub mod session;

@@ -23,6 +23,7 @@ use tokio::runtime::Runtime;
 use super::actions::{ChangeSet, Proposal, Rejection, WireReply};
 use super::brief;
 use super::engine::{self, Context, Understood};
+use super::history::{Applied, History};
 use super::lang::{self, Lang};
 use super::llm::{Message, ModelRef, ProviderError, Role, Usage};
 use super::provider::{parse_wire_reply, prompt, CancelToken, Client, ClientConfig};
@@ -129,10 +130,9 @@ pub struct Conversation {
     analysis: Option<TrackAnalysis>,
     segment: Option<Box<SegmentFn>>,
     lang: Option<Lang>,
-    history: Vec<Message>,
-    pending: Option<(ChangeSet, Option<String>)>,
-    undo: Vec<(ChangeSet, Option<String>)>,
-    redo: Vec<(ChangeSet, Option<String>)>,
+    messages: Vec<Message>,
+    pending: Option<Applied>,
+    history: History,
 }
 
 impl Conversation {
@@ -143,10 +143,9 @@ impl Conversation {
             analysis,
             segment: None,
             lang: None,
-            history: Vec::new(),
+            messages: Vec::new(),
             pending: None,
-            undo: Vec::new(),
-            redo: Vec::new(),
+            history: History::default(),
         }
     }
 
@@ -178,12 +177,17 @@ impl Conversation {
 
     /// The conversation so far, oldest first.
     pub fn history(&self) -> &[Message] {
-        &self.history
+        &self.messages
     }
 
     /// Changes proposed and not applied yet.
     pub fn pending(&self) -> Option<&ChangeSet> {
-        self.pending.as_ref().map(|(set, _)| set)
+        self.pending.as_ref().map(|p| &p.set)
+    }
+
+    /// Replaces the settings (the plugin's parameters moved by hand or by automation).
+    pub fn set_settings(&mut self, settings: Settings) {
+        self.settings = settings;
     }
 
     /// Answers the musician's `words`; a model's message streams into `sink` as it is written.
@@ -203,7 +207,7 @@ impl Conversation {
         let turn = match assistant {
             Some(assistant) if answer.understood != Understood::Command => {
                 let measurements = brief::measurements(self.analysis.as_ref(), &self.settings);
-                let request = prompt::chat_request(&measurements, &self.history, words);
+                let request = prompt::chat_request(&measurements, &self.messages, words);
                 self.routed(words, lang, assistant, &request, answer.reply, cancel, sink)
             }
             _ => self.engine_turn(words, lang, answer.reply, None),
@@ -248,50 +252,40 @@ impl Conversation {
 
     /// Applies the pending changes; returns them.
     pub fn apply_pending(&mut self, assistant: Option<&Assistant>) -> Option<&ChangeSet> {
-        let (set, id) = self.pending.take()?;
-        set.apply(&mut self.settings);
-        if let (Some(a), Some(id)) = (assistant, &id) {
-            // The audit log is a record, never a reason to refuse.
-            let _ = a.router.mark(id, true);
-        }
-        self.redo.clear();
-        self.undo.push((set, id));
-        self.undo.last().map(|(set, _)| set)
+        let applied = self.pending.take()?;
+        applied.set.apply(&mut self.settings);
+        mark(assistant, &applied, true);
+        self.history.push(applied);
+        self.history.last().map(|a| &a.set)
     }
 
     /// Drops the pending changes.
     pub fn reject_pending(&mut self) -> Option<ChangeSet> {
-        self.pending.take().map(|(set, _)| set)
+        self.pending.take().map(|p| p.set)
     }
 
     /// Undoes the last applied change set; returns it.
     pub fn undo(&mut self, assistant: Option<&Assistant>) -> Option<&ChangeSet> {
-        let (set, id) = self.undo.pop()?;
-        set.inverse().apply(&mut self.settings);
-        if let (Some(a), Some(id)) = (assistant, &id) {
-            let _ = a.router.mark(id, false);
-        }
-        self.redo.push((set, id));
-        self.redo.last().map(|(set, _)| set)
+        let applied = self.history.undo()?;
+        applied.set.inverse().apply(&mut self.settings);
+        mark(assistant, applied, false);
+        Some(&applied.set)
     }
 
     /// Applies again the last change set undone; returns it.
     pub fn redo(&mut self, assistant: Option<&Assistant>) -> Option<&ChangeSet> {
-        let (set, id) = self.redo.pop()?;
-        set.apply(&mut self.settings);
-        if let (Some(a), Some(id)) = (assistant, &id) {
-            let _ = a.router.mark(id, true);
-        }
-        self.undo.push((set, id));
-        self.undo.last().map(|(set, _)| set)
+        let applied = self.history.redo()?;
+        applied.set.apply(&mut self.settings);
+        mark(assistant, applied, true);
+        Some(&applied.set)
     }
 
     /// Keeps the turn in the history; applies a command's changes, holds the others.
     fn record(&mut self, mut turn: Turn, command: bool) -> Turn {
-        self.history.push(Message { role: Role::User, content: turn.words.clone() });
-        self.history.push(Message { role: Role::Assistant, content: turn.message.clone() });
+        self.messages.push(Message { role: Role::User, content: turn.words.clone() });
+        self.messages.push(Message { role: Role::Assistant, content: turn.message.clone() });
         if !turn.changes.is_empty() {
-            self.pending = Some((turn.changes.clone(), turn.request_id.clone()));
+            self.pending = Some(Applied { set: turn.changes.clone(), request_id: turn.request_id.clone() });
             if command {
                 self.apply_pending(None);
                 turn.applied = true;
@@ -410,6 +404,14 @@ impl Conversation {
                 }
             },
         }
+    }
+}
+
+/// Records in the audit log that a model's changes were applied or undone. The log is a
+/// record, never a reason to refuse.
+fn mark(assistant: Option<&Assistant>, applied: &Applied, done: bool) {
+    if let (Some(a), Some(id)) = (assistant, &applied.request_id) {
+        let _ = a.router.mark(id, done);
     }
 }
 

@@ -316,25 +316,31 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
     reply
 }
 
-/// How much the integrated loudness moves when `changes` are applied to `settings`, LU: the
-/// measured band levels, weighted as BS.1770 weighs them, through the EQ before and after.
-/// A cut where the music has energy lowers the loudness; the output move makes up for it.
+/// How much the integrated loudness moves when `changes` are applied to `settings`, LU.
 fn loudness_change_db(a: &TrackAnalysis, settings: &Settings, changes: &[WireChange]) -> f64 {
     let reply = WireReply { message: String::new(), changes: changes.to_vec() };
     let Ok(set) = ChangeSet::try_from(Proposal { reply: &reply, current: settings }) else { return 0.0 };
     let mut after = *settings;
     set.apply(&mut after);
+    estimated_loudness_change(a, settings, &after)
+}
+
+/// How much louder (LU) the track measured as `a` plays through `after` than through
+/// `before`: the measured band levels, weighted as BS.1770 weighs them, through each EQ and
+/// the output gains. A cut where the music has energy lowers the loudness.
+pub fn estimated_loudness_change(a: &TrackAnalysis, before: &Settings, after: &Settings) -> f64 {
     let (mut before_power, mut after_power) = (0.0, 0.0);
     for band in &a.tonal_balance.bands {
         let f = band.centre_hz as f64;
         let weighted = band.level_db as f64 + targets::k_weighting_db(f);
-        before_power += 10f64.powf((weighted + eq::response_db(settings, 48_000.0, f)) / 10.0);
-        after_power += 10f64.powf((weighted + eq::response_db(&after, 48_000.0, f)) / 10.0);
+        before_power += 10f64.powf((weighted + eq::response_db(before, 48_000.0, f)) / 10.0);
+        after_power += 10f64.powf((weighted + eq::response_db(after, 48_000.0, f)) / 10.0);
     }
+    let gains = |s: &Settings| f64::from(s.get(ParamId::InputGain) + s.get(ParamId::OutputGain));
     if before_power > 0.0 && after_power > 0.0 {
-        10.0 * (after_power / before_power).log10()
+        10.0 * (after_power / before_power).log10() + gains(after) - gains(before)
     } else {
-        0.0
+        gains(after) - gains(before)
     }
 }
 

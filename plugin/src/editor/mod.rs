@@ -1,13 +1,18 @@
 //! The plugin window (egui): every parameter, grouped as input, EQ, dynamics, stereo and
-//! output, with the EQ curve and the meters. The chat and analysis panels join it later.
+//! output, with the EQ curve and the meters, and the assistant's chat panel on the right.
 //!
 //! Parameters are only ever changed through nice-plug's `ParamSetter` (begin / set / end), so
 //! the host records automation and its own undo sees every move.
 
+mod chat;
 mod controls;
 mod curve;
 mod meters;
 
+use crate::analysis::live::AnalysisWorker;
+use crate::assistant::desk::Desk;
+use crate::assistant::panel::Panel;
+use crate::assistant::route::Paths;
 use crate::bridge::Meters;
 use crate::params::AudioCollabParams;
 use crate::spec::ParamId as P;
@@ -17,10 +22,12 @@ use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::prelude::*;
 use nice_plug_egui::resizable_window::ResizableWindow;
 use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-/// Smallest size at which every group still fits without scrolling.
-const MIN_SIZE: LogicalSize<f32> = LogicalSize::new(1180.0, 660.0);
+/// Smallest size at which every group and the chat panel still fit without scrolling.
+const MIN_SIZE: LogicalSize<f32> = LogicalSize::new(1520.0, 700.0);
+/// Width of the chat panel.
+const CHAT_WIDTH: f32 = 340.0;
 const RESIZE_HINT: ResizeHint = ResizeHint::resizable().with_min_logical_size(MIN_SIZE);
 
 /// Accent colour of the product.
@@ -45,15 +52,24 @@ pub fn create(state: Arc<EguiEditorState>, app: Editor) -> Option<EguiEditor<Edi
 pub struct Editor {
     params: Arc<AudioCollabParams>,
     meters: Arc<Meters>,
+    analysis: Arc<OnceLock<Arc<AnalysisWorker>>>,
     /// Set while the window is open.
     gui: Option<GuiContext>,
     display: meters::Display,
+    panel: Panel,
+    /// The assistant's thread, started the first time the window opens.
+    desk: Option<Desk>,
 }
 
 impl Editor {
     /// The editor of one plugin instance.
-    pub fn new(params: Arc<AudioCollabParams>, meters: Arc<Meters>) -> Self {
-        Self { params, meters, gui: None, display: meters::Display::default() }
+    pub fn new(
+        params: Arc<AudioCollabParams>,
+        meters: Arc<Meters>,
+        analysis: Arc<OnceLock<Arc<AnalysisWorker>>>,
+    ) -> Self {
+        let panel = Panel::new(params.chat.clone());
+        Self { params, meters, analysis, gui: None, display: meters::Display::default(), panel, desk: None }
     }
 }
 
@@ -66,6 +82,10 @@ impl NiceEguiApp for Editor {
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         apply_style(&egui_ctx);
         self.gui = Some(nice_gui_ctx);
+        if self.desk.is_none() {
+            // Without a thread the panel still shows the conversation; it cannot answer.
+            self.desk = Desk::spawn(Paths::system()).ok();
+        }
         Ok(())
     }
 
@@ -81,7 +101,20 @@ impl NiceEguiApp for Editor {
         // Meters move at about 30 frames per second while the window is open.
         ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));
         self.display.update(&self.meters, ui.input(|i| i.stable_dt));
+        self.assistant(ui, &setter);
         ResizableWindow::new("audiocollab-main").min_size(Vec2::new(MIN_SIZE.width, MIN_SIZE.height)).show(ui, |ui| {
+            egui::Panel::right("audiocollab-chat").exact_size(CHAT_WIDTH).resizable(false).show(ui, |ui| {
+                if let Some(desk) = &self.desk {
+                    let mut writer = chat::HostWriter { params: &self.params, setter: &setter };
+                    let analysis = self.analysis.get().and_then(|w| w.latest());
+                    let settings = self.params.settings();
+                    let latest = analysis.clone();
+                    let mut ask = |panel: &mut Panel, words: &str| {
+                        panel.ask(words, desk, settings, latest.clone());
+                    };
+                    chat::draw(ui, &mut self.panel, desk, &mut writer, analysis.as_deref(), &mut ask);
+                }
+            });
             egui::Frame::new().inner_margin(egui::Margin::same(10)).show(ui, |ui| {
                 self.draw(ui, &setter);
             });
@@ -90,6 +123,21 @@ impl NiceEguiApp for Editor {
 }
 
 impl Editor {
+    /// Takes the assistant's news: streamed text, finished answers (a command's changes are
+    /// applied now that the window can), and forwards what happened to answers to the audit log.
+    fn assistant(&mut self, ui: &egui::Ui, setter: &ParamSetter) {
+        let Some(desk) = &self.desk else { return };
+        let mut writer = chat::HostWriter { params: &self.params, setter };
+        self.panel.apply_waiting(&mut writer);
+        self.panel.poll(desk, Some(&mut writer));
+        for (id, what) in self.panel.take_records() {
+            desk.record(&id, what);
+        }
+        if self.panel.is_waiting() {
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(16));
+        }
+    }
+
     fn draw(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
         let params = &*self.params;
         ui.horizontal(|ui| {

@@ -97,13 +97,24 @@ pub enum AuditEvent {
         /// When.
         time: String,
     },
+    /// The musician rated the answer to request `id`.
+    Feedback {
+        /// The request.
+        id: String,
+        /// When.
+        time: String,
+        /// Thumbs up (`true`) or down.
+        up: bool,
+    },
 }
 
 impl AuditEvent {
     fn time(&self) -> &str {
         match self {
             AuditEvent::Request(r) => &r.time,
-            AuditEvent::Applied { time, .. } | AuditEvent::Undone { time, .. } => time,
+            AuditEvent::Applied { time, .. } | AuditEvent::Undone { time, .. } | AuditEvent::Feedback { time, .. } => {
+                time
+            }
         }
     }
 }
@@ -147,6 +158,11 @@ impl AuditLog {
     pub fn mark(&self, id: &str, applied: bool, now: &ZonedDateTime) -> std::io::Result<()> {
         let (id, time) = (id.to_string(), stamp(now));
         self.append(&if applied { AuditEvent::Applied { id, time } } else { AuditEvent::Undone { id, time } })
+    }
+
+    /// Appends the musician's rating of the answer to request `id`.
+    pub fn feedback(&self, id: &str, up: bool, now: &ZonedDateTime) -> std::io::Result<()> {
+        self.append(&AuditEvent::Feedback { id: id.to_string(), time: stamp(now), up })
     }
 }
 
@@ -244,6 +260,10 @@ pub struct Summary {
     pub applied: usize,
     /// Suggestions undone.
     pub undone: usize,
+    /// Answers rated thumbs up.
+    pub thumbs_up: usize,
+    /// Answers rated thumbs down.
+    pub thumbs_down: usize,
     /// Per local calendar month, oldest first.
     pub months: Vec<PeriodRow>,
     /// Per local day, oldest first.
@@ -294,6 +314,8 @@ pub fn summarise(events: &[AuditEvent], skipped_lines: usize, now: Timestamp, si
         output_tokens: 0,
         applied: 0,
         undone: 0,
+        thumbs_up: 0,
+        thumbs_down: 0,
         months: Vec::new(),
         days: Vec::new(),
         tasks: Vec::new(),
@@ -312,6 +334,10 @@ pub fn summarise(events: &[AuditEvent], skipped_lines: usize, now: Timestamp, si
             }
             AuditEvent::Undone { .. } => {
                 s.undone += 1;
+                continue;
+            }
+            AuditEvent::Feedback { up, .. } => {
+                *if *up { &mut s.thumbs_up } else { &mut s.thumbs_down } += 1;
                 continue;
             }
             AuditEvent::Request(r) => r,
@@ -408,6 +434,7 @@ pub fn render_text(s: &Summary, log: &Path, exists: bool) -> String {
     let reasons = if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) };
     let _ = writeln!(out, "Fallbacks: {}{reasons}", s.fallbacks);
     let _ = writeln!(out, "Suggestions applied: {}, undone: {}", s.applied, s.undone);
+    let _ = writeln!(out, "Answers rated: {} thumbs up, {} thumbs down", s.thumbs_up, s.thumbs_down);
     if s.skipped_lines > 0 {
         let _ = writeln!(out, "Unreadable lines skipped: {}", s.skipped_lines);
     }

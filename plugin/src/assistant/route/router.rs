@@ -820,6 +820,11 @@ impl<C: Complete, K: Clock> Router<C, K> {
         }
     }
 
+    /// Appends the musician's thumbs up (`true`) or down on the answer to request `id`.
+    pub fn feedback(&self, id: &str, up: bool) -> std::io::Result<()> {
+        self.audit.feedback(id, up, &self.clock.now())
+    }
+
     /// Appends to the audit log that the changes of request `id` were applied (`true`) or
     /// undone (`false`).
     pub fn mark(&self, id: &str, applied: bool) -> std::io::Result<()> {

@@ -1,0 +1,500 @@
+//! The chat panel's logic, apart from its drawing: the conversation as the project saves it,
+//! sending, streaming, suggestion cards with Apply / Reject, undo / redo, a loudness-matched
+//! A/B, and applies that wait while the window is closed.
+//!
+//! Parameters are written through a [`ParamWriter`]: in the window, nice-plug's
+//! `ParamSetter` (one begin / set / end gesture per parameter, so the host records automation
+//! and its own undo); in tests, a plain [`Settings`]. The saved conversation is untrusted
+//! (a project file): a card is validated again, like any reply, when it is applied.
+
+use std::sync::{Arc, PoisonError, RwLock};
+
+use serde::{Deserialize, Serialize};
+
+use super::actions::{ChangeSet, Proposal, WireChange, WireReply, WireValue};
+use super::desk::{Desk, Event, Record};
+use super::history::{Applied, History};
+use super::session::{Answerer, Turn};
+use super::suggest::estimated_loudness_change;
+use crate::analysis::track::TrackAnalysis;
+use crate::spec::{Format, Kind, ParamId, Settings};
+
+/// Most entries kept in the saved conversation; the oldest go first.
+pub const MAX_ENTRIES: usize = 200;
+
+/// Writes parameters the host can see.
+pub trait ParamWriter {
+    /// The values now.
+    fn settings(&self) -> Settings;
+    /// Sets each `(parameter, plain value)`, one host gesture each.
+    fn write(&mut self, changes: &[(ParamId, f32)]);
+}
+
+impl ParamWriter for Settings {
+    fn settings(&self) -> Settings {
+        *self
+    }
+
+    fn write(&mut self, changes: &[(ParamId, f32)]) {
+        for &(p, v) in changes {
+            self.set(p, p.spec().clamp(v));
+        }
+    }
+}
+
+/// Where a card stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardState {
+    /// Proposed, waiting for the musician.
+    #[default]
+    Proposed,
+    /// Applied, waiting for the window to open (the parameters can only move then).
+    Waiting,
+    /// Applied.
+    Applied,
+    /// Rejected.
+    Rejected,
+    /// Undone after being applied.
+    Undone,
+}
+
+/// One proposed change, as shown and saved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Card {
+    /// Parameter id.
+    pub param: String,
+    /// Value when proposed, plain units.
+    pub from: f32,
+    /// Proposed value, plain units.
+    pub to: f32,
+    /// Why.
+    pub reason: String,
+    /// The measurement behind it, as text ("mud 0:00–0:18: +6.6 dB").
+    #[serde(default)]
+    pub evidence: Option<String>,
+    /// Where it stands.
+    #[serde(default)]
+    pub state: CardState,
+}
+
+impl Card {
+    /// "Bell 1 Gain: 0.0 dB -> -6.0 dB" (ASCII: the window's fonts have no arrow), or the raw
+    /// id if the parameter is unknown.
+    pub fn describe(&self) -> String {
+        match ParamId::from_id(&self.param) {
+            Some(p) => format!("{}: {} -> {}", p.spec().name, p.spec().format(self.from), p.spec().format(self.to)),
+            None => self.param.clone(),
+        }
+    }
+}
+
+/// One message of the conversation, as shown and saved.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Written by the musician (else by the assistant).
+    pub from_musician: bool,
+    /// The text.
+    pub text: String,
+    /// Who answered ("embedded engine", "gpt-4o-mini · openai").
+    #[serde(default)]
+    pub by: String,
+    /// What the answer cost ("321+42 tokens, $0.0004"), when a model answered.
+    #[serde(default)]
+    pub cost: Option<String>,
+    /// A fallback or error note.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The proposed changes.
+    #[serde(default)]
+    pub cards: Vec<Card>,
+    /// What the validator refused, "param: reason".
+    #[serde(default)]
+    pub refused: Vec<String>,
+    /// Thumbs up (`true`) or down.
+    #[serde(default)]
+    pub feedback: Option<bool>,
+    /// The audit id of the model request.
+    #[serde(default)]
+    pub request_id: Option<String>,
+}
+
+/// The conversation the project saves (plugin state, `chat`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChatLog {
+    /// Oldest first.
+    pub entries: Vec<Entry>,
+}
+
+/// A/B between the settings before and after the last applied set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ab {
+    /// Settings before.
+    pub before: Settings,
+    /// Settings after.
+    pub after: Settings,
+    /// How much louder "after" plays, LU (estimated from the analysis).
+    pub louder_lu: f64,
+    /// Playing "after" (B).
+    pub showing_after: bool,
+}
+
+/// The panel's state (the window's part that is not drawing).
+pub struct Panel {
+    log: Arc<RwLock<ChatLog>>,
+    /// The message being typed.
+    pub input: String,
+    streaming: Option<String>,
+    waiting: bool,
+    history: History,
+    ab: Option<Ab>,
+    records: Vec<(String, Record)>,
+}
+
+impl Panel {
+    /// A panel over the saved conversation `log`.
+    pub fn new(log: Arc<RwLock<ChatLog>>) -> Panel {
+        Panel {
+            log,
+            input: String::new(),
+            streaming: None,
+            waiting: false,
+            history: History::default(),
+            ab: None,
+            records: Vec::new(),
+        }
+    }
+
+    /// A copy of the conversation.
+    pub fn entries(&self) -> Vec<Entry> {
+        self.log.read().unwrap_or_else(PoisonError::into_inner).entries.clone()
+    }
+
+    fn with_log<R>(&self, f: impl FnOnce(&mut ChatLog) -> R) -> R {
+        f(&mut self.log.write().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The answer being written, if one is.
+    pub fn streaming(&self) -> Option<&str> {
+        self.streaming.as_deref()
+    }
+
+    /// Waiting for an answer.
+    pub fn is_waiting(&self) -> bool {
+        self.waiting
+    }
+
+    /// Sends what was typed; `false` when there is nothing to send.
+    pub fn send(&mut self, desk: &Desk, settings: Settings, analysis: Option<Arc<TrackAnalysis>>) -> bool {
+        let words = std::mem::take(&mut self.input);
+        self.ask(words.trim(), desk, settings, analysis)
+    }
+
+    /// Asks `words` (a quick prompt, or what was typed).
+    pub fn ask(&mut self, words: &str, desk: &Desk, settings: Settings, analysis: Option<Arc<TrackAnalysis>>) -> bool {
+        if words.is_empty() {
+            return false;
+        }
+        self.with_log(|log| {
+            log.entries.push(Entry { from_musician: true, text: words.into(), ..Entry::default() });
+            trim(log);
+        });
+        desk.ask(words, settings, analysis);
+        self.waiting = true;
+        self.streaming = Some(String::new());
+        true
+    }
+
+    /// Takes what the assistant sent. A command's changes apply at once through `writer`, or
+    /// wait (visibly) when there is no writer (window closed).
+    pub fn poll(&mut self, desk: &Desk, writer: Option<&mut dyn ParamWriter>) {
+        let mut writer = writer;
+        for event in desk.events() {
+            match event {
+                Event::Text(t) => self.streaming.get_or_insert_with(String::new).push_str(&t),
+                Event::Restart => self.streaming = Some(String::new()),
+                Event::Turn(turn) => {
+                    self.streaming = None;
+                    self.waiting = false;
+                    let applied_now = turn.applied;
+                    let index = self.with_log(|log| {
+                        log.entries.push(entry_of(&turn));
+                        trim(log);
+                        log.entries.len() - 1
+                    });
+                    if applied_now {
+                        // A command: the musician asked for it; apply now or when possible.
+                        match writer.as_deref_mut() {
+                            Some(w) => {
+                                let _ = self.apply(index, None, w);
+                            }
+                            None => self.with_log(|log| {
+                                for c in &mut log.entries[index].cards {
+                                    c.state = CardState::Waiting;
+                                }
+                            }),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies the cards of entry `entry` (one card, or every proposed one), validated again
+    /// against the parameters now. Returns the changes written.
+    pub fn apply(
+        &mut self,
+        entry: usize,
+        card: Option<usize>,
+        writer: &mut dyn ParamWriter,
+    ) -> Result<ChangeSet, String> {
+        let current = writer.settings();
+        let (cards, request_id) = self
+            .with_log(|log| {
+                let e = log.entries.get(entry)?;
+                let picked: Vec<(usize, Card)> = e
+                    .cards
+                    .iter()
+                    .cloned()
+                    .enumerate()
+                    .filter(|(i, c)| {
+                        card.is_none_or(|k| k == *i) && matches!(c.state, CardState::Proposed | CardState::Waiting)
+                    })
+                    .collect();
+                Some((picked, e.request_id.clone()))
+            })
+            .ok_or("no such message")?;
+        if cards.is_empty() {
+            return Err("nothing to apply".into());
+        }
+        let reply = WireReply { message: String::new(), changes: cards.iter().map(|(_, c)| wire_change(c)).collect() };
+        let set = ChangeSet::try_from(Proposal { reply: &reply, current: &current }).map_err(|e| e.to_string())?;
+        let before = current;
+        let writes: Vec<(ParamId, f32)> = set.changes().iter().map(|c| (c.param, c.to)).collect();
+        writer.write(&writes);
+        let mut after = before;
+        set.apply(&mut after);
+        self.with_log(|log| {
+            if let Some(e) = log.entries.get_mut(entry) {
+                for (i, _) in &cards {
+                    if let Some(c) = e.cards.get_mut(*i) {
+                        c.state = CardState::Applied;
+                    }
+                }
+            }
+        });
+        if let Some(id) = &request_id {
+            self.records.push((id.clone(), Record::Applied));
+        }
+        self.history.push(Applied { set: set.clone(), request_id });
+        self.ab = Some(Ab { before, after, louder_lu: 0.0, showing_after: true });
+        Ok(set)
+    }
+
+    /// Applies what waited for the window (commands that arrived while it was closed).
+    pub fn apply_waiting(&mut self, writer: &mut dyn ParamWriter) {
+        let waiting: Vec<usize> = self.with_log(|log| {
+            log.entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.cards.iter().any(|c| c.state == CardState::Waiting))
+                .map(|(i, _)| i)
+                .collect()
+        });
+        for i in waiting {
+            let _ = self.apply(i, None, writer);
+        }
+    }
+
+    /// Whether some applied changes wait for the window.
+    pub fn has_waiting(&self) -> bool {
+        self.log
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entries
+            .iter()
+            .any(|e| e.cards.iter().any(|c| c.state == CardState::Waiting))
+    }
+
+    /// Rejects a card (or every proposed card of the entry).
+    pub fn reject(&mut self, entry: usize, card: Option<usize>) {
+        self.with_log(|log| {
+            if let Some(e) = log.entries.get_mut(entry) {
+                for (i, c) in e.cards.iter_mut().enumerate() {
+                    if card.is_none_or(|k| k == i) && c.state == CardState::Proposed {
+                        c.state = CardState::Rejected;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Takes back the last applied set.
+    pub fn undo(&mut self, writer: &mut dyn ParamWriter) -> bool {
+        let Some(applied) = self.history.undo() else { return false };
+        if let Some(id) = &applied.request_id {
+            self.records.push((id.clone(), Record::Undone));
+        }
+        let inverse = applied.set.inverse();
+        let writes: Vec<(ParamId, f32)> = inverse.changes().iter().map(|c| (c.param, c.to)).collect();
+        let undone: Vec<String> = applied.set.changes().iter().map(|c| c.param.spec().id.to_string()).collect();
+        writer.write(&writes);
+        self.mark_undone(&undone, CardState::Applied, CardState::Undone);
+        self.ab = None;
+        true
+    }
+
+    /// Applies again the last set undone.
+    pub fn redo(&mut self, writer: &mut dyn ParamWriter) -> bool {
+        let Some(applied) = self.history.redo() else { return false };
+        if let Some(id) = &applied.request_id {
+            self.records.push((id.clone(), Record::Applied));
+        }
+        let writes: Vec<(ParamId, f32)> = applied.set.changes().iter().map(|c| (c.param, c.to)).collect();
+        let redone: Vec<String> = applied.set.changes().iter().map(|c| c.param.spec().id.to_string()).collect();
+        writer.write(&writes);
+        self.mark_undone(&redone, CardState::Undone, CardState::Applied);
+        true
+    }
+
+    /// Whether undo / redo have something to do.
+    pub fn can_undo_redo(&self) -> (bool, bool) {
+        (self.history.can_undo(), self.history.can_redo())
+    }
+
+    /// Moves the newest cards of these parameters from one state to another.
+    fn mark_undone(&mut self, params: &[String], from: CardState, to: CardState) {
+        self.with_log(|log| {
+            for p in params {
+                let card = log
+                    .entries
+                    .iter_mut()
+                    .rev()
+                    .flat_map(|e| e.cards.iter_mut())
+                    .find(|c| &c.param == p && c.state == from);
+                if let Some(c) = card {
+                    c.state = to;
+                }
+            }
+        });
+    }
+
+    /// The A/B state, if a set was applied since the last undo.
+    pub fn ab(&self) -> Option<&Ab> {
+        self.ab.as_ref()
+    }
+
+    /// Switches between before (A) and after (B), loudness-matched: the louder side plays
+    /// with its output gain lowered by the estimated difference, so "after" does not win by
+    /// being louder. Returns whether "after" now plays.
+    pub fn toggle_ab(&mut self, writer: &mut dyn ParamWriter, analysis: Option<&TrackAnalysis>) -> Option<bool> {
+        let ab = self.ab.as_mut()?;
+        if let Some(a) = analysis {
+            ab.louder_lu = estimated_loudness_change(a, &ab.before, &ab.after);
+        }
+        ab.showing_after = !ab.showing_after;
+        let (mut side, louder) = if ab.showing_after { (ab.after, ab.louder_lu) } else { (ab.before, -ab.louder_lu) };
+        if louder > 0.0 {
+            let out = side.get(ParamId::OutputGain) - louder as f32;
+            side.set(ParamId::OutputGain, ParamId::OutputGain.spec().clamp(out));
+        }
+        let writes: Vec<(ParamId, f32)> =
+            ParamId::ALL.iter().map(|&p| (p, side.get(p))).filter(|&(p, v)| writer.settings().get(p) != v).collect();
+        writer.write(&writes);
+        Some(ab.showing_after)
+    }
+
+    /// Leaves A/B on "after" as applied (its real output gain).
+    pub fn end_ab(&mut self, writer: &mut dyn ParamWriter) {
+        if let Some(ab) = self.ab.take() {
+            let writes: Vec<(ParamId, f32)> = ParamId::ALL
+                .iter()
+                .map(|&p| (p, ab.after.get(p)))
+                .filter(|&(p, v)| writer.settings().get(p) != v)
+                .collect();
+            writer.write(&writes);
+        }
+    }
+
+    /// Records a thumbs up or down on an answer.
+    pub fn feedback(&mut self, entry: usize, up: bool) {
+        let id = self.with_log(|log| {
+            let e = log.entries.get_mut(entry)?;
+            e.feedback = Some(up);
+            e.request_id.clone()
+        });
+        if let Some(id) = id {
+            self.records.push((id, Record::Rated(up)));
+        }
+    }
+
+    /// What happened to model answers since the last call, for the audit log
+    /// ([`Desk::record`]).
+    pub fn take_records(&mut self) -> Vec<(String, Record)> {
+        std::mem::take(&mut self.records)
+    }
+}
+
+fn trim(log: &mut ChatLog) {
+    let excess = log.entries.len().saturating_sub(MAX_ENTRIES);
+    log.entries.drain(..excess);
+}
+
+/// A card back into a wire change (absolute value in the reply's units).
+fn wire_change(c: &Card) -> WireChange {
+    let value = match ParamId::from_id(&c.param).map(|p| p.spec()) {
+        Some(spec) if matches!(spec.kind, Kind::Toggle) => WireValue::Bool(c.to >= 0.5),
+        Some(spec) if matches!(spec.format, Format::Percent) => WireValue::Number(f64::from(c.to) * 100.0),
+        _ => WireValue::Number(f64::from(c.to)),
+    };
+    WireChange { param: c.param.clone(), value: Some(value), delta: None, reason: c.reason.clone(), evidence: None }
+}
+
+fn entry_of(turn: &Turn) -> Entry {
+    let (by, cost) = match &turn.by {
+        Answerer::Engine => ("embedded engine".to_string(), None),
+        Answerer::Model { model, cached, usage, usd } => (
+            format!("{} · {}", model.model, model.provider),
+            Some(if *cached {
+                "cached, free".to_string()
+            } else {
+                format!("{}+{} tokens, ${usd:.4}", usage.input_tokens, usage.output_tokens)
+            }),
+        ),
+    };
+    let cards = turn
+        .changes
+        .changes()
+        .iter()
+        .map(|c| Card {
+            param: c.param.spec().id.to_string(),
+            from: c.from,
+            to: c.to,
+            reason: c.reason.clone(),
+            evidence: c.evidence.as_ref().map(|e| {
+                let what = e.finding.clone().unwrap_or_default();
+                let when = match (e.from_s, e.to_s) {
+                    (Some(a), Some(b)) => format!(" {}–{}", super::suggest::clock(a), super::suggest::clock(b)),
+                    _ => String::new(),
+                };
+                let value = match (e.value, &e.unit) {
+                    (Some(v), Some(u)) => format!(": {v:+.1} {u}"),
+                    _ => String::new(),
+                };
+                format!("{what}{when}{value}")
+            }),
+            state: CardState::Proposed,
+        })
+        .collect();
+    Entry {
+        from_musician: false,
+        text: if turn.cancelled { "(cancelled)".into() } else { turn.message.clone() },
+        by,
+        cost,
+        note: turn.note.clone(),
+        cards,
+        refused: turn.rejected.iter().map(|r| format!("{}: {}", r.param, r.reason)).collect(),
+        feedback: None,
+        request_id: turn.request_id.clone(),
+    }
+}
