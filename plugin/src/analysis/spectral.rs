@@ -122,19 +122,38 @@ impl Stft {
     /// Calls `f(frame_index, amplitudes)` for every frame of `x`; frame `i` is centred on sample
     /// `i * hop` (zero-padded at both ends). `amplitudes[k]` is the amplitude of bin `k`
     /// (a full-scale sinusoid on a bin centre reads 1.0).
-    pub fn for_each_frame(&mut self, x: &[f32], mut f: impl FnMut(usize, &[f32])) {
+    pub fn for_each_frame(&mut self, x: &[f32], f: impl FnMut(usize, &[f32])) {
+        let bins = self.size() / 2 + 1;
+        self.for_each_frame_in(x, 0..bins, f);
+    }
+
+    /// [`Stft::for_each_frame`] computing the amplitudes of the bins in `bins` only (the others
+    /// read 0): the detectors look at a band of the spectrum, and the square root per bin is a
+    /// good part of the cost.
+    pub fn for_each_frame_in(&mut self, x: &[f32], bins: std::ops::Range<usize>, mut f: impl FnMut(usize, &[f32])) {
         let size = self.size();
         let half = size / 2;
+        let bins = bins.start.min(half + 1)..bins.end.min(half + 1);
         for frame in 0..self.frames(x.len()) {
+            // The window covers samples `centre − half .. centre + half`; the part outside `x`
+            // is zero padding.
             let centre = frame * self.hop;
-            for (i, (slot, w)) in self.input.iter_mut().zip(&self.window).enumerate() {
-                let pos = (centre + i).checked_sub(half);
-                *slot = pos.and_then(|p| x.get(p)).map_or(0.0, |s| s * w);
+            let pad = half.saturating_sub(centre);
+            let from = (centre + pad - half).min(x.len());
+            let to = (centre + half).min(x.len()).max(from);
+            let (lead, rest) = self.input.split_at_mut(pad.min(size));
+            lead.fill(0.0);
+            let (body, tail) = rest.split_at_mut(to - from);
+            for ((slot, &s), &w) in body.iter_mut().zip(&x[from..to]).zip(&self.window[pad..]) {
+                *slot = s * w;
             }
+            tail.fill(0.0);
             // Buffer sizes come from the plan itself, so the transform cannot fail.
             let _ = self.fft.process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
-            for (m, c) in self.magnitude.iter_mut().zip(&self.spectrum) {
-                *m = c.norm() * self.scale;
+            for (m, c) in self.magnitude[bins.clone()].iter_mut().zip(&self.spectrum[bins.clone()]) {
+                // Not `Complex::norm` (`hypot`, a library call per bin): audio magnitudes are far
+                // from the overflow and underflow that `hypot` guards against.
+                *m = (c.re * c.re + c.im * c.im).sqrt() * self.scale;
             }
             f(frame, &self.magnitude);
         }
@@ -192,29 +211,21 @@ fn onset_envelopes(mono: &[f32], sr: f64) -> (f64, Vec<[f32; 3]>) {
     let mut stft = Stft::new(pow2_window(0.04, sr), hop);
     let bin_hz = sr / stft.size() as f64;
     let bins = stft.size() / 2 + 1;
-    let band_of: Vec<Option<usize>> = (0..bins)
-        .map(|k| {
-            let f = k as f64 * bin_hz;
-            BAND_EDGES_HZ.iter().position(|&(lo, hi)| f >= lo && f < hi)
-        })
-        .collect();
-    let mut counts = [0usize; 3];
-    for b in band_of.iter().flatten() {
-        counts[*b] += 1;
-    }
+    // Each band is a contiguous run of bins: `k` with `lo ≤ k·bin_hz < hi`.
+    let first_at = |hz: f64| (0..bins).find(|&k| k as f64 * bin_hz >= hz).unwrap_or(bins);
+    let ranges = BAND_EDGES_HZ.map(|(lo, hi)| first_at(lo)..first_at(hi));
+    let used = ranges[0].start..ranges[2].end;
     let mut previous = vec![0.0f32; bins];
     let mut out = vec![[0.0f32; 3]; stft.frames(mono.len())];
-    stft.for_each_frame(mono, |frame, amp| {
-        let mut flux = [0.0f32; 3];
-        for (k, (&a, prev)) in amp.iter().zip(previous.iter_mut()).enumerate() {
-            let l = (1.0 + LOG_GAIN * a).ln();
-            if let Some(b) = band_of[k] {
-                flux[b] += (l - *prev).max(0.0);
+    stft.for_each_frame_in(mono, used, |frame, amp| {
+        for (b, range) in ranges.iter().enumerate() {
+            let mut flux = 0.0f32;
+            for (&a, prev) in amp[range.clone()].iter().zip(&mut previous[range.clone()]) {
+                let l = (1.0 + LOG_GAIN * a).ln();
+                flux += (l - *prev).max(0.0);
+                *prev = l;
             }
-            *prev = l;
-        }
-        for b in 0..3 {
-            out[frame][b] = if counts[b] > 0 { flux[b] / counts[b] as f32 } else { 0.0 };
+            out[frame][b] = if range.is_empty() { 0.0 } else { flux / range.len() as f32 };
         }
     });
     if let Some(first) = out.first_mut() {
@@ -236,7 +247,8 @@ fn chromagram(mono: &[f32], sr: f64) -> Chromagram {
     let frames = stft.frames(mono.len());
     let mut chroma = vec![[0.0f32; 12]; frames];
     let mut bass = vec![[0.0f32; 12]; frames];
-    stft.for_each_frame(mono, |frame, amp| {
+    // The peak picking reads the bins `lo − 1 ..= hi + 1`.
+    stft.for_each_frame_in(mono, lo - 1..hi + 2, |frame, amp| {
         let peak = amp[lo..=hi].iter().fold(0.0f32, |m, &a| m.max(a));
         // Peaks more than 60 dB under the loudest are leakage or reverb noise.
         let floor = (peak * 1e-3).max(1e-7);

@@ -9,7 +9,7 @@
 //! `⌊k·fs/100⌋ .. ⌊(k+1)·fs/100⌋`, so the grid never drifts; every cell carries its frame count.
 
 use super::kweight::KWeighting;
-use super::true_peak::{Interpolator, TruePeak};
+use super::true_peak::{Interpolator, TruePeak, BLOCK, TAPS_PER_PHASE};
 
 /// Most channels a meter takes (5.1: L, R, C, LFE, Ls, Rs).
 pub const MAX_CHANNELS: usize = 6;
@@ -58,7 +58,9 @@ pub struct Cell {
     pub energy: [f64; MAX_CHANNELS],
     /// Largest `|x|` per channel.
     pub sample_peak: [f32; MAX_CHANNELS],
-    /// Largest `|x|` of the oversampled signal per channel (BS.1770-4 Annex 2).
+    /// Largest `|x|` of the oversampled signal per channel (BS.1770-4 Annex 2), never below
+    /// [`Self::sample_peak`]; interpolated points land in the cell up to 8 samples late (see
+    /// [`super::true_peak`]).
     pub true_peak: [f32; MAX_CHANNELS],
 }
 
@@ -113,6 +115,14 @@ impl LoudnessGrid {
         Ok(grid)
     }
 
+    /// The same meter on the portable kernels (SSE2 on x86-64) even where the CPU has AVX2 and
+    /// FMA, for tests and benchmarks: the results differ only by rounding.
+    pub fn portable(mut self) -> Self {
+        self.interpolator = self.interpolator.portable();
+        self.kweight = self.kweight.map(KWeighting::portable);
+        self
+    }
+
     /// Channels this meter was built for.
     pub fn channels(&self) -> usize {
         self.channels
@@ -152,10 +162,14 @@ impl LoudnessGrid {
         }
         let mut pos = 0;
         while pos < len {
-            let take = (len - pos).min((self.cell_len - self.current.frames) as usize);
-            for (ch, samples) in block.iter().enumerate() {
-                self.measure(ch, &samples[pos..pos + take]);
+            let take = (len - pos).min((self.cell_len - self.current.frames) as usize).min(BLOCK);
+            // Straight into the true-peak interpolators' input, which the K-weighting reads too.
+            for (tp, samples) in self.true_peak.iter_mut().zip(block) {
+                for (c, &x) in tp.input(take).iter_mut().zip(&samples[pos..pos + take]) {
+                    *c = if x.is_finite() { x } else { 0.0 };
+                }
             }
+            self.measure();
             self.current.frames += take as u32;
             pos += take;
             if self.current.frames == self.cell_len {
@@ -165,7 +179,7 @@ impl LoudnessGrid {
                 self.cell_len = self.cell_length(next);
             }
         }
-        for k in &mut self.kweight {
+        for k in self.kweight.iter_mut().take(self.channels.div_ceil(2)) {
             if !k.tidy() {
                 // Cannot happen with finite input (the filters are stable); recover anyway.
                 k.reset();
@@ -174,40 +188,39 @@ impl LoudnessGrid {
         Ok(())
     }
 
-    /// Accumulates a run of one channel's samples into the current cell.
-    #[inline(always)]
-    fn measure(&mut self, ch: usize, samples: &[f32]) {
-        let kw = &mut self.kweight[ch / 2];
-        let slot = ch % 2;
-        let tp = &mut self.true_peak[ch];
-        let ip = &self.interpolator;
-        let (mut k_energy, mut energy) = (0.0f64, 0.0f64);
-        let (mut peak, mut true_peak) = (0.0f32, 0.0f32);
-        for &x in samples {
-            let x = if x.is_finite() { x } else { 0.0 };
-            let y = kw.tick(slot, x as f64);
-            k_energy += y * y;
-            energy += (x as f64) * (x as f64);
-            peak = peak.max(x.abs());
-            true_peak = true_peak.max(tp.push(ip, x));
-        }
+    /// Accumulates the run of samples pending in the true-peak interpolators (at most [`BLOCK`]
+    /// per channel) into the current cell: the K-weighting runs on channel pairs, the peaks on
+    /// each channel. The K-weighting goes first: by the time the true-peak kernel reads the
+    /// samples back, their writes have landed (see [`TruePeak::input`]).
+    fn measure(&mut self) {
         let c = &mut self.current;
-        c.k_energy[ch] += k_energy;
-        c.energy[ch] += energy;
-        c.sample_peak[ch] = c.sample_peak[ch].max(peak);
-        c.true_peak[ch] = c.true_peak[ch].max(true_peak);
+        let tp = &self.true_peak;
+        for (pair, kw) in self.kweight.iter_mut().enumerate().take(self.channels.div_ceil(2)) {
+            let a = 2 * pair;
+            if a + 1 < self.channels {
+                let (k, e) = kw.energies([tp[a].pending(), tp[a + 1].pending()]);
+                c.k_energy[a..a + 2].iter_mut().zip(k).for_each(|(s, k)| *s += k);
+                c.energy[a..a + 2].iter_mut().zip(e).for_each(|(s, e)| *s += e);
+            } else {
+                let ([k], [e]) = kw.energies([tp[a].pending()]);
+                c.k_energy[a] += k;
+                c.energy[a] += e;
+            }
+        }
+        for (ch, tp) in self.true_peak.iter_mut().enumerate().take(self.channels) {
+            let peaks = tp.measure(&self.interpolator, c.true_peak[ch]);
+            c.sample_peak[ch] = c.sample_peak[ch].max(peaks.sample);
+            c.true_peak[ch] = peaks.true_peak;
+        }
     }
 
     /// Ends the stream: runs the true-peak interpolators out (so a peak in the last samples is
     /// seen) and emits the partial last cell, if any frames are in it. Call [`Self::reset`]
     /// before measuring a new stream.
     pub fn finish(&mut self, mut emit: impl FnMut(&Cell)) {
-        for ch in 0..self.channels {
-            let mut tail = 0.0f32;
-            for _ in 0..super::true_peak::TAPS_PER_PHASE {
-                tail = tail.max(self.true_peak[ch].push(&self.interpolator, 0.0));
-            }
-            self.current.true_peak[ch] = self.current.true_peak[ch].max(tail);
+        for (ch, tp) in self.true_peak.iter_mut().enumerate().take(self.channels) {
+            let peak = &mut self.current.true_peak[ch];
+            *peak = tp.peak(&self.interpolator, &[0.0; TAPS_PER_PHASE], *peak).true_peak;
         }
         if self.current.frames > 0 {
             emit(&self.current);
@@ -265,5 +278,43 @@ mod tests {
         let b = [0.0f32; 3];
         assert_eq!(g.process(&[&a], |_| ()), Err(MeterError::ChannelCountMismatch { expected: 2, got: 1 }));
         assert_eq!(g.process(&[&a, &b], |_| ()), Err(MeterError::RaggedBlock));
+    }
+
+    #[test]
+    fn kernels_agree() {
+        // The kernels this machine runs (AVX2 + FMA where available) and the portable ones
+        // round differently and nothing more.
+        let mut state = 0x2545_f491_u32;
+        let sig: Vec<f32> = (0..48_000)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let level = [0.9, 0.05, 0.0, 1.2][(i / 5000) % 4];
+                level * (state as f32 / u32::MAX as f32 - 0.5) + 0.3 * ((i as f32) * 0.01).sin()
+            })
+            .collect();
+        let cells = |grid: LoudnessGrid| {
+            let mut g = grid;
+            let mut out = Vec::new();
+            for block in sig.chunks(333) {
+                g.process(&[block, block], |c| out.push(*c)).expect("stereo");
+            }
+            g.finish(|c| out.push(*c));
+            out
+        };
+        let grid = LoudnessGrid::new(48_000.0, 2).expect("valid");
+        let (a, b) = (cells(grid.clone()), cells(grid.portable()));
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.sample_peak, y.sample_peak);
+            for ch in 0..2 {
+                let tp = (x.true_peak[ch] - y.true_peak[ch]).abs();
+                assert!(tp <= 2e-6 * x.true_peak[ch].max(1e-3), "cell {}: {x:?} vs {y:?}", x.index);
+                let k = (x.k_energy[ch] - y.k_energy[ch]).abs();
+                assert!(k <= 1e-9 * x.k_energy[ch].max(1e-20), "cell {}: {k:e}", x.index);
+                assert!((x.energy[ch] - y.energy[ch]).abs() <= 1e-9 * x.energy[ch].max(1e-20));
+            }
+        }
     }
 }

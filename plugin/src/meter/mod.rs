@@ -27,3 +27,17 @@ pub fn bs1770_weights(channels: usize) -> [f64; MAX_CHANNELS] {
     }
     w
 }
+
+/// Does the CPU run AVX2 and FMA instructions? The meters ask once, in their constructors, and
+/// then run their inner loops compiled for those instructions too (the plugin is built for
+/// baseline x86-64, which has neither).
+pub fn avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}

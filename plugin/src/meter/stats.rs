@@ -20,24 +20,28 @@
 //! the 20 Hz band, 17.8–22.4 kHz for the 20 kHz band). The upper edge is clipped at Nyquist; a
 //! band wholly above Nyquist reads [`BAND_FLOOR_DB`].
 //!
-//! The spectrum is a Hann-windowed real FFT of [`fft_size`] samples (4096 at 44.1 and 48 kHz,
-//! about 85 ms) with 50 % overlap, one FFT per channel whose power spectra are averaged over the
-//! channels (so a side-only signal is not lost as it would be in a mono sum). Every FFT that
-//! completes inside a frame is averaged into it; since the hop is shorter than a frame, there is
-//! at least one per frame once the first full window is in (from the second frame on at the
-//! latest; a frame without one repeats the previous levels). Each FFT bin `k` stands for the interval `(k ± ½)·fs/N` and gives
-//! each band the fraction of its power that the band's interval overlaps. Bands narrower than a
-//! bin (below about 100 Hz at 48 kHz, where the bin spacing is 11.7 Hz) therefore share the
-//! power of the one or two bins they overlap: they are smoothed across neighbours rather than
-//! resolved, and a tone there also leaks into the adjacent low bands through the Hann main lobe.
+//! The spectrum is a Hann-windowed FFT of [`fft_size`] samples (4096 at 44.1 and 48 kHz, about
+//! 85 ms) with 50 % overlap, whose power spectra are averaged over the channels (so a side-only
+//! signal is not lost as it would be in a mono sum). Both channels go through one complex FFT,
+//! left in the real and right in the imaginary part, and are separated by the symmetry of real
+//! signals' spectra: half the cost of two real FFTs. Every FFT that completes inside a frame is
+//! averaged into it; since the hop is shorter than a frame, there is at least one per frame once
+//! the first full window is in (from the second frame on at the latest; a frame without one
+//! repeats the previous levels). Each FFT bin `k` stands for the interval `(k ± ½)·fs/N` and
+//! gives each band the fraction of its power that the band's interval overlaps. Bands narrower
+//! than a bin (below about 100 Hz at 48 kHz, where the bin spacing is 11.7 Hz) therefore share
+//! the power of the one or two bins they overlap: they are smoothed across neighbours rather
+//! than resolved, and a tone there also leaks into the adjacent low bands through the Hann main
+//! lobe.
 //!
 //! Realtime contract as for the rest of [`crate::meter`]: the FFT plan and every buffer are
 //! allocated in [`StatsMeter::new`]; [`StatsMeter::process`] allocates nothing, takes no lock,
 //! does no I/O.
 
 use super::loudness_grid::{Cell, LoudnessGrid, MeterError, MAX_CHANNELS};
-use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
+use super::true_peak::BLOCK;
+use rustfft::num_complex::Complex;
+use rustfft::{Fft, FftPlanner};
 use std::sync::Arc;
 
 /// Grid cells (10 ms each) per [`StatsFrame`]: a frame is 100 ms.
@@ -178,26 +182,76 @@ pub struct StatsMeter {
     in_clip: [bool; STATS_MAX_CHANNELS],
     transport_at_start: Option<i64>,
     // Spectrum.
-    fft: Arc<dyn RealToComplex<f32>>,
+    fft: Arc<dyn Fft<f32>>,
     window: Vec<f32>,
-    /// Last `N` samples per channel, circular, written at `history_pos`.
-    history: [Vec<f32>; STATS_MAX_CHANNELS],
+    /// Last `N` frames, circular, written at `history_pos`: the left (or mono) channel in the
+    /// real parts, the right channel (or 0) in the imaginary parts.
+    history: Vec<Complex<f32>>,
     history_pos: usize,
     /// Samples seen since the last FFT, and in total (capped at `N`, to wait for a full window).
     since_fft: usize,
     filled: usize,
-    fft_in: Vec<f32>,
-    fft_out: Vec<Complex<f32>>,
+    /// The windowed history, transformed in place.
+    fft_buf: Vec<Complex<f32>>,
     scratch: Vec<Complex<f32>>,
-    /// Σ of the scaled power spectra of the FFTs done in this frame.
-    power: Vec<f64>,
+    /// `|Z_k|² + |Z_{N−k}|²` of the last FFT, bins `0 ..= N/2` (see [`Self::run_fft`]).
+    bin_power: Vec<f32>,
+    /// Σ of the band powers of the FFTs done in this frame, mean square (full scale²).
+    band_power: [f64; BAND_COUNT],
     fft_count: u32,
     /// Scale turning |X_k|² into mean-square power (one-sided).
     power_scale: f64,
     /// Per band: the first and last bin it overlaps (`last < first` for an empty band).
-    band_bins: [(usize, usize); BAND_COUNT],
-    band_edges_bins: [(f64, f64); BAND_COUNT],
+    band_spans: [BandSpan; BAND_COUNT],
     last_bands: [f32; BAND_COUNT],
+}
+
+/// The FFT bins of one band and how much of each counts: bin `k` stands for the interval
+/// `k ± ½` (in bins), and gets the fraction of it the band overlaps, which is 1 for every bin but
+/// the first and the last.
+#[derive(Clone, Copy, Debug)]
+struct BandSpan {
+    /// First and last bin (`last < first` for a band above Nyquist).
+    first: usize,
+    last: usize,
+    /// Weights of the first and the last bin (one weight when they are the same bin).
+    w_first: f64,
+    w_last: f64,
+}
+
+impl BandSpan {
+    /// The span of the band `lo .. hi` (in bins) over bins `0 ..= max_bin`.
+    fn new(lo: f64, hi: f64, max_bin: usize) -> Self {
+        if lo >= hi {
+            return Self { first: 1, last: 0, w_first: 0.0, w_last: 0.0 };
+        }
+        let first = (lo + 0.5).floor() as usize;
+        let last = ((hi + 0.5).ceil() as usize).saturating_sub(1).min(max_bin);
+        let overlap = |k: usize| (hi.min(k as f64 + 0.5) - lo.max(k as f64 - 0.5)).max(0.0);
+        Self { first, last, w_first: overlap(first), w_last: overlap(last) }
+    }
+
+    /// The band's share of `bins` (indexed by bin).
+    fn power(&self, bins: &[f32]) -> f64 {
+        let (first, last) = (self.first, self.last.min(bins.len().saturating_sub(1)));
+        if last < first {
+            return 0.0;
+        }
+        if last == first {
+            return self.w_first * bins[first] as f64;
+        }
+        // Four running sums: one chain of dependent `f64` additions over the ~2000 bins of the
+        // upper bands cost more than the rest of the band analysis.
+        let (groups, rest) = bins[first + 1..last].as_chunks::<4>();
+        let mut lanes = [0.0f64; 4];
+        for g in groups {
+            for (s, &p) in lanes.iter_mut().zip(g) {
+                *s += p as f64;
+            }
+        }
+        let inner = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + rest.iter().map(|&p| p as f64).sum::<f64>();
+        self.w_first * bins[first] as f64 + inner + self.w_last * bins[last] as f64
+    }
 }
 
 /// A zeroed cell, for the unused slots of a frame.
@@ -211,6 +265,134 @@ fn empty_cell(channels: usize) -> Cell {
         sample_peak: [0.0; MAX_CHANNELS],
         true_peak: [0.0; MAX_CHANNELS],
     }
+}
+
+/// The sample, or silence if it is not finite.
+#[inline(always)]
+fn finite(x: f32) -> f32 {
+    if x.is_finite() {
+        x
+    } else {
+        0.0
+    }
+}
+
+/// Is a sample clipped (finite and at or above [`CLIP_LEVEL`] in magnitude)?
+#[inline(always)]
+fn is_clipped(x: f32) -> bool {
+    let a = x.abs();
+    (CLIP_LEVEL..f32::INFINITY).contains(&a)
+}
+
+/// The sums of one block of at most [`BLOCK`] frames, non-finite samples counted as silence.
+/// `f32` loses nothing that matters over so few terms, and counts stay exact.
+#[derive(Clone, Copy, Debug, Default)]
+struct BlockSums {
+    /// Σx per channel.
+    sum: [f32; STATS_MAX_CHANNELS],
+    /// Clipped samples per channel.
+    clips: [f32; STATS_MAX_CHANNELS],
+    /// Σlr, Σl², Σr² (stereo only).
+    lr: f32,
+    ll: f32,
+    rr: f32,
+    /// Σ((l+r)/2)² and Σ((l−r)/2)² (for mono: Σx² and 0).
+    mid: f32,
+    side: f32,
+}
+
+/// Running sums of [`BlockSums`] kept in [`LANES`] independent lanes, so the loops below
+/// compile to vector code (one chain of dependent additions per sum would not; with four lanes
+/// they took twice as long).
+const LANES: usize = 8;
+
+/// The sum of the lanes.
+fn lane_sum(v: [f32; LANES]) -> f32 {
+    v.iter().sum()
+}
+
+/// 1 for a clipped sample, else 0.
+#[inline(always)]
+fn clip_count(x: f32) -> f32 {
+    if is_clipped(x) {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// [`BlockSums`] of a stereo block.
+fn stereo_block(l: &[f32], r: &[f32]) -> BlockSums {
+    let n = l.len().min(r.len());
+    let ((l, l_rest), (r, r_rest)) = (l[..n].as_chunks::<LANES>(), r[..n].as_chunks::<LANES>());
+    let z = [0.0f32; LANES];
+    let (mut sum_l, mut sum_r, mut clip_l, mut clip_r) = (z, z, z, z);
+    let (mut lr, mut ll, mut rr, mut mid, mut side) = (z, z, z, z, z);
+    for (a, b) in l.iter().zip(r) {
+        for k in 0..LANES {
+            let (a, b) = (finite(a[k]), finite(b[k]));
+            sum_l[k] += a;
+            sum_r[k] += b;
+            clip_l[k] += clip_count(a);
+            clip_r[k] += clip_count(b);
+            lr[k] += a * b;
+            ll[k] += a * a;
+            rr[k] += b * b;
+            let (m, s) = (0.5 * (a + b), 0.5 * (a - b));
+            mid[k] += m * m;
+            side[k] += s * s;
+        }
+    }
+    let mut out = BlockSums {
+        sum: [lane_sum(sum_l), lane_sum(sum_r)],
+        clips: [lane_sum(clip_l), lane_sum(clip_r)],
+        lr: lane_sum(lr),
+        ll: lane_sum(ll),
+        rr: lane_sum(rr),
+        mid: lane_sum(mid),
+        side: lane_sum(side),
+    };
+    for (&a, &b) in l_rest.iter().zip(r_rest) {
+        let (a, b) = (finite(a), finite(b));
+        out.sum[0] += a;
+        out.sum[1] += b;
+        out.clips[0] += clip_count(a);
+        out.clips[1] += clip_count(b);
+        out.lr += a * b;
+        out.ll += a * a;
+        out.rr += b * b;
+        let (m, s) = (0.5 * (a + b), 0.5 * (a - b));
+        out.mid += m * m;
+        out.side += s * s;
+    }
+    out
+}
+
+/// [`BlockSums`] of a mono block.
+fn mono_block(x: &[f32]) -> BlockSums {
+    let (x, rest) = x.as_chunks::<LANES>();
+    let (mut sum, mut clips, mut squares) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
+    for v in x {
+        for k in 0..LANES {
+            let v = finite(v[k]);
+            sum[k] += v;
+            clips[k] += clip_count(v);
+            squares[k] += v * v;
+        }
+    }
+    let mut out = BlockSums {
+        sum: [lane_sum(sum), 0.0],
+        clips: [lane_sum(clips), 0.0],
+        mid: lane_sum(squares),
+        ..BlockSums::default()
+    };
+    for &v in rest {
+        let v = finite(v);
+        out.sum[0] += v;
+        out.clips[0] += clip_count(v);
+        out.mid += v * v;
+    }
+    out
 }
 
 impl std::fmt::Debug for StatsMeter {
@@ -233,27 +415,16 @@ impl StatsMeter {
         }
         let grid = LoudnessGrid::new(sample_rate, channels)?;
         let n = fft_size(sample_rate);
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+        let fft = FftPlanner::<f32>::new().plan_fft_forward(n);
         let window: Vec<f32> =
             (0..n).map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()) as f32).collect();
         let window_power: f64 = window.iter().map(|&w| (w as f64) * (w as f64)).sum();
         let bin_hz = grid.sample_rate() / n as f64;
         let nyquist = grid.sample_rate() / 2.0;
-        let mut band_bins = [(1, 0); BAND_COUNT];
-        let mut band_edges_bins = [(0.0, 0.0); BAND_COUNT];
-        for (b, (bins, edges)) in band_bins.iter_mut().zip(band_edges_bins.iter_mut()).enumerate() {
+        let band_spans = std::array::from_fn(|b| {
             let (lo, hi) = band_edges_hz(b);
-            let hi = hi.min(nyquist);
-            if lo >= hi {
-                continue;
-            }
-            // In bin units: bin k covers k-½ .. k+½.
-            let (lo_b, hi_b) = (lo / bin_hz, hi / bin_hz);
-            *edges = (lo_b, hi_b);
-            let first = (lo_b + 0.5).floor() as usize;
-            let last = ((hi_b + 0.5).ceil() as usize).saturating_sub(1).min(n / 2);
-            *bins = (first, last);
-        }
+            BandSpan::new(lo / bin_hz, hi.min(nyquist) / bin_hz, n / 2)
+        });
         let mut meter = Self {
             sample_rate: grid.sample_rate() as u64,
             channels,
@@ -266,26 +437,32 @@ impl StatsMeter {
             sums: Sums::default(),
             in_clip: [false; STATS_MAX_CHANNELS],
             transport_at_start: None,
-            history: [vec![0.0; n], vec![0.0; n]],
+            history: vec![Complex::default(); n],
             history_pos: 0,
             since_fft: 0,
             filled: 0,
-            fft_in: fft.make_input_vec(),
-            fft_out: fft.make_output_vec(),
-            scratch: fft.make_scratch_vec(),
-            power: vec![0.0; n / 2 + 1],
+            fft_buf: vec![Complex::default(); n],
+            scratch: vec![Complex::default(); fft.get_inplace_scratch_len()],
+            bin_power: vec![0.0; n / 2 + 1],
+            band_power: [0.0; BAND_COUNT],
             fft_count: 0,
             // Parseval with the window: Σ_k |X_k|² = N·Σ w²x², so |X_k|²/(N·Σw²) sums (both
             // sides) to the windowed mean square; one-sided bins count twice.
             power_scale: 2.0 / (n as f64 * window_power),
-            band_bins,
-            band_edges_bins,
+            band_spans,
             last_bands: [BAND_FLOOR_DB; BAND_COUNT],
             fft,
             window,
         };
         meter.frame_len = meter.frame_length(0);
         Ok(meter)
+    }
+
+    /// The same meter on the portable kernels (SSE2 on x86-64) even where the CPU has AVX2 and
+    /// FMA, for tests and benchmarks: the results differ only by rounding.
+    pub fn portable(mut self) -> Self {
+        self.grid = self.grid.portable();
+        self
     }
 
     /// Channels this meter was built for.
@@ -324,11 +501,11 @@ impl StatsMeter {
         self.sums = Sums::default();
         self.in_clip = [false; STATS_MAX_CHANNELS];
         self.transport_at_start = None;
-        self.history.iter_mut().for_each(|h| h.fill(0.0));
+        self.history.fill(Complex::default());
         self.history_pos = 0;
         self.since_fft = 0;
         self.filled = 0;
-        self.power.fill(0.0);
+        self.band_power = [0.0; BAND_COUNT];
         self.fft_count = 0;
         self.last_bands = [BAND_FLOOR_DB; BAND_COUNT];
     }
@@ -399,43 +576,41 @@ impl StatsMeter {
         }
     }
 
-    /// Clip, DC, correlation and mid/side sums of a run of samples inside one frame.
+    /// Clip, DC, correlation and mid/side sums of a run of samples inside one frame, summed in
+    /// `f32` per block of at most [`BLOCK`] frames and in `f64` across blocks.
     fn accumulate(&mut self, views: &[&[f32]]) {
-        let s = &mut self.sums;
-        for (ch, samples) in views.iter().enumerate() {
-            let mut in_clip = self.in_clip[ch];
-            let (mut sum, mut clips, mut runs) = (0.0f64, 0u32, 0u32);
-            for &x in samples.iter() {
-                let x = if x.is_finite() { x } else { 0.0 };
-                sum += x as f64;
-                let clipped = x.abs() >= CLIP_LEVEL;
-                clips += clipped as u32;
-                runs += (clipped && !in_clip) as u32;
-                in_clip = clipped;
+        let len = views[0].len();
+        let mut start = 0;
+        while start < len {
+            let end = (start + BLOCK).min(len);
+            let b = match views {
+                [l, r] => stereo_block(&l[start..end], &r[start..end]),
+                _ => mono_block(&views[0][start..end]),
+            };
+            let s = &mut self.sums;
+            for (ch, samples) in views.iter().enumerate() {
+                s.sum[ch] += b.sum[ch] as f64;
+                let clips = b.clips[ch] as u32;
+                s.clip_samples[ch] += clips;
+                if clips > 0 {
+                    // Rare: walk the block for the runs.
+                    let mut in_clip = self.in_clip[ch];
+                    for &x in &samples[start..end] {
+                        let clipped = is_clipped(x);
+                        s.clip_runs[ch] += (clipped && !in_clip) as u32;
+                        in_clip = clipped;
+                    }
+                    self.in_clip[ch] = in_clip;
+                } else {
+                    self.in_clip[ch] = false;
+                }
             }
-            self.in_clip[ch] = in_clip;
-            s.sum[ch] += sum;
-            s.clip_samples[ch] += clips;
-            s.clip_runs[ch] += runs;
-        }
-        if let [l, r] = views {
-            let (mut lr, mut ll, mut rr, mut mid, mut side) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
-            for (&l, &r) in l.iter().zip(r.iter()) {
-                let l = if l.is_finite() { l as f64 } else { 0.0 };
-                let r = if r.is_finite() { r as f64 } else { 0.0 };
-                lr += l * r;
-                ll += l * l;
-                rr += r * r;
-                mid += 0.25 * (l + r) * (l + r);
-                side += 0.25 * (l - r) * (l - r);
-            }
-            s.sum_lr += lr;
-            s.sum_ll += ll;
-            s.sum_rr += rr;
-            s.mid += mid;
-            s.side += side;
-        } else if let [m] = views {
-            s.mid += m.iter().map(|&x| if x.is_finite() { (x as f64) * (x as f64) } else { 0.0 }).sum::<f64>();
+            s.sum_lr += b.lr as f64;
+            s.sum_ll += b.ll as f64;
+            s.sum_rr += b.rr as f64;
+            s.mid += b.mid as f64;
+            s.side += b.side as f64;
+            start = end;
         }
     }
 
@@ -447,13 +622,20 @@ impl StatsMeter {
         let mut pos = 0;
         while pos < len {
             let take = (len - pos).min(hop - self.since_fft).min(n - self.history_pos);
-            for (hist, samples) in self.history.iter_mut().zip(views) {
-                for (h, &x) in hist[self.history_pos..self.history_pos + take].iter_mut().zip(&samples[pos..pos + take])
-                {
-                    *h = if x.is_finite() { x } else { 0.0 };
+            let history = &mut self.history[self.history_pos..self.history_pos + take];
+            if let [l, r] = views {
+                for (h, (&l, &r)) in history.iter_mut().zip(l[pos..pos + take].iter().zip(&r[pos..pos + take])) {
+                    *h = Complex::new(finite(l), finite(r));
+                }
+            } else {
+                for (h, &x) in history.iter_mut().zip(&views[0][pos..pos + take]) {
+                    *h = Complex::new(finite(x), 0.0);
                 }
             }
-            self.history_pos = (self.history_pos + take) % n;
+            self.history_pos += take;
+            if self.history_pos == n {
+                self.history_pos = 0;
+            }
             self.since_fft += take;
             self.filled = (self.filled + take).min(n);
             pos += take;
@@ -466,25 +648,43 @@ impl StatsMeter {
         }
     }
 
-    /// One windowed FFT per channel of the last `N` samples, power added to `self.power`.
+    /// One windowed FFT of the last `N` frames, its band powers added to `self.band_power`.
+    ///
+    /// Both channels go through one complex FFT, `z = l + i·r`: since `l` and `r` are real,
+    /// `L_k = (Z_k + Z*_{N−k})/2` and `R_k = (Z_k − Z*_{N−k})/2i`, so the channels' mean power
+    /// `(|L_k|² + |R_k|²)/2` is `(|Z_k|² + |Z_{N−k}|²)/4`; for mono (`r = 0`) the sum is
+    /// `2·|L_k|²`. Either way the mean power is the sum over `2 × channels`.
+    // Not inlined: it runs once per hop, and inlined it made every call of `spectrum` pay for
+    // its setup.
+    #[inline(never)]
     fn run_fft(&mut self) {
         let n = self.window.len();
-        let ch_scale = self.power_scale / self.channels as f64;
-        for hist in &self.history[..self.channels] {
-            // Oldest sample first: the history is circular with its oldest at `history_pos`.
-            let (newer, older) = hist.split_at(self.history_pos);
-            for ((dst, &x), &w) in self.fft_in.iter_mut().zip(older.iter().chain(newer)).zip(&self.window) {
-                *dst = x * w;
-            }
-            if self.fft.process_with_scratch(&mut self.fft_in, &mut self.fft_out, &mut self.scratch).is_err() {
-                // Only on mismatched buffer lengths, which `new` rules out.
-                return;
-            }
-            for (k, (p, x)) in self.power.iter_mut().zip(&self.fft_out).enumerate() {
-                // DC and Nyquist appear once in the two-sided spectrum.
-                let edge = if k == 0 || k == n / 2 { 0.5 } else { 1.0 };
-                *p += edge * ch_scale * x.norm_sqr() as f64;
-            }
+        // Oldest sample first: the history is circular with its oldest at `history_pos`.
+        let (newer, older) = self.history.split_at(self.history_pos);
+        let (w_older, w_newer) = self.window.split_at(older.len());
+        let (b_older, b_newer) = self.fft_buf.split_at_mut(older.len());
+        for ((dst, &x), &w) in b_older.iter_mut().zip(older).zip(w_older) {
+            *dst = x * w;
+        }
+        for ((dst, &x), &w) in b_newer.iter_mut().zip(newer).zip(w_newer) {
+            *dst = x * w;
+        }
+        // INVARIANT: `fft_buf` holds one transform and `scratch` its in-place scratch (both
+        // sized in `new`), so this cannot panic.
+        self.fft.process_with_scratch(&mut self.fft_buf, &mut self.scratch);
+        let (z, half) = (&self.fft_buf, n / 2);
+        // Bins 1 .. N/2 with their mirrors N − 1 … N/2 + 1; DC and Nyquist are their own
+        // mirrors and appear once in the two-sided spectrum (half weight on the doubled sum).
+        let mirrors = z[half + 1..].iter().rev();
+        for (p, (a, b)) in self.bin_power[1..half].iter_mut().zip(z[1..half].iter().zip(mirrors)) {
+            *p = a.norm_sqr() + b.norm_sqr();
+        }
+        for k in [0, half] {
+            self.bin_power[k] = z[k].norm_sqr();
+        }
+        let scale = self.power_scale / (2 * self.channels) as f64;
+        for (sum, span) in self.band_power.iter_mut().zip(&self.band_spans) {
+            *sum += scale * span.power(&self.bin_power);
         }
         self.fft_count += 1;
     }
@@ -496,14 +696,8 @@ impl StatsMeter {
         }
         let mut out = [BAND_FLOOR_DB; BAND_COUNT];
         let count = self.fft_count as f64;
-        for ((o, &(first, last)), &(lo, hi)) in out.iter_mut().zip(&self.band_bins).zip(&self.band_edges_bins) {
-            let mut e = 0.0f64;
-            for k in first..=last.min(self.power.len() - 1) {
-                let kf = k as f64;
-                let overlap = (hi.min(kf + 0.5) - lo.max(kf - 0.5)).max(0.0);
-                e += overlap * self.power[k];
-            }
-            let e = e / count;
+        for (o, &sum) in out.iter_mut().zip(&self.band_power) {
+            let e = sum / count;
             if e > 0.0 {
                 *o = ((10.0 * e.log10()) as f32).max(BAND_FLOOR_DB);
             }
@@ -512,6 +706,7 @@ impl StatsMeter {
         out
     }
 
+    #[inline(never)]
     fn build_frame(&mut self) -> StatsFrame {
         let frames = self.frame_pos;
         let nf = frames.max(1) as f64;
@@ -560,7 +755,7 @@ impl StatsMeter {
         self.frame_len = self.frame_length(self.seq);
         self.cell_count = 0;
         self.sums = Sums::default();
-        self.power.fill(0.0);
+        self.band_power = [0.0; BAND_COUNT];
         self.fft_count = 0;
     }
 }
