@@ -15,8 +15,8 @@ use audiocollab::offline::report::{self, DecoderInfo, JsonDocument, JsonError, J
 use audiocollab::offline::{self, DecodeError};
 
 use crate::{
-    decode_with_progress, genre_ids, parse_time, platform_ids, print_stdout, progress_bar, Failure, LangArg,
-    EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, EXIT_OTHER, EXIT_OUTPUT, PROGRESS_MIN_SECONDS, SPINNER_TICK,
+    decode_with_progress, parse_time, print_stdout, progress_bar, Failure, LangArg, TargetArgs, EXIT_FINDINGS,
+    EXIT_INPUT, EXIT_OK, EXIT_OTHER, EXIT_OUTPUT, PROGRESS_MIN_SECONDS, SPINNER_TICK,
 };
 
 pub const ANALYZE_AFTER_HELP: &str = "\
@@ -39,14 +39,8 @@ pub struct AnalyzeArgs {
     /// Print one JSON document on stdout instead of the report.
     #[arg(long)]
     pub json: bool,
-    /// Delivery platform whose loudness target and true-peak ceiling the track is judged against.
-    #[arg(long, value_name = "PLATFORM", default_value = track::DEFAULT_PLATFORM, ignore_case = true,
-          value_parser = platform_ids())]
-    pub platform: String,
-    /// Genre whose tonal-balance and dynamics target the track is judged against.
-    #[arg(long, value_name = "GENRE", default_value = track::DEFAULT_GENRE, ignore_case = true,
-          value_parser = genre_ids())]
-    pub genre: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Language of the report (and of the plot's labels).
     #[arg(long, value_enum, default_value_t = LangArg::En)]
     pub lang: LangArg,
@@ -109,7 +103,7 @@ pub struct Analysed {
 
 pub fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
     let lang = Lang::from(args.lang);
-    let options = AnalyzeOptions { platform: args.platform, genre: args.genre, from_s: args.from, to_s: args.to };
+    let options = AnalyzeOptions { from_s: args.from, to_s: args.to, ..args.target.options() };
     let interactive = io::stderr().is_terminal();
 
     let plots = plot_paths(args.plot.as_deref(), args.files.len());

@@ -27,7 +27,7 @@ use audiocollab::offline::report::Lang;
 use audiocollab::spec::Settings;
 
 use crate::analyze::analyse_file;
-use crate::{genre_ids, platform_ids, print_stdout, Failure, LangArg, EXIT_INPUT, EXIT_OK, EXIT_OTHER};
+use crate::{print_stdout, Failure, LangArg, TargetArgs, EXIT_INPUT, EXIT_OK, EXIT_OTHER};
 
 /// Usage errors of the provider options: exit code 2, like clap's.
 const EXIT_USAGE: u8 = 2;
@@ -69,14 +69,8 @@ pub struct SuggestArgs {
     /// ready for `audiocollab render FILE OUT --apply changes.json`.
     #[arg(long)]
     pub json: bool,
-    /// Delivery platform whose loudness target and true-peak ceiling the track is judged against.
-    #[arg(long, value_name = "PLATFORM", default_value = track::DEFAULT_PLATFORM, ignore_case = true,
-          value_parser = platform_ids())]
-    pub platform: String,
-    /// Genre whose tonal-balance and dynamics target the track is judged against.
-    #[arg(long, value_name = "GENRE", default_value = track::DEFAULT_GENRE, ignore_case = true,
-          value_parser = genre_ids())]
-    pub genre: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Language of the explanations.
     #[arg(long, value_enum, default_value_t = LangArg::En)]
     pub lang: LangArg,
@@ -88,14 +82,8 @@ pub struct SuggestArgs {
 pub struct ChatArgs {
     /// Audio file to talk about: WAV, AIFF, FLAC, MP3 or Ogg Vorbis, mono or stereo.
     pub file: PathBuf,
-    /// Delivery platform whose loudness target and true-peak ceiling the track is judged against.
-    #[arg(long, value_name = "PLATFORM", default_value = track::DEFAULT_PLATFORM, ignore_case = true,
-          value_parser = platform_ids())]
-    pub platform: String,
-    /// Genre whose tonal-balance and dynamics target the track is judged against.
-    #[arg(long, value_name = "GENRE", default_value = track::DEFAULT_GENRE, ignore_case = true,
-          value_parser = genre_ids())]
-    pub genre: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Answer in this language (default: the language of each message).
     #[arg(long, value_enum)]
     pub lang: Option<LangArg>,
@@ -163,8 +151,8 @@ fn assistant(args: &ProviderArgs) -> Result<Option<Assistant>, Failure> {
 }
 
 /// Analyses `file` for a conversation (the timeline and downmix kept for segment questions).
-fn conversation(file: &Path, platform: &str, genre: &str) -> Result<Conversation, Failure> {
-    let options = AnalyzeOptions { platform: platform.into(), genre: genre.into(), from_s: None, to_s: None };
+fn conversation(file: &Path, target: &TargetArgs) -> Result<Conversation, Failure> {
+    let options = target.options();
     let analysed = analyse_file(file, &options, io::stderr().is_terminal())
         .map_err(|f| Failure::new(EXIT_INPUT, anyhow!("{}", f.message)))?;
     let mono = mono_downmix(&analysed.audio.channels);
@@ -180,7 +168,7 @@ fn conversation(file: &Path, platform: &str, genre: &str) -> Result<Conversation
 /// `suggest`: analyse, ask, print the proposal (text, or the reply JSON `render --apply` takes).
 pub fn suggest(args: SuggestArgs) -> Result<u8, Failure> {
     let assistant = assistant(&args.provider)?;
-    let mut chat = conversation(&args.file, &args.platform, &args.genre)?;
+    let mut chat = conversation(&args.file, &args.target)?;
     let lang = Lang::from(args.lang);
     let stream = !args.json;
     if stream {
@@ -233,7 +221,7 @@ pub fn suggest(args: SuggestArgs) -> Result<u8, Failure> {
 /// `chat`: a conversation on stdin/stdout.
 pub fn chat(args: ChatArgs) -> Result<u8, Failure> {
     let assistant = assistant(&args.provider)?;
-    let mut chat = conversation(&args.file, &args.platform, &args.genre)?;
+    let mut chat = conversation(&args.file, &args.target)?;
     let fixed = args.lang.map(Lang::from);
     chat.set_lang(fixed);
     let mut lang = fixed.unwrap_or_default();

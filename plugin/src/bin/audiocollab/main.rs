@@ -17,10 +17,11 @@ use std::sync::Mutex;
 
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use audiocollab::analysis::targets;
+use audiocollab::analysis::track::{self, AnalyzeOptions};
 use audiocollab::offline::report::{self, Lang};
 use audiocollab::offline::{self, DecodeError, Decoded};
 
@@ -72,6 +73,26 @@ impl From<LangArg> for Lang {
             LangArg::En => Lang::En,
             LangArg::Fr => Lang::Fr,
         }
+    }
+}
+
+/// The delivery platform and genre a track is judged against (`analyze`, `suggest`, `chat`).
+#[derive(Args)]
+pub struct TargetArgs {
+    /// Delivery platform whose loudness target and true-peak ceiling the track is judged against.
+    #[arg(long, value_name = "PLATFORM", default_value = track::DEFAULT_PLATFORM, ignore_case = true,
+          value_parser = platform_ids())]
+    pub platform: String,
+    /// Genre whose tonal-balance and dynamics target the track is judged against.
+    #[arg(long, value_name = "GENRE", default_value = track::DEFAULT_GENRE, ignore_case = true,
+          value_parser = genre_ids())]
+    pub genre: String,
+}
+
+impl TargetArgs {
+    /// Analysis options for the whole track against these targets.
+    pub fn options(&self) -> AnalyzeOptions {
+        AnalyzeOptions { platform: self.platform.clone(), genre: self.genre.clone(), from_s: None, to_s: None }
     }
 }
 
