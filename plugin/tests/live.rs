@@ -104,6 +104,14 @@ fn the_worker_thread_agrees_with_the_offline_analysis() {
     assert_eq!(offline.findings, live.findings);
     // Tempo and key come from the downmix ring: the same samples as the file.
     assert_eq!(offline.key, live.key);
+    // The window's meters read the same figures (the range is refreshed once a second).
+    let meters = worker.levels();
+    assert!((meters.stream_s - 12.0).abs() < 1e-9, "{meters:?}");
+    assert!(close(meters.loudness.integrated_lufs, lo.integrated_lufs, 1e-9), "{meters:?}");
+    assert!(close(meters.loudness.true_peak_dbtp, lo.true_peak_dbtp, 1e-9));
+    assert!(close(meters.loudness.plr_lu, lo.plr_lu, 1e-9));
+    assert!(close(meters.loudness.loudness_range_lu, lo.loudness_range_lu, 0.5), "{meters:?}");
+    assert!(meters.correlation.is_some_and(|c| (-1.0..=1.0).contains(&c)));
     let ends = worker.stop().expect("the worker gives its ring ends back");
     assert_eq!(ends.frames.slots(), 0, "every frame was drained");
 }
@@ -139,6 +147,35 @@ fn a_restarted_meter_starts_a_new_timeline() {
     live.drain(&mut worker_ends);
     assert_eq!(live.restarts(), 2);
     assert_eq!(live.timeline().map(|t| (t.sample_rate(), t.channels())), Some((44_100, 1)));
+}
+
+#[test]
+fn the_meters_reset_without_touching_the_analysis() {
+    let queues = StatsQueues::new();
+    let (mut audio_ends, mut worker_ends) = (queues.audio, queues.worker);
+    let mut live = LiveAnalysis::new();
+    let mut meter = StatsMeter::new(SR as f64, 2).expect("meter");
+    let mut rng = Rng(8);
+    play(&mut meter, &mut audio_ends, &music_like(3.0, 0.5, 6), &mut rng, false);
+    live.drain(&mut worker_ends);
+    let loud = live.levels().loudness.integrated_lufs.expect("loud part measured");
+
+    // Reset, then 2 s 20 dB quieter: the meters see only those 2 s, the analysis all 5.
+    live.reset_levels();
+    let quiet_audio = music_like(2.0, 0.05, 6);
+    play(&mut meter, &mut audio_ends, &quiet_audio, &mut rng, true);
+    live.drain(&mut worker_ends);
+    let levels = live.levels();
+    assert!((levels.loudness.duration_s - 2.0).abs() < 1e-9, "{levels:?}");
+    assert!((levels.stream_s - 5.0).abs() < 1e-9, "{levels:?}");
+    let quiet = analyze(SR, &quiet_audio, &AnalyzeOptions::default(), |_| {}).expect("analysis");
+    let (now, alone) = (levels.loudness.integrated_lufs.unwrap(), quiet.loudness.integrated_lufs.unwrap());
+    // The K-weighting filters remember the loud part for a few milliseconds.
+    assert!((now - alone).abs() < 0.05, "{now} vs {alone}");
+    // 20 dB quieter, less the swell of the first 3 s (its louder half).
+    assert!((15.0..21.0).contains(&(loud - now)), "{loud} {now}");
+    let whole = live.analyze(&AnalyzeOptions::default()).expect("frames").expect("analysis");
+    assert!((whole.duration_s - 5.0).abs() < 1e-9);
 }
 
 #[test]

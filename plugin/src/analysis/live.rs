@@ -10,6 +10,8 @@
 //! The downmix covers the last [`DOWNMIX_SECONDS`] only (tempo, key, sections and character are
 //! judged on that stretch); the timeline keeps the whole stream (about 12 MB per hour).
 
+use super::levels::Levels;
+use super::loudness::LoudnessReport;
 use super::timeline::{Timeline, TimelineError};
 use super::track::{analyze_timeline, AnalyzeError, AnalyzeOptions, TrackAnalysis};
 use crate::bridge::WorkerEnds;
@@ -28,12 +30,28 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// [`DOWNMIX_SECONDS`] take a few tens of milliseconds; every 5 s keeps the thread mostly idle).
 pub const ANALYSIS_INTERVAL: Duration = Duration::from_secs(5);
 
-/// The timeline and recent downmix of the stream being played.
+/// The timeline and recent downmix of the stream being played, and the window's loudness
+/// meter over it.
 #[derive(Debug, Default)]
 pub struct LiveAnalysis {
     timeline: Option<Timeline>,
     downmix: VecDeque<f32>,
     restarts: u64,
+    levels: Option<Levels>,
+    correlation: Option<f32>,
+}
+
+/// What the window's meters show, published by the worker after every drain.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LiveLevels {
+    /// Loudness, peaks, range and PLR since the stream started or the meter was reset.
+    pub loudness: LoudnessReport,
+    /// Stereo correlation of the last 100 ms frame (`None` for mono or a silent channel).
+    pub correlation: Option<f32>,
+    /// Length of the stream so far, seconds (the findings timeline's "now").
+    pub stream_s: f64,
+    /// Restarts of the stream so far (a new stream starts the timeline again).
+    pub restarts: u64,
 }
 
 impl LiveAnalysis {
@@ -63,6 +81,12 @@ impl LiveAnalysis {
                 self.timeline = Timeline::new(frame.sample_rate_hz, frame.channels as usize)
                     .ok()
                     .and_then(|mut t| t.push(&frame).ok().map(|()| t));
+                self.levels = self.timeline.as_ref().map(|t| Levels::new(t.sample_rate() as f64, t.channels()));
+            }
+            if let Some(levels) = &mut self.levels {
+                let count = (frame.cell_count as usize).min(frame.cells.len());
+                frame.cells[..count].iter().for_each(|c| levels.push(c));
+                self.correlation = frame.correlation;
             }
         }
         let waiting = ends.downmix.slots();
@@ -87,6 +111,23 @@ impl LiveAnalysis {
         self.restarts
     }
 
+    /// The meters' figures now.
+    pub fn levels(&mut self) -> LiveLevels {
+        LiveLevels {
+            loudness: self.levels.as_mut().map(Levels::reading).unwrap_or_default(),
+            correlation: self.correlation,
+            stream_s: self.timeline.as_ref().map_or(0.0, Timeline::duration_s),
+            restarts: self.restarts,
+        }
+    }
+
+    /// Starts the meters' integrated loudness, range and peaks again from the next frame.
+    pub fn reset_levels(&mut self) {
+        if let Some(levels) = &mut self.levels {
+            levels.reset();
+        }
+    }
+
     /// Analyses the current stream; `None` before the first frame.
     pub fn analyze(&self, options: &AnalyzeOptions) -> Option<Result<TrackAnalysis, AnalyzeError>> {
         let timeline = self.timeline.as_ref()?;
@@ -102,6 +143,10 @@ struct Shared {
     requests: AtomicU64,
     options: Mutex<AnalyzeOptions>,
     latest: Mutex<Option<Arc<TrackAnalysis>>>,
+    /// The meters' figures after the last drain.
+    levels: Mutex<LiveLevels>,
+    /// Bumped to reset the meters.
+    level_resets: AtomicU64,
     /// The last analysis error, for display.
     error: Mutex<Option<AnalyzeError>>,
 }
@@ -131,6 +176,8 @@ impl AnalysisWorker {
             requests: AtomicU64::new(0),
             options: Mutex::new(options),
             latest: Mutex::new(None),
+            levels: Mutex::new(LiveLevels::default()),
+            level_resets: AtomicU64::new(0),
             error: Mutex::new(None),
         });
         let thread_shared = shared.clone();
@@ -142,6 +189,17 @@ impl AnalysisWorker {
     /// The newest analysis, if one was made.
     pub fn latest(&self) -> Option<Arc<TrackAnalysis>> {
         lock(&self.shared.latest).clone()
+    }
+
+    /// The meters' figures, at most one poll interval old.
+    pub fn levels(&self) -> LiveLevels {
+        *lock(&self.shared.levels)
+    }
+
+    /// Starts the meters' integrated loudness, range and peaks again (the "reset" button); the
+    /// analysis and its timeline are not touched.
+    pub fn reset_levels(&self) {
+        self.shared.level_resets.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Why the last analysis failed, if it did.
@@ -182,8 +240,19 @@ fn run(mut ends: WorkerEnds, shared: &Shared) -> WorkerEnds {
     let mut last = Instant::now();
     let mut seen_requests = 0;
     let mut fresh = false;
+    let mut seen_resets = 0;
     while !shared.stop.load(Ordering::Relaxed) {
-        fresh |= live.drain(&mut ends) > 0;
+        let resets = shared.level_resets.load(Ordering::Relaxed);
+        let reset = resets != seen_resets;
+        if reset {
+            seen_resets = resets;
+            live.reset_levels();
+        }
+        let taken = live.drain(&mut ends);
+        if taken > 0 || reset {
+            *lock(&shared.levels) = live.levels();
+        }
+        fresh |= taken > 0;
         let requests = shared.requests.load(Ordering::Relaxed);
         let due = fresh && last.elapsed() >= ANALYSIS_INTERVAL;
         if due || requests != seen_requests {

@@ -25,14 +25,14 @@ use std::ops::Range;
 /// BS.1770-4 eq. 2 offset, in dB.
 const LOUDNESS_OFFSET_DB: f64 = -0.691;
 /// Momentary window and gating block length, in cells (400 ms; BS.1770-4 §2.3, Tech 3341 §1).
-const MOMENTARY_CELLS: usize = 40;
+pub(super) const MOMENTARY_CELLS: usize = 40;
 /// Short-term window, in cells (3 s; Tech 3341 §1).
-const SHORT_TERM_CELLS: usize = 300;
+pub(super) const SHORT_TERM_CELLS: usize = 300;
 /// Step between gating blocks, in cells (100 ms, i.e. 75 % overlap; BS.1770-4 §2.3).
-const GATING_STEP_CELLS: usize = 10;
+pub(super) const GATING_STEP_CELLS: usize = 10;
 /// Step between the short-term values that feed the loudness range, in cells (100 ms; Tech
 /// 3342 §3.1 asks for at least 10 per second).
-const LRA_STEP_CELLS: usize = 10;
+pub(super) const LRA_STEP_CELLS: usize = 10;
 /// Absolute gate, LUFS (BS.1770-4 §2.3; Tech 3342 §3.1).
 const ABSOLUTE_GATE_LUFS: f64 = -70.0;
 /// Relative gate of the integrated loudness, LU (BS.1770-4 §2.3).
@@ -70,14 +70,14 @@ pub enum LoudnessError {
 
 /// What one cell contributes, with the channels already combined.
 #[derive(Clone, Copy, Debug, Default)]
-struct CellSum {
+pub(super) struct CellSum {
     /// Σ_i G_i Σ y_i² (K-weighted, channel-weighted).
-    k_power: f64,
+    pub(super) k_power: f64,
     /// Σ_i Σ x_i² (unweighted).
-    energy: f64,
-    frames: u32,
-    sample_peak: f32,
-    true_peak: f32,
+    pub(super) energy: f64,
+    pub(super) frames: u32,
+    pub(super) sample_peak: f32,
+    pub(super) true_peak: f32,
 }
 
 /// Every loudness figure of one measurement (a whole stream or a segment of it). Levels are
@@ -120,6 +120,21 @@ pub struct TimelinePoint {
     pub short_term_lufs: Option<f64>,
 }
 
+impl CellSum {
+    /// The channels of `cell` combined with the BS.1770-4 `weights` (channels past
+    /// `cell.channels` are zero in the cell).
+    pub(super) fn of(cell: &Cell, weights: &[f64; MAX_CHANNELS]) -> Self {
+        let mut sum = CellSum { frames: cell.frames, ..CellSum::default() };
+        for ch in 0..(cell.channels as usize).min(MAX_CHANNELS) {
+            sum.k_power += weights[ch] * cell.k_energy[ch];
+            sum.energy += cell.energy[ch];
+            sum.sample_peak = sum.sample_peak.max(cell.sample_peak[ch]);
+            sum.true_peak = sum.true_peak.max(cell.true_peak[ch]);
+        }
+        sum
+    }
+}
+
 /// Collects cells and computes loudness figures from them. Lives off the audio thread (it
 /// grows by 32 bytes per 10 ms: about 11.5 MB per hour).
 #[derive(Clone, Debug)]
@@ -132,11 +147,11 @@ pub struct LoudnessAnalysis {
     missing: u64,
 }
 
-fn lufs(mean_square: f64) -> Option<f64> {
+pub(super) fn lufs(mean_square: f64) -> Option<f64> {
     (mean_square > 0.0 && mean_square.is_finite()).then(|| LOUDNESS_OFFSET_DB + 10.0 * mean_square.log10())
 }
 
-fn db(amplitude: f64) -> Option<f64> {
+pub(super) fn db(amplitude: f64) -> Option<f64> {
     (amplitude > 0.0 && amplitude.is_finite()).then(|| 20.0 * amplitude.log10())
 }
 
@@ -185,14 +200,7 @@ impl LoudnessAnalysis {
             self.cells.push(CellSum { frames: nominal, ..CellSum::default() });
             self.missing += 1;
         }
-        let mut sum = CellSum { frames: cell.frames, ..CellSum::default() };
-        for ch in 0..self.channels {
-            sum.k_power += self.weights[ch] * cell.k_energy[ch];
-            sum.energy += cell.energy[ch];
-            sum.sample_peak = sum.sample_peak.max(cell.sample_peak[ch]);
-            sum.true_peak = sum.true_peak.max(cell.true_peak[ch]);
-        }
-        self.cells.push(sum);
+        self.cells.push(CellSum::of(cell, &self.weights));
         Ok(())
     }
 
@@ -314,61 +322,75 @@ impl LoudnessAnalysis {
     }
 
     /// Mean squares of the whole `window`-cell windows inside `range`, one every `step` cells.
-    fn whole_windows(&self, range: Range<usize>, window: usize, step: usize) -> impl Iterator<Item = f64> + '_ {
+    fn whole_windows(&self, range: Range<usize>, window: usize, step: usize) -> impl Iterator<Item = f64> + Clone + '_ {
         let start = range.start;
         (start + window - 1..range.end).step_by(step).map(move |end| self.window_mean_square(start, end, window))
     }
 
-    /// BS.1770-4 §2.3: 400 ms blocks every 100 ms, absolute gate at −70 LUFS, relative gate
-    /// 10 LU under the loudness of the blocks that pass the absolute gate.
+    /// BS.1770-4 §2.3: 400 ms blocks every 100 ms, gated ([`gated_integrated`]).
     fn integrated(&self, range: Range<usize>) -> Option<f64> {
-        let abs_gate = 10f64.powf((ABSOLUTE_GATE_LUFS - LOUDNESS_OFFSET_DB) / 10.0);
-        let (mut sum, mut n) = (0.0, 0usize);
-        for z in self.whole_windows(range.clone(), MOMENTARY_CELLS, GATING_STEP_CELLS).filter(|&z| z > abs_gate) {
-            sum += z;
-            n += 1;
-        }
-        if n == 0 {
-            return None;
-        }
-        let rel_gate = (sum / n as f64) * 10f64.powf(INTEGRATED_RELATIVE_GATE_LU / 10.0);
-        let gate = abs_gate.max(rel_gate);
-        let (mut sum, mut n) = (0.0, 0usize);
-        for z in self.whole_windows(range, MOMENTARY_CELLS, GATING_STEP_CELLS).filter(|&z| z > gate) {
-            sum += z;
-            n += 1;
-        }
-        if n == 0 {
-            None
-        } else {
-            lufs(sum / n as f64)
-        }
+        gated_integrated(self.whole_windows(range, MOMENTARY_CELLS, GATING_STEP_CELLS))
     }
 
-    /// EBU Tech 3342: short-term values every 100 ms, absolute gate at −70 LUFS, relative gate
-    /// 20 LU under their power mean, then the spread between the 10th and 95th percentiles
-    /// (linear interpolation between order statistics).
+    /// EBU Tech 3342: short-term values every 100 ms, gated ([`gated_range`]).
     fn loudness_range(&self, range: Range<usize>) -> Option<f64> {
-        let abs_gate = 10f64.powf((ABSOLUTE_GATE_LUFS - LOUDNESS_OFFSET_DB) / 10.0);
-        let gated: Vec<f64> =
-            self.whole_windows(range, SHORT_TERM_CELLS, LRA_STEP_CELLS).filter(|&z| z > abs_gate).collect();
-        if gated.is_empty() {
-            return None;
-        }
-        let rel_gate = gated.iter().sum::<f64>() / gated.len() as f64 * 10f64.powf(LRA_RELATIVE_GATE_LU / 10.0);
-        let mut levels: Vec<f64> = gated.into_iter().filter(|&z| z > rel_gate).filter_map(lufs).collect();
-        if levels.is_empty() {
-            return None;
-        }
-        levels.sort_by(f64::total_cmp);
-        let percentile = |p: f64| {
-            let pos = p * (levels.len() - 1) as f64;
-            let (lo, frac) = (pos.floor() as usize, pos.fract());
-            let hi = (lo + 1).min(levels.len() - 1);
-            levels[lo] + frac * (levels[hi] - levels[lo])
-        };
-        Some(percentile(LRA_PERCENTILES.1) - percentile(LRA_PERCENTILES.0))
+        gated_range(self.whole_windows(range, SHORT_TERM_CELLS, LRA_STEP_CELLS))
     }
+}
+
+/// The absolute gate (−70 LUFS) as a mean square.
+pub(super) fn absolute_gate() -> f64 {
+    10f64.powf((ABSOLUTE_GATE_LUFS - LOUDNESS_OFFSET_DB) / 10.0)
+}
+
+/// Integrated loudness of gating-block mean squares (BS.1770-4 §2.3): absolute gate at
+/// −70 LUFS, relative gate 10 LU under the loudness of the blocks that pass the absolute gate.
+pub(super) fn gated_integrated(blocks: impl Iterator<Item = f64> + Clone) -> Option<f64> {
+    let abs_gate = absolute_gate();
+    let (mut sum, mut n) = (0.0, 0usize);
+    for z in blocks.clone().filter(|&z| z > abs_gate) {
+        sum += z;
+        n += 1;
+    }
+    if n == 0 {
+        return None;
+    }
+    let rel_gate = (sum / n as f64) * 10f64.powf(INTEGRATED_RELATIVE_GATE_LU / 10.0);
+    let gate = abs_gate.max(rel_gate);
+    let (mut sum, mut n) = (0.0, 0usize);
+    for z in blocks.filter(|&z| z > gate) {
+        sum += z;
+        n += 1;
+    }
+    if n == 0 {
+        None
+    } else {
+        lufs(sum / n as f64)
+    }
+}
+
+/// Loudness range of short-term mean squares (EBU Tech 3342): absolute gate at −70 LUFS,
+/// relative gate 20 LU under their power mean, then the spread between the 10th and 95th
+/// percentiles (linear interpolation between order statistics).
+pub(super) fn gated_range(short_term: impl Iterator<Item = f64>) -> Option<f64> {
+    let abs_gate = absolute_gate();
+    let gated: Vec<f64> = short_term.filter(|&z| z > abs_gate).collect();
+    if gated.is_empty() {
+        return None;
+    }
+    let rel_gate = gated.iter().sum::<f64>() / gated.len() as f64 * 10f64.powf(LRA_RELATIVE_GATE_LU / 10.0);
+    let mut levels: Vec<f64> = gated.into_iter().filter(|&z| z > rel_gate).filter_map(lufs).collect();
+    if levels.is_empty() {
+        return None;
+    }
+    levels.sort_by(f64::total_cmp);
+    let percentile = |p: f64| {
+        let pos = p * (levels.len() - 1) as f64;
+        let (lo, frac) = (pos.floor() as usize, pos.fract());
+        let hi = (lo + 1).min(levels.len() - 1);
+        levels[lo] + frac * (levels[hi] - levels[lo])
+    };
+    Some(percentile(LRA_PERCENTILES.1) - percentile(LRA_PERCENTILES.0))
 }
 
 #[cfg(test)]

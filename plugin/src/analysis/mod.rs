@@ -6,6 +6,7 @@
 pub mod character;
 pub mod findings;
 pub mod key;
+pub mod levels;
 pub mod live;
 pub mod loudness;
 pub mod sections;
