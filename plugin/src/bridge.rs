@@ -9,7 +9,13 @@
 //! * [`StatsFrame`]s, one per 100 ms ([`STATS_RING_CAPACITY`]);
 //! * the mono downmix of the output, for tempo and key ([`DOWNMIX_RING_CAPACITY`]).
 //!
-//! Both are `rtrb` single-producer single-consumer rings, allocated once. The audio thread owns
+//! Both are `rtrb` single-producer single-consumer rings, allocated once.
+//!
+//! # The scope ring
+//!
+//! While the window is open, the audio thread also copies its output into a third ring
+//! ([`scope_ring`]), which the window's spectrum analyser drains every frame. Nothing is
+//! pushed while the window is closed. The audio thread owns
 //! the producers ([`AudioEnds`]) and never waits: a push to a full ring drops the value and
 //! counts it in [`Telemetry`]. The worker owns the consumers ([`WorkerEnds`]) and polls them
 //! (rtrb has no way to wait): see [`crate::analysis::live::AnalysisWorker`], which the plugin
@@ -138,6 +144,29 @@ impl AudioEnds {
     }
 }
 
+/// Capacity of the scope ring, in stereo frames: 2^15 = 32 768, 0.68 s at 48 kHz, 256 KB. The
+/// window drains it at 30 frames per second or faster; what a stalled window misses is
+/// dropped (a spectrum only needs the latest audio).
+pub const SCOPE_RING_CAPACITY: usize = 1 << 15;
+
+/// The ring from the audio thread to the window's spectrum analyser: `[left, right]` frames of
+/// the output (a mono output is copied into both).
+pub fn scope_ring() -> (Producer<[f32; 2]>, Consumer<[f32; 2]>) {
+    RingBuffer::new(SCOPE_RING_CAPACITY)
+}
+
+/// Audio thread: copies `block` (`block[ch][frame]`, 1 or 2 channels) into the scope ring as
+/// far as it has room. Realtime-safe. Returns the frames pushed.
+pub fn push_scope(scope: &mut Producer<[f32; 2]>, block: &[&[f32]]) -> usize {
+    let (Some(left), right) = (block.first(), block.get(1)) else { return 0 };
+    let right = right.unwrap_or(left);
+    let room = scope.slots().min(left.len()).min(right.len());
+    match scope.write_chunk_uninit(room) {
+        Ok(chunk) => chunk.fill_from_iter(left.iter().zip(right.iter()).map(|(&l, &r)| [l, r])),
+        Err(_) => 0,
+    }
+}
+
 /// Meter readings the audio thread publishes for the editor, only while the editor is open.
 ///
 /// Single writer (audio thread), single reader (GUI thread). Peaks are "largest since the
@@ -155,6 +184,8 @@ pub struct Meters {
     pub deess_reduction_db: AtomicF32,
     /// The host's sample rate, set in `activate()` (0 before), for the EQ curve.
     pub sample_rate: AtomicF32,
+    /// Output channels, set in `activate()` (1 or 2; 0 before), for the spectrum's scale.
+    pub channels: std::sync::atomic::AtomicU32,
 }
 
 impl Meters {

@@ -47,6 +47,8 @@ pub struct AudioCollab {
     editor_state: Arc<EguiEditorState>,
     /// Handed to the editor the one time the host asks for it.
     editor: Option<editor::Editor>,
+    /// Audio thread only. The output for the window's spectrum, pushed while it is open.
+    scope: rtrb::Producer<[f32; 2]>,
 }
 
 impl Default for AudioCollab {
@@ -56,14 +58,16 @@ impl Default for AudioCollab {
         let editor_state = editor::default_state();
         let queues = StatsQueues::new();
         let worker = Arc::new(OnceLock::new());
+        let (scope, scope_rx) = bridge::scope_ring();
         Self {
+            scope,
             telemetry: queues.audio.telemetry().clone(),
             audio_ends: queues.audio,
             worker_ends: Some(queues.worker),
             worker: worker.clone(),
             stats: None,
             chain: Chain::new(48_000.0),
-            editor: Some(editor::Editor::new(params.clone(), meters.clone(), worker)),
+            editor: Some(editor::Editor::new(params.clone(), meters.clone(), worker, scope_rx)),
             params,
             meters,
             editor_state,
@@ -133,6 +137,7 @@ impl Plugin for AudioCollab {
         let channels = layout.main_output_channels.map_or(0, |c| c.get() as usize);
         self.stats = StatsMeter::new(buffer_config.sample_rate as f64, channels).ok();
         self.meters.sample_rate.store(buffer_config.sample_rate, Ordering::Relaxed);
+        self.meters.channels.store(channels as u32, Ordering::Relaxed);
         // The analysis thread starts once and lives as long as the plugin. If the system
         // refuses a thread, the plugin works on without analysis (the rings fill and count
         // their drops).
@@ -166,20 +171,21 @@ impl Plugin for AudioCollab {
             }
         }
         self.chain.process(channels, &settings);
+        let mut views: [&[f32]; STATS_MAX_CHANNELS] = [&[]; STATS_MAX_CHANNELS];
+        let n = channels.len().min(STATS_MAX_CHANNELS);
+        for (v, ch) in views.iter_mut().zip(channels.iter()) {
+            *v = ch;
+        }
+        let views = &views[..n];
         if metering {
-            for (meter, ch) in self.meters.output_peak.iter().zip(channels.iter()) {
+            for (meter, ch) in self.meters.output_peak.iter().zip(views) {
                 Meters::raise(meter, channel_peak(ch));
             }
             self.meters.gain_reduction_db.store(self.chain.gain_reduction_db(), Ordering::Relaxed);
             self.meters.deess_reduction_db.store(self.chain.deess_reduction_db(), Ordering::Relaxed);
+            bridge::push_scope(&mut self.scope, views);
         }
         if let Some(stats) = &mut self.stats {
-            let mut views: [&[f32]; STATS_MAX_CHANNELS] = [&[]; STATS_MAX_CHANNELS];
-            let n = channels.len().min(STATS_MAX_CHANNELS);
-            for (v, ch) in views.iter_mut().zip(channels.iter()) {
-                *v = ch;
-            }
-            let views = &views[..n];
             let ends = &mut self.audio_ends;
             // The downmix goes first: once the worker sees a frame, the audio it covers is
             // already in the downmix ring, so tempo and key see what the loudness saw.

@@ -17,8 +17,8 @@
 //! the blocks are the same, so a reading equals the report of the same cells (tested to 1e-9).
 
 use super::loudness::{
-    absolute_gate, db, gated_integrated, gated_range, lufs, CellSum, LoudnessReport, GATING_STEP_CELLS,
-    LRA_STEP_CELLS, MOMENTARY_CELLS, SHORT_TERM_CELLS,
+    absolute_gate, db, gated_integrated, gated_range, lufs, CellSum, LoudnessReport, GATING_STEP_CELLS, LRA_STEP_CELLS,
+    MOMENTARY_CELLS, SHORT_TERM_CELLS,
 };
 use crate::meter::{bs1770_weights, Cell, MAX_CHANNELS};
 use std::collections::VecDeque;
@@ -213,7 +213,8 @@ mod tests {
             let t = i as f64 / sr;
             let db = levels[((t / 2.5) as usize) % levels.len()];
             let a = 10f64.powf(db / 20.0);
-            let x = (2.0 * std::f64::consts::PI * 440.0 * t).sin() + 0.3 * (2.0 * std::f64::consts::PI * 3_100.0 * t).sin();
+            let x =
+                (2.0 * std::f64::consts::PI * 440.0 * t).sin() + 0.3 * (2.0 * std::f64::consts::PI * 3_100.0 * t).sin();
             l.push((a * x * 0.7) as f32);
             r.push((a * x * 0.5) as f32);
         }
@@ -332,7 +333,10 @@ mod tests {
             levels.push(&c);
         }
         let r = levels.reading();
-        assert_eq!((r.integrated_lufs, r.momentary_lufs, r.true_peak_dbtp, r.loudness_range_lu), (None, None, None, None));
+        assert_eq!(
+            (r.integrated_lufs, r.momentary_lufs, r.true_peak_dbtp, r.loudness_range_lu),
+            (None, None, None, None)
+        );
         assert!((r.duration_s - 1.0).abs() < 1e-9);
     }
 }

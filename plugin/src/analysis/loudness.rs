@@ -125,8 +125,8 @@ impl CellSum {
     /// `cell.channels` are zero in the cell).
     pub(super) fn of(cell: &Cell, weights: &[f64; MAX_CHANNELS]) -> Self {
         let mut sum = CellSum { frames: cell.frames, ..CellSum::default() };
-        for ch in 0..(cell.channels as usize).min(MAX_CHANNELS) {
-            sum.k_power += weights[ch] * cell.k_energy[ch];
+        for (ch, weight) in weights.iter().enumerate().take(cell.channels as usize) {
+            sum.k_power += weight * cell.k_energy[ch];
             sum.energy += cell.energy[ch];
             sum.sample_peak = sum.sample_peak.max(cell.sample_peak[ch]);
             sum.true_peak = sum.true_peak.max(cell.true_peak[ch]);

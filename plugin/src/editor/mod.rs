@@ -1,16 +1,24 @@
-//! The plugin window (egui): every parameter, grouped as input, EQ, dynamics, stereo and
-//! output, with the EQ curve and the meters, and the assistant's chat panel on the right.
+//! The plugin window (egui): the spectrum against the genre's target with the EQ curve, the
+//! meters, the findings timeline, every parameter (grouped as input, EQ, dynamics, stereo and
+//! output), and the assistant's chat panel on the right.
+//!
+//! Everything here runs on the GUI thread and only while the window is open: the audio thread
+//! publishes peaks and copies audio for the spectrum only while [`EguiEditorState::is_open`].
 //!
 //! Parameters are only ever changed through nice-plug's `ParamSetter` (begin / set / end), so
 //! the host records automation and its own undo sees every move.
 
 mod chat;
 mod controls;
-mod curve;
 mod meters;
+pub mod spectrum;
+pub mod timeline;
 
 use crate::analysis::live::AnalysisWorker;
+use crate::analysis::targets;
+use crate::analysis::track::{TrackAnalysis, DEFAULT_GENRE, DEFAULT_PLATFORM};
 use crate::assistant::desk::Desk;
+use crate::assistant::lang::{self, Lang};
 use crate::assistant::panel::Panel;
 use crate::assistant::route::Paths;
 use crate::bridge::Meters;
@@ -25,7 +33,13 @@ use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSe
 use std::sync::{Arc, OnceLock};
 
 /// Smallest size at which every group and the chat panel still fit without scrolling.
-const MIN_SIZE: LogicalSize<f32> = LogicalSize::new(1520.0, 700.0);
+const MIN_SIZE: LogicalSize<f32> = LogicalSize::new(1520.0, 760.0);
+/// Height of the spectrum and the meters.
+const SPECTRUM_HEIGHT: f32 = 200.0;
+/// Width of the meters.
+const METERS_WIDTH: f32 = 330.0;
+/// Height of the findings timeline.
+const TIMELINE_HEIGHT: f32 = 44.0;
 /// Width of the chat panel.
 const CHAT_WIDTH: f32 = 340.0;
 const RESIZE_HINT: ResizeHint = ResizeHint::resizable().with_min_logical_size(MIN_SIZE);
@@ -56,6 +70,9 @@ pub struct Editor {
     /// Set while the window is open.
     gui: Option<GuiContext>,
     display: meters::Display,
+    /// The output copied by the audio thread for the spectrum, while the window is open.
+    scope: rtrb::Consumer<[f32; 2]>,
+    analyser: Option<spectrum::Analyser>,
     panel: Panel,
     /// The assistant's thread, started the first time the window opens.
     desk: Option<Desk>,
@@ -67,9 +84,40 @@ impl Editor {
         params: Arc<AudioCollabParams>,
         meters: Arc<Meters>,
         analysis: Arc<OnceLock<Arc<AnalysisWorker>>>,
+        scope: rtrb::Consumer<[f32; 2]>,
     ) -> Self {
         let panel = Panel::new(params.chat.clone());
-        Self { params, meters, analysis, gui: None, display: meters::Display::default(), panel, desk: None }
+        Self {
+            params,
+            meters,
+            analysis,
+            gui: None,
+            display: meters::Display::default(),
+            scope,
+            analyser: None,
+            panel,
+            desk: None,
+        }
+    }
+
+    /// Takes the audio that arrived for the spectrum and the meters' news; `dt` is the time
+    /// since the last frame, seconds.
+    fn update_meters(&mut self, dt: f32) {
+        let levels = self.analysis.get().map(|w| w.levels()).unwrap_or_default();
+        self.display.update(&self.meters, levels, dt);
+        let relaxed = std::sync::atomic::Ordering::Relaxed;
+        let format = (self.meters.sample_rate.load(relaxed), self.meters.channels.load(relaxed) as usize);
+        let analyser = match &mut self.analyser {
+            Some(a) if a.format() == spectrum::Analyser::format_of(format.0, format.1) => a,
+            slot => slot.insert(spectrum::Analyser::new(format.0, format.1)),
+        };
+        let waiting = self.scope.slots();
+        if let Ok(chunk) = self.scope.read_chunk(waiting) {
+            let (a, b) = chunk.as_slices();
+            analyser.feed(a.iter().chain(b).copied());
+            chunk.commit_all();
+        }
+        analyser.update(dt);
     }
 }
 
@@ -80,27 +128,45 @@ impl NiceEguiApp for Editor {
         nice_gui_ctx: GuiContext,
         _frame: &mut nice_plug_egui::Frame,
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
-        apply_style(&egui_ctx);
-        self.gui = Some(nice_gui_ctx);
-        if self.desk.is_none() {
-            // Without a thread the panel still shows the conversation; it cannot answer.
-            self.desk = Desk::spawn(Paths::system()).ok();
-        }
+        self.open(&egui_ctx, nice_gui_ctx, Paths::system());
         Ok(())
     }
 
     fn editor_closed(&mut self) {
-        self.gui = None;
+        self.close();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
+        self.show(ui);
+    }
+}
+
+impl Editor {
+    /// The window opens: parameters are written through `gui`; the assistant's thread starts
+    /// the first time, with the user's configuration from `paths` (`None`: the embedded engine).
+    pub fn open(&mut self, ctx: &egui::Context, gui: GuiContext, paths: Option<Paths>) {
+        apply_style(ctx);
+        self.gui = Some(gui);
+        if self.desk.is_none() {
+            // Without a thread the panel still shows the conversation; it cannot answer.
+            self.desk = Desk::spawn(paths).ok();
+        }
+    }
+
+    /// The window closed.
+    pub fn close(&mut self) {
+        self.gui = None;
+    }
+
+    /// One frame of the whole window (nothing before [`Self::open`]).
+    pub fn show(&mut self, ui: &mut egui::Ui) {
         let Some(gui) = self.gui.clone() else {
             return;
         };
         let setter = gui.param_setter();
-        // Meters move at about 30 frames per second while the window is open.
+        // Meters and spectrum move at about 30 frames per second while the window is open.
         ui.ctx().request_repaint_after(std::time::Duration::from_millis(33));
-        self.display.update(&self.meters, ui.input(|i| i.stable_dt));
+        self.update_meters(ui.input(|i| i.stable_dt));
         self.assistant(ui, &setter);
         ResizableWindow::new("audiocollab-main").min_size(Vec2::new(MIN_SIZE.width, MIN_SIZE.height)).show(ui, |ui| {
             egui::Panel::right("audiocollab-chat").exact_size(CHAT_WIDTH).resizable(false).show(ui, |ui| {
@@ -152,13 +218,37 @@ impl Editor {
 
         let settings = params.settings();
         let sample_rate = self.meters.sample_rate.load(std::sync::atomic::Ordering::Relaxed);
+        let analysis = self.analysis.get().and_then(|w| w.latest());
+        let (platform, genre) = targets_of(analysis.as_deref());
         ui.horizontal(|ui| {
-            let meter_width = 150.0;
-            let curve_width = ui.available_width() - meter_width - 12.0;
-            curve::eq_curve(ui, &settings, sample_rate, Vec2::new(curve_width, 190.0));
+            let spectrum_width = ui.available_width() - METERS_WIDTH - 12.0;
+            if let Some(analyser) = &self.analyser {
+                let mix = analysis.as_deref().and_then(|a| Some((&a.tonal_balance, a.loudness.integrated_lufs?)));
+                let overlay = spectrum::Overlay {
+                    settings: &settings,
+                    sample_rate,
+                    genre,
+                    mix,
+                    platform_lufs: platform.integrated_lufs,
+                };
+                spectrum::draw(ui, analyser, &overlay, Vec2::new(spectrum_width, SPECTRUM_HEIGHT));
+            }
             ui.add_space(8.0);
-            self.display.draw(ui, Vec2::new(meter_width, 190.0));
+            if self.display.draw(ui, Vec2::new(METERS_WIDTH, SPECTRUM_HEIGHT), platform) {
+                if let Some(worker) = self.analysis.get() {
+                    worker.reset_levels();
+                }
+            }
         });
+        ui.add_space(6.0);
+        let length = self.display.levels().stream_s;
+        let lang = self.conversation_lang();
+        let size = Vec2::new(ui.available_width(), TIMELINE_HEIGHT);
+        if let Some(question) = timeline::draw(ui, analysis.as_deref(), length, lang, size) {
+            if let Some(desk) = &self.desk {
+                self.panel.ask(&question, desk, settings, analysis.clone());
+            }
+        }
         ui.add_space(8.0);
 
         ui.columns(5, |cols| {
@@ -227,6 +317,27 @@ impl Editor {
             });
         });
     }
+}
+
+impl Editor {
+    /// The language the musician writes in: that of their last message (English before any).
+    fn conversation_lang(&self) -> Lang {
+        let entries = self
+            .params
+            .chat
+            .read()
+            .map(|log| log.entries.iter().rev().find(|e| e.from_musician).map(|e| lang::detect(&e.text)));
+        entries.ok().flatten().unwrap_or(Lang::En)
+    }
+}
+
+/// The platform and genre the analysis judged against (the defaults before any analysis).
+fn targets_of(analysis: Option<&TrackAnalysis>) -> (&'static targets::Platform, &'static targets::GenreTarget) {
+    let platform =
+        analysis.and_then(|a| targets::platform(&a.platform.id)).or_else(|| targets::platform(DEFAULT_PLATFORM));
+    let genre = analysis.and_then(|a| targets::genre(&a.genre)).or_else(|| targets::genre(DEFAULT_GENRE));
+    // The defaults are in the shipped tables (tested in `analysis::targets`).
+    (platform.unwrap_or(&targets::platforms()[0]), genre.unwrap_or(&targets::genres()[0]))
 }
 
 fn apply_style(ctx: &egui::Context) {

@@ -1,0 +1,265 @@
+//! The drawn window without a window: the real editor (`Editor::show`) driven through egui by
+//! egui_kittest, which finds widgets through AccessKit, clicks and types like a musician. A
+//! host stand-in records the parameter gestures and sets the values, as a DAW does.
+//!
+//! The analysis worker is the real one, fed by the statistics meter over the bundled demo, so
+//! the meters and the assistant see real measurements.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use audiocollab::analysis::live::AnalysisWorker;
+use audiocollab::analysis::track::AnalyzeOptions;
+use audiocollab::bridge::{scope_ring, Meters, StatsQueues};
+use audiocollab::editor::Editor;
+use audiocollab::meter::StatsMeter;
+use audiocollab::offline::read_audio;
+use audiocollab::params::AudioCollabParams;
+use audiocollab::spec::{ParamId, Settings};
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use nice_plug::context::gui::{GuiContext, GuiContextInner};
+use nice_plug::context::PluginApi;
+use nice_plug::plugin::PluginState;
+use nice_plug::prelude::ParamPtr;
+
+/// What the host heard: gestures in order.
+#[derive(Clone, Debug, PartialEq)]
+enum Gesture {
+    Begin(String),
+    Set(String),
+    End(String),
+}
+
+/// The host stand-in: sets values as a host does and records every gesture.
+#[derive(Default)]
+struct Host {
+    gestures: Mutex<Vec<Gesture>>,
+}
+
+impl Host {
+    fn record(&self, g: Gesture) {
+        self.gestures.lock().unwrap().push(g);
+    }
+}
+
+impl GuiContextInner for Host {
+    fn plugin_api(&self) -> PluginApi {
+        PluginApi::Clap
+    }
+
+    unsafe fn raw_begin_set_parameter(&self, param: ParamPtr) {
+        self.record(Gesture::Begin(param.name().to_string()));
+    }
+
+    unsafe fn raw_set_parameter_normalized(&self, param: ParamPtr, normalized: f32) {
+        param._internal_set_normalized_value(normalized);
+        self.record(Gesture::Set(param.name().to_string()));
+    }
+
+    unsafe fn raw_end_set_parameter(&self, param: ParamPtr) {
+        self.record(Gesture::End(param.name().to_string()));
+    }
+
+    fn get_state(&self) -> PluginState {
+        PluginState { version: String::new(), params: Default::default(), fields: Default::default() }
+    }
+
+    fn set_state(&self, _state: PluginState) {}
+
+    fn request_restart(&self) {}
+}
+
+/// A worker that has analysed the demo as the plugin's audio thread would have fed it.
+fn demo_worker() -> Arc<AnalysisWorker> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo.flac");
+    let audio = read_audio(&path).expect("demo");
+    let queues = StatsQueues::new();
+    let (mut ends, worker_ends) = (queues.audio, queues.worker);
+    let worker = AnalysisWorker::spawn(worker_ends, AnalyzeOptions::default()).expect("thread");
+    let mut meter = StatsMeter::new(audio.sample_rate as f64, audio.channels.len()).expect("meter");
+    let block = 4_800;
+    let frames = audio.channels[0].len();
+    for start in (0..frames).step_by(block) {
+        let end = (start + block).min(frames);
+        let views: Vec<&[f32]> = audio.channels.iter().map(|c| &c[start..end]).collect();
+        ends.push_downmix(&views);
+        meter
+            .process(&views, None, |f| {
+                ends.push_frame(f);
+            })
+            .expect("block");
+        // Faster than real time: let the worker keep up with the rings.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !ends.is_drained() {
+            assert!(Instant::now() < deadline, "the worker stopped draining");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let worker = Arc::new(worker);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    worker.request();
+    while worker.latest().is_none_or(|a| a.duration_s < frames as f64 / audio.sample_rate as f64 - 0.2) {
+        assert!(Instant::now() < deadline, "no analysis: {:?}", worker.last_error());
+        std::thread::sleep(Duration::from_millis(20));
+        worker.request();
+    }
+    worker
+}
+
+struct Window {
+    harness: Harness<'static, Editor>,
+    params: Arc<AudioCollabParams>,
+    host: Arc<Host>,
+    worker: Arc<AnalysisWorker>,
+}
+
+fn open_window() -> Window {
+    let params = Arc::new(AudioCollabParams::default());
+    let meters = Arc::new(Meters::default());
+    meters.sample_rate.store(48_000.0, Ordering::Relaxed);
+    meters.channels.store(2, Ordering::Relaxed);
+    let worker = demo_worker();
+    let slot = Arc::new(OnceLock::new());
+    let _ = slot.set(worker.clone());
+    let (_scope_tx, scope_rx) = scope_ring();
+    let editor = Editor::new(params.clone(), meters, slot, scope_rx);
+    let mut harness = Harness::builder()
+        .with_size([1520.0, 760.0])
+        .with_max_steps(1_000)
+        .build_ui_state(|ui, e: &mut Editor| e.show(ui), editor);
+    let host = Arc::new(Host::default());
+    let ctx = harness.ctx.clone();
+    harness.state_mut().open(&ctx, GuiContext::new(host.clone()), None);
+    harness.step();
+    Window { harness, params, host, worker }
+}
+
+impl Window {
+    /// Steps frames until `found` holds (a generous deadline: the assistant answers on its
+    /// own thread).
+    fn step_until(&mut self, what: &str, found: impl Fn(&Harness<'static, Editor>) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            self.harness.step();
+            if found(&self.harness) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{what} never appeared");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn settings(&self) -> Settings {
+        self.params.settings()
+    }
+
+    /// Every parameter equals `expected` (to the float round trip of a host's normalised value).
+    fn assert_settings(&self, expected: &Settings) {
+        let now = self.settings();
+        for id in ParamId::ALL {
+            let (a, b) = (now.get(id), expected.get(id));
+            assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "{}: {a} vs {b}", id.spec().id);
+        }
+    }
+
+    fn click(&mut self, label: &str) {
+        self.harness.get_by_label(label).click();
+        self.harness.step();
+        self.harness.step();
+    }
+}
+
+#[test]
+fn typing_applying_ab_and_undo_in_the_drawn_window() {
+    let mut w = open_window();
+    let defaults = w.settings();
+
+    // The meters read the worker's loudness of the demo.
+    let integrated = w.worker.levels().loudness.integrated_lufs.expect("the demo is not silent");
+    let shown = format!("{integrated:.1}");
+    w.step_until("the integrated loudness", |h| h.query_by_label(&shown).is_some());
+    println!("meters show {shown} LUFS integrated");
+
+    // Type in the message box and press Enter.
+    let input = w.harness.get_by_role(egui::accesskit::Role::TextInput);
+    input.focus();
+    w.harness.step();
+    w.harness.get_by_role(egui::accesskit::Role::TextInput).type_text("rends les voix plus claires");
+    w.harness.step();
+    w.harness.key_press(egui::Key::Enter);
+    w.harness.step();
+    w.step_until("the answer's cards", |h| h.query_by_label("Apply all").is_some());
+    assert!(w.harness.query_by_label_contains("Voix plus claires").is_some(), "the reply is shown");
+    assert!(w.harness.query_all_by_label("Apply").count() >= 2, "one Apply per card");
+    assert_eq!(w.settings(), defaults, "a proposal moves nothing by itself");
+
+    // Apply all: the EQ and de-esser move, through complete host gestures.
+    w.host.gestures.lock().unwrap().clear();
+    w.click("Apply all");
+    let applied = w.settings();
+    assert_eq!(applied.get(ParamId::Bell2Gain), 3.0);
+    assert!(applied.on(ParamId::DeessOn));
+    let gestures = w.host.gestures.lock().unwrap().clone();
+    assert!(!gestures.is_empty());
+    for triple in gestures.chunks(3) {
+        let [Gesture::Begin(a), Gesture::Set(b), Gesture::End(c)] = triple else {
+            panic!("not a begin/set/end gesture: {triple:?}");
+        };
+        assert!(a == b && b == c, "{triple:?}");
+    }
+    assert!(w.harness.query_all_by_label("applied").count() >= 2);
+
+    // A/B: back to the settings before, loudness-matched, then after again.
+    w.click("B (after)");
+    assert!(!w.settings().on(ParamId::DeessOn), "A plays the settings before");
+    w.click("A (before)");
+    assert_eq!(w.settings().get(ParamId::Bell2Gain), 3.0);
+    assert!(w.settings().on(ParamId::DeessOn));
+
+    // Undo restores every parameter; Redo brings the set back.
+    w.click("Undo");
+    w.assert_settings(&defaults);
+    w.click("Redo");
+    w.assert_settings(&applied);
+}
+
+#[test]
+fn a_command_sent_before_the_window_closed_applies_when_it_reopens() {
+    let mut w = open_window();
+    let input = w.harness.get_by_role(egui::accesskit::Role::TextInput);
+    input.focus();
+    w.harness.step();
+    w.harness.get_by_role(egui::accesskit::Role::TextInput).type_text("baisse la sortie de 2 dB");
+    w.harness.step();
+    // Enter goes down, and in the same frame the window closes (the answer comes later).
+    w.harness.key_down(egui::Key::Enter);
+    w.harness.step();
+    w.harness.state_mut().close();
+    std::thread::sleep(Duration::from_millis(500));
+    w.harness.step();
+    assert_eq!(w.settings().get(ParamId::OutputGain), 0.0);
+    // It opens again: the command applies through the host.
+    let ctx = w.harness.ctx.clone();
+    w.harness.state_mut().open(&ctx, GuiContext::new(w.host.clone()), None);
+    w.step_until("the command applied", |h| h.query_by_label("applied").is_some());
+    assert!((w.settings().get(ParamId::OutputGain) + 2.0).abs() < 1e-6, "{}", w.settings().get(ParamId::OutputGain));
+}
+
+#[test]
+fn the_meters_reset_button_starts_the_loudness_again() {
+    let mut w = open_window();
+    assert!(w.worker.levels().loudness.integrated_lufs.is_some());
+    w.click("Reset");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while w.worker.levels().loudness.duration_s > 0.0 {
+        assert!(Instant::now() < deadline, "the meters were not reset");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(w.worker.levels().loudness.integrated_lufs, None);
+    // The analysis (and the findings timeline) is untouched.
+    assert!(w.worker.latest().is_some_and(|a| a.duration_s > 10.0));
+    w.step_until("the reset integrated reading", |h| h.query_all_by_label("-inf").count() >= 3);
+}
