@@ -7,112 +7,30 @@
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use audiocollab::analysis::live::AnalysisWorker;
-use audiocollab::analysis::track::AnalyzeOptions;
-use audiocollab::bridge::{scope_ring, Meters, StatsQueues};
+use audiocollab::bridge::{scope_ring, Meters};
+use audiocollab::editor::headless::{self, Gesture, Headless};
 use audiocollab::editor::Editor;
-use audiocollab::meter::StatsMeter;
 use audiocollab::offline::read_audio;
 use audiocollab::params::AudioCollabParams;
 use audiocollab::spec::{ParamId, Settings};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use nice_plug::context::gui::{GuiContext, GuiContextInner};
-use nice_plug::context::PluginApi;
-use nice_plug::plugin::PluginState;
-use nice_plug::prelude::ParamPtr;
-
-/// What the host heard: gestures in order.
-#[derive(Clone, Debug, PartialEq)]
-enum Gesture {
-    Begin(String),
-    Set(String),
-    End(String),
-}
-
-/// The host stand-in: sets values as a host does and records every gesture.
-#[derive(Default)]
-struct Host {
-    gestures: Mutex<Vec<Gesture>>,
-}
-
-impl Host {
-    fn record(&self, g: Gesture) {
-        self.gestures.lock().unwrap().push(g);
-    }
-}
-
-impl GuiContextInner for Host {
-    fn plugin_api(&self) -> PluginApi {
-        PluginApi::Clap
-    }
-
-    unsafe fn raw_begin_set_parameter(&self, param: ParamPtr) {
-        self.record(Gesture::Begin(param.name().to_string()));
-    }
-
-    unsafe fn raw_set_parameter_normalized(&self, param: ParamPtr, normalized: f32) {
-        param._internal_set_normalized_value(normalized);
-        self.record(Gesture::Set(param.name().to_string()));
-    }
-
-    unsafe fn raw_end_set_parameter(&self, param: ParamPtr) {
-        self.record(Gesture::End(param.name().to_string()));
-    }
-
-    fn get_state(&self) -> PluginState {
-        PluginState { version: String::new(), params: Default::default(), fields: Default::default() }
-    }
-
-    fn set_state(&self, _state: PluginState) {}
-
-    fn request_restart(&self) {}
-}
+use nice_plug::context::gui::GuiContext;
 
 /// A worker that has analysed the demo as the plugin's audio thread would have fed it.
 fn demo_worker() -> Arc<AnalysisWorker> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo.flac");
-    let audio = read_audio(&path).expect("demo");
-    let queues = StatsQueues::new();
-    let (mut ends, worker_ends) = (queues.audio, queues.worker);
-    let worker = AnalysisWorker::spawn(worker_ends, AnalyzeOptions::default()).expect("thread");
-    let mut meter = StatsMeter::new(audio.sample_rate as f64, audio.channels.len()).expect("meter");
-    let block = 4_800;
-    let frames = audio.channels[0].len();
-    for start in (0..frames).step_by(block) {
-        let end = (start + block).min(frames);
-        let views: Vec<&[f32]> = audio.channels.iter().map(|c| &c[start..end]).collect();
-        ends.push_downmix(&views);
-        meter
-            .process(&views, None, |f| {
-                ends.push_frame(f);
-            })
-            .expect("block");
-        // Faster than real time: let the worker keep up with the rings.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !ends.is_drained() {
-            assert!(Instant::now() < deadline, "the worker stopped draining");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-    let worker = Arc::new(worker);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    worker.request();
-    while worker.latest().is_none_or(|a| a.duration_s < frames as f64 / audio.sample_rate as f64 - 0.2) {
-        assert!(Instant::now() < deadline, "no analysis: {:?}", worker.last_error());
-        std::thread::sleep(Duration::from_millis(20));
-        worker.request();
-    }
-    worker
+    headless::worker_for(&read_audio(&path).expect("demo")).expect("analysis worker")
 }
 
 struct Window {
     harness: Harness<'static, Editor>,
     params: Arc<AudioCollabParams>,
-    host: Arc<Host>,
+    host: Arc<Headless>,
     worker: Arc<AnalysisWorker>,
 }
 
@@ -130,9 +48,9 @@ fn open_window() -> Window {
         .with_size([1520.0, 760.0])
         .with_max_steps(1_000)
         .build_ui_state(|ui, e: &mut Editor| e.show(ui), editor);
-    let host = Arc::new(Host::default());
+    let (host, gui) = Headless::new();
     let ctx = harness.ctx.clone();
-    harness.state_mut().open(&ctx, GuiContext::new(host.clone()), None);
+    harness.state_mut().open(&ctx, gui, None);
     harness.step();
     Window { harness, params, host, worker }
 }
@@ -197,12 +115,12 @@ fn typing_applying_ab_and_undo_in_the_drawn_window() {
     assert_eq!(w.settings(), defaults, "a proposal moves nothing by itself");
 
     // Apply all: the EQ and de-esser move, through complete host gestures.
-    w.host.gestures.lock().unwrap().clear();
+    w.host.take_gestures();
     w.click("Apply all");
     let applied = w.settings();
     assert_eq!(applied.get(ParamId::Bell2Gain), 3.0);
     assert!(applied.on(ParamId::DeessOn));
-    let gestures = w.host.gestures.lock().unwrap().clone();
+    let gestures = w.host.take_gestures();
     assert!(!gestures.is_empty());
     for triple in gestures.chunks(3) {
         let [Gesture::Begin(a), Gesture::Set(b), Gesture::End(c)] = triple else {
@@ -262,4 +180,27 @@ fn the_meters_reset_button_starts_the_loudness_again() {
     // The analysis (and the findings timeline) is untouched.
     assert!(w.worker.latest().is_some_and(|a| a.duration_s > 10.0));
     w.step_until("the reset integrated reading", |h| h.query_all_by_label("-inf").count() >= 3);
+}
+
+#[test]
+fn clicking_the_findings_timeline_asks_about_that_stretch() {
+    let mut w = open_window();
+    let analysis = w.worker.latest().expect("analysis");
+    assert!(!analysis.sections.is_empty(), "the demo has sections");
+    w.click("Findings timeline");
+    // The middle of the timeline: a finding there, or else the section around it.
+    w.step_until("the question about the stretch", |h| h.query_by_label_contains("What happens between").is_some());
+    let question = w.params.chat.read().unwrap().entries[0].text.clone();
+    println!("asked: {question}");
+    let middle = w.worker.levels().stream_s / 2.0;
+    let clock = |s: &str| {
+        let (m, s) = s.split_once(':').expect("m:ss");
+        m.parse::<f64>().unwrap() * 60.0 + s.parse::<f64>().unwrap()
+    };
+    let times: Vec<f64> =
+        question.trim_start_matches("What happens between ").trim_end_matches('?').split(" and ").map(clock).collect();
+    assert!(times[0] <= middle + 1.0 && middle - 1.0 <= times[1], "{times:?} around {middle}");
+    // The engine answers about that stretch.
+    w.step_until("the answer", |h| h.query_all_by_label_contains("LUFS").count() > 0);
+    assert!(w.params.chat.read().unwrap().entries.len() >= 2);
 }

@@ -10,6 +10,7 @@
 
 mod chat;
 mod controls;
+pub mod headless;
 mod meters;
 pub mod spectrum;
 pub mod timeline;

@@ -274,6 +274,7 @@ const OUT_OF_TOLERANCE: Color32 = Color32::from_rgb(240, 110, 80);
 /// Draws the view in a box of `size`; hovering reads the band under the pointer.
 pub fn draw(ui: &mut Ui, analyser: &Analyser, overlay: &Overlay<'_>, size: Vec2) {
     let (rect, response) = ui.allocate_exact_size(size, Sense::hover());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Spectrum"));
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 6.0, Color32::from_gray(22));
     let label_font = egui::FontId::proportional(10.0);

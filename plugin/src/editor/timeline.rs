@@ -26,6 +26,7 @@ const MIN_WIDTH: f32 = 4.0;
 /// question to ask when the musician clicked a finding or a section, in `lang`.
 pub fn draw(ui: &mut Ui, analysis: Option<&TrackAnalysis>, length_s: f64, lang: Lang, size: Vec2) -> Option<String> {
     let (rect, response) = ui.allocate_exact_size(size, Sense::click());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Findings timeline"));
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 4.0, Color32::from_gray(22));
     let Some(analysis) = analysis else {
