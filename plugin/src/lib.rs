@@ -13,6 +13,7 @@ pub mod editor;
 pub mod meter;
 pub mod offline;
 pub mod params;
+pub mod player;
 pub mod spec;
 
 use analysis::live::AnalysisWorker;
@@ -49,6 +50,9 @@ pub struct AudioCollab {
     editor: Option<editor::Editor>,
     /// Audio thread only. The output for the window's spectrum, pushed while it is open.
     scope: rtrb::Producer<[f32; 2]>,
+    /// The standalone's file player (`AUDIOCOLLAB_PLAY`), made in `activate()`.
+    #[cfg(feature = "standalone")]
+    player: Option<player::Player>,
 }
 
 impl Default for AudioCollab {
@@ -61,6 +65,8 @@ impl Default for AudioCollab {
         let (scope, scope_rx) = bridge::scope_ring();
         Self {
             scope,
+            #[cfg(feature = "standalone")]
+            player: None,
             telemetry: queues.audio.telemetry().clone(),
             audio_ends: queues.audio,
             worker_ends: Some(queues.worker),
@@ -138,6 +144,17 @@ impl Plugin for AudioCollab {
         self.stats = StatsMeter::new(buffer_config.sample_rate as f64, channels).ok();
         self.meters.sample_rate.store(buffer_config.sample_rate, Ordering::Relaxed);
         self.meters.channels.store(channels as u32, Ordering::Relaxed);
+        #[cfg(feature = "standalone")]
+        {
+            self.player = match player::Player::from_env(buffer_config.sample_rate) {
+                Some(Ok(p)) => Some(p),
+                Some(Err(message)) => {
+                    eprintln!("{message}");
+                    None
+                }
+                None => None,
+            };
+        }
         // The analysis thread starts once and lives as long as the plugin. If the system
         // refuses a thread, the plugin works on without analysis (the rings fill and count
         // their drops).
@@ -165,6 +182,10 @@ impl Plugin for AudioCollab {
         let settings = self.params.settings();
         let metering = self.editor_state.is_open();
         let channels = buffer.as_slice();
+        #[cfg(feature = "standalone")]
+        if let Some(player) = &mut self.player {
+            player.fill(channels);
+        }
         if metering {
             for (meter, ch) in self.meters.input_peak.iter().zip(channels.iter()) {
                 Meters::raise(meter, channel_peak(ch));
