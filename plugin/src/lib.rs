@@ -13,10 +13,10 @@ pub mod editor;
 pub mod meter;
 pub mod offline;
 pub mod params;
+pub mod prefs;
 pub mod spec;
 
 use analysis::live::AnalysisWorker;
-use analysis::track::AnalyzeOptions;
 use bridge::{channel_peak, AudioEnds, Meters, StatsQueues, Telemetry, WorkerEnds};
 use dsp::Chain;
 use meter::stats::STATS_MAX_CHANNELS;
@@ -25,7 +25,7 @@ use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
 use params::AudioCollabParams;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, PoisonError};
 
 /// The plugin instance.
 pub struct AudioCollab {
@@ -137,7 +137,8 @@ impl Plugin for AudioCollab {
         // refuses a thread, the plugin works on without analysis (the rings fill and count
         // their drops).
         if let Some(ends) = self.worker_ends.take() {
-            if let Ok(worker) = AnalysisWorker::spawn(ends, AnalyzeOptions::default()) {
+            let options = self.params.prefs.read().unwrap_or_else(PoisonError::into_inner).analyze_options();
+            if let Ok(worker) = AnalysisWorker::spawn(ends, options) {
                 let _ = self.worker.set(Arc::new(worker));
             }
         }
