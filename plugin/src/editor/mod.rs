@@ -8,6 +8,7 @@ mod chat;
 mod controls;
 mod curve;
 mod meters;
+pub mod settings;
 
 use crate::analysis::live::AnalysisWorker;
 use crate::assistant::desk::Desk;
@@ -59,6 +60,7 @@ pub struct Editor {
     panel: Panel,
     /// The assistant's thread, started the first time the window opens.
     desk: Option<Desk>,
+    settings: settings::SettingsView,
 }
 
 impl Editor {
@@ -68,8 +70,9 @@ impl Editor {
         meters: Arc<Meters>,
         analysis: Arc<OnceLock<Arc<AnalysisWorker>>>,
     ) -> Self {
-        let panel = Panel::new(params.chat.clone());
-        Self { params, meters, analysis, gui: None, display: meters::Display::default(), panel, desk: None }
+        let panel = Panel::new(params.chat.clone()).with_prefs(params.prefs.clone());
+        let settings = settings::SettingsView::default();
+        Self { params, meters, analysis, gui: None, display: meters::Display::default(), panel, desk: None, settings }
     }
 }
 
@@ -146,6 +149,7 @@ impl Editor {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 controls::toggle(ui, params, P::Mute, "Mute", setter);
                 controls::toggle(ui, params, P::Bypass, "Bypass", setter);
+                self.settings.toggle(ui);
             });
         });
         ui.add_space(6.0);
@@ -161,6 +165,11 @@ impl Editor {
         });
         ui.add_space(8.0);
 
+        if self.settings.is_open() {
+            let analysis = self.analysis.get().map(|w| &**w);
+            let ctx = settings::SettingsCtx { prefs: &self.params.prefs, desk: self.desk.as_ref(), analysis };
+            return self.settings.draw(ui, ctx);
+        }
         ui.columns(5, |cols| {
             controls::group(&mut cols[0], "Input", |ui| {
                 controls::rows(ui, params, &[("Trim", P::InputGain)], setter);

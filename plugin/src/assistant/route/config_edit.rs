@@ -246,8 +246,8 @@ fn set(table: &mut Table, key: &str, value: impl Into<Value>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::config::{parse, Config, TEMPLATE};
     use super::super::super::llm::Task;
+    use super::super::config::{parse, Config, TEMPLATE};
     use super::*;
 
     fn load(text: &str) -> Config {
