@@ -136,11 +136,14 @@ impl Plugin for AudioCollab {
         // The analysis thread starts once and lives as long as the plugin. If the system
         // refuses a thread, the plugin works on without analysis (the rings fill and count
         // their drops).
+        let options = self.params.prefs.read().unwrap_or_else(PoisonError::into_inner).analyze_options();
         if let Some(ends) = self.worker_ends.take() {
-            let options = self.params.prefs.read().unwrap_or_else(PoisonError::into_inner).analyze_options();
             if let Ok(worker) = AnalysisWorker::spawn(ends, options) {
                 let _ = self.worker.set(Arc::new(worker));
             }
+        } else if let Some(worker) = self.worker.get() {
+            // A project loaded after the first activation brings its own targets.
+            worker.set_options(options);
         }
         true
     }

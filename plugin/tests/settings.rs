@@ -76,7 +76,7 @@ fn saving_a_tier_restarts_the_assistant_with_the_new_model() {
     let model = ModelRef { provider: ProviderKind::Openai, model: "gpt-4o-mini".into(), base_url: None };
     assert!(view.set_tier(Tier::Balanced, Some(model.clone()), Some(&desk)), "{:?}", view.message());
     let saved = view.message().unwrap().as_ref().unwrap();
-    assert!(saved.contains("balanced tier is saved") && saved.contains(CONFIG_FILE), "{saved}");
+    assert!(saved.starts_with("Saved the balanced tier (") && saved.contains(CONFIG_FILE), "{saved}");
 
     let text = std::fs::read_to_string(paths.config_file()).unwrap();
     assert!(text.starts_with("# AudioCollab Assistant: language-model settings."), "the template's comments");

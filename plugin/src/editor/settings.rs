@@ -217,8 +217,9 @@ impl SettingsView {
     pub fn save_key(&mut self, desk: Option<&Desk>) -> bool {
         let provider = self.key_provider;
         let mut key = std::mem::take(&mut self.key_input);
-        let saved =
-            self.save_with(desk, &format!("The {provider} key"), |t| config_edit::set_key(t, provider, Some(&key)));
+        let saved = self.save_with(desk, &format!("Saved the {} key", provider_label(provider)), |t| {
+            config_edit::set_key(t, provider, Some(&key))
+        });
         key.zeroize();
         saved
     }
@@ -226,7 +227,7 @@ impl SettingsView {
     /// Removes the chosen provider's key from the config file.
     pub fn remove_key(&mut self, desk: Option<&Desk>) -> bool {
         let provider = self.key_provider;
-        self.save_with(desk, &format!("The {provider} key was removed; it"), |t| {
+        self.save_with(desk, &format!("Removed the {} key", provider_label(provider)), |t| {
             config_edit::set_key(t, provider, None)
         })
     }
@@ -241,17 +242,17 @@ impl SettingsView {
     fn save_tier(&mut self, tier: Tier, desk: Option<&Desk>) -> bool {
         let model = self.tiers[tier_index(tier)].model_ref();
         let name = config_edit::tier_name(tier);
-        self.save_with(desk, &format!("The {name} tier"), |t| config_edit::set_tier(t, tier, model.as_ref()))
+        self.save_with(desk, &format!("Saved the {name} tier"), |t| config_edit::set_tier(t, tier, model.as_ref()))
     }
 
     /// Sets the budget caps and saves.
     pub fn set_budget(&mut self, limits: BudgetLimits, desk: Option<&Desk>) -> bool {
         self.budget = limits;
-        self.save_with(desk, "The budget", |t| config_edit::set_budget(t, &limits))
+        self.save_with(desk, "Saved the budget", |t| config_edit::set_budget(t, &limits))
     }
 
-    /// Saves one edit of the config file; on success the assistant restarts with the file and
-    /// the view reads it again.
+    /// Saves one edit of the config file (`what`: "Saved the budget"); on success the
+    /// assistant restarts with the file and the view reads it again.
     fn save_with(
         &mut self,
         desk: Option<&Desk>,
@@ -264,7 +265,7 @@ impl SettingsView {
         };
         match config_edit::save(&paths, edit) {
             Ok(()) => {
-                self.message = Some(Ok(format!("{what} is saved in {}.", paths.config_file().display())));
+                self.message = Some(Ok(format!("{what} ({}).", paths.config_file().display())));
                 if let Some(desk) = desk {
                     desk.reload(Some(paths));
                 }
