@@ -177,14 +177,21 @@ impl SettingsView {
         let keys = KEY_PROVIDERS.iter().map(|&p| (p, config_edit::key_status(p, &loaded.config.keys, &env))).collect();
         self.tiers = TIERS.map(|t| TierEdit::of(loaded.config.model_for(t)));
         self.budget = loaded.config.budget;
-        self.usage = Some(usage::budget_usage(&paths, loaded.config.budget, jiff::ZonedDateTime::now().date()));
-        self.audit = Some(usage::read_audit(&paths, jiff::Timestamp::now(), AUDIT_DAYS));
         self.file = FileView {
             error: loaded.error.map(|e| e.to_string()),
             warnings: loaded.warnings,
             config: loaded.config,
             keys,
         };
+        self.refresh_usage();
+    }
+
+    /// Reads the budget counters and the audit log again (the edits in progress stay).
+    pub fn refresh_usage(&mut self) {
+        let Some(paths) = self.paths() else { return };
+        let limits = self.file.config.budget;
+        self.usage = Some(usage::budget_usage(&paths, limits, jiff::ZonedDateTime::now().date()));
+        self.audit = Some(usage::read_audit(&paths, jiff::Timestamp::now(), AUDIT_DAYS));
     }
 
     /// Where each provider's key comes from (after [`SettingsView::refresh`]).
@@ -288,9 +295,9 @@ impl SettingsView {
         ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
             ui.columns(3, |cols| {
                 section(&mut cols[0], "This project", |ui| project_ui(ui, &ctx));
-                section(&mut cols[0], "Budget and usage", |ui| self.budget_ui(ui, ctx.desk));
+                section(&mut cols[0], "API keys", |ui| self.keys_ui(ui, ctx.desk));
                 section(&mut cols[1], "Assistant models", |ui| self.models_ui(ui, ctx.desk));
-                section(&mut cols[1], "API keys", |ui| self.keys_ui(ui, ctx.desk));
+                section(&mut cols[2], "Budget and usage", |ui| self.budget_ui(ui, ctx.desk));
                 section(&mut cols[2], "Last 30 days", |ui| self.audit_ui(ui));
             });
         });
@@ -446,10 +453,24 @@ impl SettingsView {
             ui.add(DragValue::new(&mut b.requests_per_month).range(0..=1_000_000));
             ui.end_row();
             ui.label("US dollars a day");
-            ui.add(DragValue::new(&mut b.usd_per_day).range(0.0..=1000.0).speed(0.01).prefix("$").max_decimals(2));
+            ui.add(
+                DragValue::new(&mut b.usd_per_day)
+                    .range(0.0..=1000.0)
+                    .speed(0.01)
+                    .prefix("$")
+                    .min_decimals(2)
+                    .max_decimals(4),
+            );
             ui.end_row();
             ui.label("US dollars a month");
-            ui.add(DragValue::new(&mut b.usd_per_month).range(0.0..=10_000.0).speed(0.1).prefix("$").max_decimals(2));
+            ui.add(
+                DragValue::new(&mut b.usd_per_month)
+                    .range(0.0..=10_000.0)
+                    .speed(0.1)
+                    .prefix("$")
+                    .min_decimals(2)
+                    .max_decimals(4),
+            );
             ui.end_row();
         });
         if ui.add_enabled(self.file.error.is_none(), egui::Button::new("Save budget")).clicked() {
@@ -459,8 +480,8 @@ impl SettingsView {
     }
 
     fn audit_ui(&mut self, ui: &mut Ui) {
-        if ui.button("Refresh").clicked() {
-            self.refresh();
+        if ui.button("Refresh").on_hover_text("read the budget counters and the audit log again").clicked() {
+            self.refresh_usage();
         }
         match &self.audit {
             None => {}
@@ -585,7 +606,8 @@ fn section(ui: &mut Ui, title: &str, add: impl FnOnce(&mut Ui)) {
     egui::Frame::group(ui.style()).inner_margin(8).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new(title).strong().color(ACCENT));
-        add(ui);
+        // Columns stretch their widgets to the full width; buttons read better at their size.
+        ui.with_layout(egui::Layout::top_down(egui::Align::Min), add);
     });
     ui.add_space(6.0);
 }
