@@ -14,10 +14,10 @@ pub mod meter;
 pub mod offline;
 pub mod params;
 pub mod player;
+pub mod prefs;
 pub mod spec;
 
 use analysis::live::AnalysisWorker;
-use analysis::track::AnalyzeOptions;
 use bridge::{channel_peak, AudioEnds, Meters, StatsQueues, Telemetry, WorkerEnds};
 use dsp::Chain;
 use meter::stats::STATS_MAX_CHANNELS;
@@ -26,7 +26,7 @@ use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
 use params::AudioCollabParams;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, PoisonError};
 
 /// The plugin instance.
 pub struct AudioCollab {
@@ -158,10 +158,14 @@ impl Plugin for AudioCollab {
         // The analysis thread starts once and lives as long as the plugin. If the system
         // refuses a thread, the plugin works on without analysis (the rings fill and count
         // their drops).
+        let options = self.params.prefs.read().unwrap_or_else(PoisonError::into_inner).analyze_options();
         if let Some(ends) = self.worker_ends.take() {
-            if let Ok(worker) = AnalysisWorker::spawn(ends, AnalyzeOptions::default()) {
+            if let Ok(worker) = AnalysisWorker::spawn(ends, options) {
                 let _ = self.worker.set(Arc::new(worker));
             }
+        } else if let Some(worker) = self.worker.get() {
+            // A project loaded after the first activation brings its own targets.
+            worker.set_options(options);
         }
         true
     }

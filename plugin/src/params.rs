@@ -11,6 +11,7 @@
 //! same samples for the same settings.
 
 use crate::assistant::panel::ChatLog;
+use crate::prefs::Prefs;
 use crate::spec::{Kind, ParamId, Scale, Settings, NUM_PARAMS};
 use nice_plug::prelude::*;
 use std::sync::{Arc, RwLock};
@@ -178,6 +179,10 @@ pub struct AudioCollabParams {
     /// again when applied).
     #[persist = "chat"]
     pub chat: Arc<RwLock<ChatLog>>,
+    /// The musician's preferences for this project: answer language, genre and platform
+    /// targets, auto-apply. Never an API key. Read back sanitised.
+    #[persist = "prefs"]
+    pub prefs: Arc<RwLock<Prefs>>,
 }
 
 impl Default for AudioCollabParams {
@@ -227,6 +232,7 @@ impl Default for AudioCollabParams {
                 mute: toggle(P::Mute),
             },
             chat: Arc::default(),
+            prefs: Arc::default(),
         }
     }
 }

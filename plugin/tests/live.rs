@@ -150,6 +150,37 @@ fn a_restarted_meter_starts_a_new_timeline() {
 }
 
 #[test]
+fn downmix_read_before_the_first_frame_is_kept() {
+    // The worker may drain while the first 100 ms frame is still being made: the samples it
+    // took then are the start of the stream, and tempo and key must see them.
+    let audio = music_like(6.0, 0.5, 9);
+    let offline = analyze(SR, &audio, &AnalyzeOptions::default(), |_| {}).expect("offline analysis");
+    let queues = StatsQueues::new();
+    let (mut audio_ends, mut worker_ends) = (queues.audio, queues.worker);
+    let mut live = LiveAnalysis::new();
+    let mut meter = StatsMeter::new(SR as f64, 2).expect("meter");
+    let mut rng = Rng(12);
+    let split = (0.05 * SR as f64) as usize;
+    let head: Vec<Vec<f32>> = audio.iter().map(|c| c[..split].to_vec()).collect();
+    play(&mut meter, &mut audio_ends, &head, &mut rng, false);
+    live.drain(&mut worker_ends);
+    assert!(live.timeline().is_none(), "no frame yet");
+    // The rest in 1 s pieces, drained in between (the downmix ring holds 2.7 s).
+    let mut start = split;
+    while start < audio[0].len() {
+        let end = (start + SR as usize).min(audio[0].len());
+        let piece: Vec<Vec<f32>> = audio.iter().map(|c| c[start..end].to_vec()).collect();
+        play(&mut meter, &mut audio_ends, &piece, &mut rng, end == audio[0].len());
+        live.drain(&mut worker_ends);
+        start = end;
+    }
+    assert_eq!(audio_ends.telemetry().dropped_samples.load(Ordering::Relaxed), 0);
+    let analysis = live.analyze(&AnalyzeOptions::default()).expect("frames").expect("analysis");
+    assert_eq!(offline.key, analysis.key);
+    assert_eq!(offline.tempo, analysis.tempo);
+}
+
+#[test]
 fn the_meters_reset_without_touching_the_analysis() {
     let queues = StatsQueues::new();
     let (mut audio_ends, mut worker_ends) = (queues.audio, queues.worker);

@@ -74,10 +74,13 @@ impl LiveAnalysis {
             if pushed.is_err() {
                 // A restart (or the first frame): a new stream from this frame on. A frame the
                 // meter could not have made (bad rate) leaves no timeline until a good one.
+                // On a restart the downmix read so far belongs to the old stream (or, for up to
+                // one frame, already to the new one: lost, a few tens of milliseconds). Before
+                // the first frame ever, everything read belongs to this stream: keep it.
                 if self.timeline.is_some() {
                     self.restarts += 1;
+                    self.downmix.clear();
                 }
-                self.downmix.clear();
                 self.timeline = Timeline::new(frame.sample_rate_hz, frame.channels as usize)
                     .ok()
                     .and_then(|mut t| t.push(&frame).ok().map(|()| t));
@@ -95,7 +98,12 @@ impl LiveAnalysis {
             self.downmix.extend(a.iter().chain(b));
             chunk.commit_all();
         }
-        let keep = self.timeline.as_ref().map_or(0, |t| (t.sample_rate() as f64 * DOWNMIX_SECONDS) as usize);
+        // Before the first frame (which comes after 100 ms of audio) the rate is unknown: keep
+        // at most a ring's worth.
+        let keep = self
+            .timeline
+            .as_ref()
+            .map_or(crate::bridge::DOWNMIX_RING_CAPACITY, |t| (t.sample_rate() as f64 * DOWNMIX_SECONDS) as usize);
         let excess = self.downmix.len().saturating_sub(keep);
         self.downmix.drain(..excess);
         taken

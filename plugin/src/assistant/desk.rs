@@ -6,6 +6,9 @@
 //! plugin instance). The window sends the musician's words with the settings and analysis of
 //! the moment ([`Desk::ask`]) and polls [`Desk::events`] every frame: pieces of a streamed
 //! answer, then the finished [`Turn`]. [`Desk::cancel`] stops a request in flight.
+//! [`Desk::set_lang`] fixes the language of the answers; [`Desk::reload`] reads the user's
+//! configuration again (the settings view saved it) and rebuilds the [`Assistant`] on the
+//! thread, after the request in flight if there is one.
 //!
 //! The changes of a turn are not applied here: the window applies them through the host's
 //! parameter gestures, so automation and the host's undo see them.
@@ -14,6 +17,7 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
+use super::lang::Lang;
 use super::provider::CancelToken;
 use super::route::config;
 use super::route::prices::Prices;
@@ -37,6 +41,8 @@ pub enum Event {
 enum Job {
     Ask { words: String, settings: Settings, analysis: Option<Arc<TrackAnalysis>>, cancel: CancelToken },
     Record { request_id: String, what: Record },
+    SetLang(Option<Lang>),
+    Reload(Option<Paths>),
     Stop,
 }
 
@@ -65,7 +71,8 @@ pub struct Desk {
     jobs: Sender<Job>,
     events: Receiver<Event>,
     cancel: Mutex<CancelToken>,
-    answering: Answering,
+    /// Written by the thread when it (re)builds the assistant.
+    answering: Arc<Mutex<Answering>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -76,15 +83,28 @@ impl Desk {
         let (jobs, job_rx) = mpsc::channel::<Job>();
         let (event_tx, events) = mpsc::channel::<Event>();
         let (assistant, answering) = build(paths.as_ref());
+        let answering = Arc::new(Mutex::new(answering));
+        let shared = answering.clone();
         let thread = std::thread::Builder::new()
             .name("audiocollab-assistant".into())
-            .spawn(move || serve(job_rx, event_tx, assistant))?;
+            .spawn(move || serve(job_rx, event_tx, assistant, &shared))?;
         Ok(Desk { jobs, events, cancel: Mutex::new(CancelToken::new()), answering, thread: Some(thread) })
     }
 
-    /// Who answers.
-    pub fn answering(&self) -> &Answering {
-        &self.answering
+    /// Who answers (after a [`Desk::reload`], once the thread has rebuilt the assistant).
+    pub fn answering(&self) -> Answering {
+        self.answering.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Answers in `lang` from the next question on; `None`: in the language of each message.
+    pub fn set_lang(&self, lang: Option<Lang>) {
+        let _ = self.jobs.send(Job::SetLang(lang));
+    }
+
+    /// Reads the configuration under `paths` again and rebuilds the assistant on the thread
+    /// (after the request in flight, if any). The conversation goes on.
+    pub fn reload(&self, paths: Option<Paths>) {
+        let _ = self.jobs.send(Job::Reload(paths));
     }
 
     /// Asks; the answer arrives through [`Desk::events`]. A request still in flight goes on;
@@ -145,7 +165,8 @@ fn build(paths: Option<&Paths>) -> (Option<Assistant>, Answering) {
     }
 }
 
-fn serve(jobs: Receiver<Job>, events: Sender<Event>, assistant: Option<Assistant>) {
+fn serve(jobs: Receiver<Job>, events: Sender<Event>, assistant: Option<Assistant>, answering: &Mutex<Answering>) {
+    let mut assistant = assistant;
     let mut conversation = Conversation::new(None, Settings::default());
     while let Ok(job) = jobs.recv() {
         let (words, settings, analysis, cancel) = match job {
@@ -159,6 +180,18 @@ fn serve(jobs: Receiver<Job>, events: Sender<Event>, assistant: Option<Assistant
                         Record::Rated(up) => router.feedback(&request_id, up),
                     };
                 }
+                continue;
+            }
+            Job::SetLang(lang) => {
+                conversation.set_lang(lang);
+                continue;
+            }
+            Job::Reload(paths) => {
+                // The old client goes first: one runtime at a time.
+                drop(assistant.take());
+                let (rebuilt, now) = build(paths.as_ref());
+                assistant = rebuilt;
+                *answering.lock().unwrap_or_else(PoisonError::into_inner) = now;
                 continue;
             }
             Job::Stop => return,

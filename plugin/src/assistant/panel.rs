@@ -1,6 +1,8 @@
 //! The chat panel's logic, apart from its drawing: the conversation as the project saves it,
 //! sending, streaming, suggestion cards with Apply / Reject, undo / redo, a loudness-matched
-//! A/B, and applies that wait while the window is closed.
+//! A/B, applies that wait while the window is closed, and auto-apply (a preference of the
+//! project, off by default): proposals then apply as they arrive, through the same path as
+//! "Apply all", undoable, and the answer says so.
 //!
 //! Parameters are written through a [`ParamWriter`]: in the window, nice-plug's
 //! `ParamSetter` (one begin / set / end gesture per parameter, so the host records automation
@@ -17,6 +19,7 @@ use super::history::{Applied, History};
 use super::session::{Answerer, Turn};
 use super::suggest::estimated_loudness_change;
 use crate::analysis::track::TrackAnalysis;
+use crate::prefs::Prefs;
 use crate::spec::{Format, Kind, ParamId, Settings};
 
 /// Most entries kept in the saved conversation; the oldest go first.
@@ -117,6 +120,9 @@ pub struct Entry {
     /// The audit id of the model request.
     #[serde(default)]
     pub request_id: Option<String>,
+    /// Its proposals were applied by auto-apply, not by a click.
+    #[serde(default)]
+    pub auto_applied: bool,
 }
 
 /// The conversation the project saves (plugin state, `chat`).
@@ -142,6 +148,7 @@ pub struct Ab {
 /// The panel's state (the window's part that is not drawing).
 pub struct Panel {
     log: Arc<RwLock<ChatLog>>,
+    prefs: Arc<RwLock<Prefs>>,
     /// The message being typed.
     pub input: String,
     streaming: Option<String>,
@@ -156,6 +163,7 @@ impl Panel {
     pub fn new(log: Arc<RwLock<ChatLog>>) -> Panel {
         Panel {
             log,
+            prefs: Arc::default(),
             input: String::new(),
             streaming: None,
             waiting: false,
@@ -163,6 +171,17 @@ impl Panel {
             ab: None,
             records: Vec::new(),
         }
+    }
+
+    /// Reads the answer language and auto-apply from the project's preferences `prefs`
+    /// (the defaults otherwise: each message's language, auto-apply off).
+    pub fn with_prefs(mut self, prefs: Arc<RwLock<Prefs>>) -> Panel {
+        self.prefs = prefs;
+        self
+    }
+
+    fn prefs(&self) -> Prefs {
+        self.prefs.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// A copy of the conversation.
@@ -199,6 +218,7 @@ impl Panel {
             log.entries.push(Entry { from_musician: true, text: words.into(), ..Entry::default() });
             trim(log);
         });
+        desk.set_lang(self.prefs().lang.lang());
         desk.ask(words, settings, analysis);
         self.waiting = true;
         self.streaming = Some(String::new());
@@ -216,14 +236,19 @@ impl Panel {
                 Event::Turn(turn) => {
                     self.streaming = None;
                     self.waiting = false;
-                    let applied_now = turn.applied;
+                    let auto = !turn.applied && !turn.changes.is_empty() && self.prefs().auto_apply;
+                    let applied_now = turn.applied || auto;
                     let index = self.with_log(|log| {
                         log.entries.push(entry_of(&turn));
                         trim(log);
                         log.entries.len() - 1
                     });
+                    if auto {
+                        self.with_log(|log| log.entries[index].auto_applied = true);
+                    }
                     if applied_now {
-                        // A command: the musician asked for it; apply now or when possible.
+                        // A command (the musician asked for it) or auto-apply: now, or when
+                        // possible.
                         match writer.as_deref_mut() {
                             Some(w) => {
                                 let _ = self.apply(index, None, w);
@@ -496,5 +521,6 @@ fn entry_of(turn: &Turn) -> Entry {
         refused: turn.rejected.iter().map(|r| format!("{}: {}", r.param, r.reason)).collect(),
         feedback: None,
         request_id: turn.request_id.clone(),
+        auto_applied: false,
     }
 }

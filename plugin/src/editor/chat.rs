@@ -196,7 +196,8 @@ fn entry_ui(ui: &mut Ui, index: usize, entry: &Entry, clicks: &mut Vec<Click>) {
                     ui.label(RichText::new("waiting for the window to apply").italics());
                 }
                 CardState::Applied => {
-                    ui.label(RichText::new("applied").color(ACCENT));
+                    let said = if entry.auto_applied { "auto-applied (Undo takes it back)" } else { "applied" };
+                    ui.label(RichText::new(said).color(ACCENT));
                 }
                 CardState::Rejected => {
                     ui.label(RichText::new("rejected").weak());

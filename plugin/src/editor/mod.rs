@@ -12,18 +12,20 @@ mod chat;
 mod controls;
 pub mod headless;
 mod meters;
+pub mod settings;
 pub mod spectrum;
 pub mod timeline;
 
 use crate::analysis::live::AnalysisWorker;
 use crate::analysis::targets;
-use crate::analysis::track::{TrackAnalysis, DEFAULT_GENRE, DEFAULT_PLATFORM};
+use crate::analysis::track::{DEFAULT_GENRE, DEFAULT_PLATFORM};
 use crate::assistant::desk::Desk;
 use crate::assistant::lang::{self, Lang};
 use crate::assistant::panel::Panel;
 use crate::assistant::route::Paths;
 use crate::bridge::Meters;
 use crate::params::AudioCollabParams;
+use crate::prefs::Prefs;
 use crate::spec::ParamId as P;
 use egui::{Color32, RichText, Vec2};
 use nice_plug::context::gui::GuiContext;
@@ -77,6 +79,7 @@ pub struct Editor {
     panel: Panel,
     /// The assistant's thread, started the first time the window opens.
     desk: Option<Desk>,
+    settings: settings::SettingsView,
 }
 
 impl Editor {
@@ -87,7 +90,7 @@ impl Editor {
         analysis: Arc<OnceLock<Arc<AnalysisWorker>>>,
         scope: rtrb::Consumer<[f32; 2]>,
     ) -> Self {
-        let panel = Panel::new(params.chat.clone());
+        let panel = Panel::new(params.chat.clone()).with_prefs(params.prefs.clone());
         Self {
             params,
             meters,
@@ -98,6 +101,7 @@ impl Editor {
             analyser: None,
             panel,
             desk: None,
+            settings: settings::SettingsView::default(),
         }
     }
 
@@ -213,6 +217,7 @@ impl Editor {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 controls::toggle(ui, params, P::Mute, "Mute", setter);
                 controls::toggle(ui, params, P::Bypass, "Bypass", setter);
+                self.settings.toggle(ui);
             });
         });
         ui.add_space(6.0);
@@ -220,11 +225,17 @@ impl Editor {
         let settings = params.settings();
         let sample_rate = self.meters.sample_rate.load(std::sync::atomic::Ordering::Relaxed);
         let analysis = self.analysis.get().and_then(|w| w.latest());
-        let (platform, genre) = targets_of(analysis.as_deref());
+        let prefs = self.params.prefs.read().map(|p| p.clone()).unwrap_or_default();
+        let (platform, genre) = targets_of(&prefs);
         ui.horizontal(|ui| {
             let spectrum_width = ui.available_width() - METERS_WIDTH - 12.0;
             if let Some(analyser) = &self.analyser {
-                let mix = analysis.as_deref().and_then(|a| Some((&a.tonal_balance, a.loudness.integrated_lufs?)));
+                // The mix against the chosen genre (an analysis against another one is about to
+                // be replaced: the settings just changed).
+                let mix = analysis
+                    .as_deref()
+                    .filter(|a| a.genre == genre.id)
+                    .and_then(|a| Some((&a.tonal_balance, a.loudness.integrated_lufs?)));
                 let overlay = spectrum::Overlay {
                     settings: &settings,
                     sample_rate,
@@ -243,7 +254,7 @@ impl Editor {
         });
         ui.add_space(6.0);
         let length = self.display.levels().stream_s;
-        let lang = self.conversation_lang();
+        let lang = prefs.lang.lang().unwrap_or_else(|| self.conversation_lang());
         let size = Vec2::new(ui.available_width(), TIMELINE_HEIGHT);
         if let Some(question) = timeline::draw(ui, analysis.as_deref(), length, lang, size) {
             if let Some(desk) = &self.desk {
@@ -252,6 +263,11 @@ impl Editor {
         }
         ui.add_space(8.0);
 
+        if self.settings.is_open() {
+            let analysis = self.analysis.get().map(|w| &**w);
+            let ctx = settings::SettingsCtx { prefs: &self.params.prefs, desk: self.desk.as_ref(), analysis };
+            return self.settings.draw(ui, ctx);
+        }
         ui.columns(5, |cols| {
             controls::group(&mut cols[0], "Input", |ui| {
                 controls::rows(ui, params, &[("Trim", P::InputGain)], setter);
@@ -332,11 +348,10 @@ impl Editor {
     }
 }
 
-/// The platform and genre the analysis judged against (the defaults before any analysis).
-fn targets_of(analysis: Option<&TrackAnalysis>) -> (&'static targets::Platform, &'static targets::GenreTarget) {
-    let platform =
-        analysis.and_then(|a| targets::platform(&a.platform.id)).or_else(|| targets::platform(DEFAULT_PLATFORM));
-    let genre = analysis.and_then(|a| targets::genre(&a.genre)).or_else(|| targets::genre(DEFAULT_GENRE));
+/// The platform and genre chosen in the settings (the defaults for ids not in the tables).
+fn targets_of(prefs: &Prefs) -> (&'static targets::Platform, &'static targets::GenreTarget) {
+    let platform = targets::platform(&prefs.platform).or_else(|| targets::platform(DEFAULT_PLATFORM));
+    let genre = targets::genre(&prefs.genre).or_else(|| targets::genre(DEFAULT_GENRE));
     // The defaults are in the shipped tables (tested in `analysis::targets`).
     (platform.unwrap_or(&targets::platforms()[0]), genre.unwrap_or(&targets::genres()[0]))
 }

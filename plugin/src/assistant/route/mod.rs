@@ -21,9 +21,11 @@ pub mod budget;
 pub mod cache;
 pub mod clock;
 pub mod config;
+pub mod config_edit;
 pub mod prices;
 pub mod ratelimit;
 pub mod router;
+pub mod usage;
 
 use std::path::{Path, PathBuf};
 

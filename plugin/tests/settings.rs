@@ -1,0 +1,281 @@
+//! The Settings view without a window: the real view, the real config file under a temporary
+//! folder, the real assistant thread. Saving a tier restarts the assistant with it (its label
+//! changes); a key typed in the password field lands in config.toml (owner-only), is wiped
+//! from memory and never reaches the plugin state; a malformed file is refused; the project's
+//! preferences round trip and a tampered project loads sanitised; auto-apply applies a turn's
+//! proposals through "Apply all", undoably; the answer language is forced; the view draws.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use audiocollab::analysis::track::{analyze, AnalyzeOptions, TrackAnalysis};
+use audiocollab::assistant::desk::Desk;
+use audiocollab::assistant::llm::{ModelRef, ProviderKind, Task, Tier};
+use audiocollab::assistant::panel::{CardState, ChatLog, Panel, ParamWriter};
+use audiocollab::assistant::route::budget::BudgetLimits;
+use audiocollab::assistant::route::config::{self, CONFIG_FILE, OPENAI_KEY_ENV};
+use audiocollab::assistant::route::config_edit::KeyStatus;
+use audiocollab::assistant::route::Paths;
+use audiocollab::editor::settings::{apply_prefs, SettingsCtx, SettingsView};
+use audiocollab::offline::read_audio;
+use audiocollab::params::AudioCollabParams;
+use audiocollab::prefs::{AnswerLang, Prefs};
+use audiocollab::spec::{ParamId, Settings};
+use nice_plug::prelude::Params;
+
+/// A fresh folder under the system temp folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("audiocollab-settings-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    fn paths(&self) -> Paths {
+        Paths::under(&self.0)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn demo_analysis() -> Arc<TrackAnalysis> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo.flac");
+    let audio = read_audio(&path).expect("demo");
+    Arc::new(analyze(audio.sample_rate, &audio.channels, &AnalyzeOptions::default(), |_| {}).expect("analysis"))
+}
+
+fn wait(panel: &mut Panel, desk: &Desk, mut writer: Option<&mut Settings>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while panel.is_waiting() {
+        assert!(Instant::now() < deadline, "no answer from the assistant thread");
+        std::thread::sleep(Duration::from_millis(10));
+        panel.poll(desk, writer.as_mut().map(|w| &mut **w as &mut dyn ParamWriter));
+    }
+}
+
+#[test]
+fn saving_a_tier_restarts_the_assistant_with_the_new_model() {
+    let dir = TempDir::new("reload");
+    let paths = dir.paths();
+    let desk = Desk::spawn(Some(paths.clone())).expect("assistant thread");
+    assert_eq!(desk.answering().label, "embedded engine");
+
+    let mut view = SettingsView::with_paths(Some(paths.clone()));
+    view.refresh();
+    let model = ModelRef { provider: ProviderKind::Openai, model: "gpt-4o-mini".into(), base_url: None };
+    assert!(view.set_tier(Tier::Balanced, Some(model.clone()), Some(&desk)), "{:?}", view.message());
+    let saved = view.message().unwrap().as_ref().unwrap();
+    assert!(saved.starts_with("Saved the balanced tier (") && saved.contains(CONFIG_FILE), "{saved}");
+
+    let text = std::fs::read_to_string(paths.config_file()).unwrap();
+    assert!(text.starts_with("# AudioCollab Assistant: language-model settings."), "the template's comments");
+    let loaded = config::parse(&text, "config.toml", &|_| None);
+    assert!(loaded.error.is_none() && loaded.warnings.is_empty());
+    assert_eq!(loaded.config.model_for(loaded.config.tier_for(Task::Chat)), Some(&model));
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while desk.answering().label != "gpt-4o-mini (openai)" {
+        assert!(Instant::now() < deadline, "still {:?}", desk.answering());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // Back to the embedded engine.
+    assert!(view.set_tier(Tier::Balanced, None, Some(&desk)));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while desk.answering().label != "embedded engine" {
+        assert!(Instant::now() < deadline, "still {:?}", desk.answering());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_key_goes_to_the_owner_only_file_is_wiped_and_never_reaches_the_plugin_state() {
+    const SECRET: &str = "sk-test-settings-0123456789abcdef";
+    let dir = TempDir::new("key");
+    let paths = dir.paths();
+    let mut view = SettingsView::with_paths(Some(paths.clone()));
+    view.refresh();
+    view.set_key_provider(ProviderKind::Openai);
+    view.key_input_mut().push_str(SECRET);
+    assert!(view.save_key(None), "{:?}", view.message());
+    assert!(view.key_input_mut().is_empty(), "the field is cleared");
+    let message = format!("{:?}", view.message());
+    assert!(!message.contains("0123456789"), "{message}");
+
+    let text = std::fs::read_to_string(paths.config_file()).unwrap();
+    assert!(text.contains(&format!("openai = \"{SECRET}\"")), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(paths.config_file()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let expected = if std::env::var(OPENAI_KEY_ENV).is_ok_and(|v| !v.trim().is_empty()) {
+        KeyStatus::Environment(OPENAI_KEY_ENV)
+    } else {
+        KeyStatus::ConfigFile
+    };
+    assert_eq!(view.key_status(ProviderKind::Openai), Some(expected));
+    assert_eq!(view.key_status(ProviderKind::Anthropic), Some(KeyStatus::NotSet));
+
+    // A key with a space is refused, not written, and not quoted back; the field is cleared too.
+    view.set_key_provider(ProviderKind::Anthropic);
+    view.key_input_mut().push_str("sk-ant bad-secret");
+    assert!(!view.save_key(None));
+    assert!(view.key_input_mut().is_empty());
+    assert!(!format!("{:?}", view.message()).contains("bad-secret"));
+    assert_eq!(std::fs::read_to_string(paths.config_file()).unwrap(), text);
+
+    // The plugin state (what the DAW project saves) holds the conversation and the prefs,
+    // never a key.
+    let params = AudioCollabParams::default();
+    *params.prefs.write().unwrap() = Prefs { auto_apply: true, ..Prefs::default() };
+    let state = params.serialize_fields();
+    assert!(state.contains_key("prefs") && state.contains_key("chat"), "{state:?}");
+    let all: String = state.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    assert!(!all.contains(SECRET) && !all.contains("sk-"), "{all}");
+}
+
+#[test]
+fn a_malformed_config_file_is_never_overwritten() {
+    let dir = TempDir::new("malformed");
+    let paths = dir.paths();
+    std::fs::create_dir_all(&paths.config).unwrap();
+    let broken = "# my notes\n[budget]\nmax_usd_per_day = \"lots\"\n";
+    std::fs::write(paths.config_file(), broken).unwrap();
+    let mut view = SettingsView::with_paths(Some(paths.clone()));
+    view.refresh();
+    let limits = BudgetLimits { requests_per_day: 5, ..BudgetLimits::default() };
+    assert!(!view.set_budget(limits, None));
+    let error = view.message().unwrap().as_ref().unwrap_err();
+    assert!(error.contains("line 3") && error.contains("not changed"), "{error}");
+    assert_eq!(std::fs::read_to_string(paths.config_file()).unwrap(), broken);
+
+    // Fixed by hand: the same save goes through and keeps the notes.
+    std::fs::write(paths.config_file(), "# my notes\n[budget]\nmax_usd_per_day = 1.5 # mine\n").unwrap();
+    assert!(view.set_budget(limits, None), "{:?}", view.message());
+    let text = std::fs::read_to_string(paths.config_file()).unwrap();
+    assert!(text.starts_with("# my notes\n[budget]\nmax_usd_per_day = 0.5 # mine\n"), "{text}");
+    assert_eq!(config::load(&paths).config.budget, limits);
+}
+
+#[test]
+fn prefs_round_trip_in_the_plugin_state_and_a_tampered_project_loads_sanitised() {
+    let params = AudioCollabParams::default();
+    let chosen = Prefs { lang: AnswerLang::French, genre: "rock".into(), platform: "apple".into(), auto_apply: true };
+    *params.prefs.write().unwrap() = chosen.clone();
+    let state = params.serialize_fields();
+
+    let restored = AudioCollabParams::default();
+    restored.deserialize_fields(&state);
+    assert_eq!(*restored.prefs.read().unwrap(), chosen);
+    assert_eq!(chosen.analyze_options().genre, "rock");
+
+    let mut tampered = state.clone();
+    tampered.insert(
+        "prefs".into(),
+        r#"{"lang":"es","genre":"../../etc","platform":"apple","auto_apply":1,"key":"sk-x"}"#.into(),
+    );
+    let loaded = AudioCollabParams::default();
+    loaded.deserialize_fields(&tampered);
+    let p = loaded.prefs.read().unwrap().clone();
+    assert_eq!(p, Prefs { platform: "apple".into(), ..Prefs::default() });
+    assert!(!p.auto_apply, "auto-apply only when the project clearly says so");
+}
+
+#[test]
+fn auto_apply_applies_a_turns_proposals_undoably_and_says_so() {
+    let analysis = demo_analysis();
+    let desk = Desk::spawn(None).expect("assistant thread");
+    let prefs = Arc::new(RwLock::new(Prefs { auto_apply: true, ..Prefs::default() }));
+    let mut panel = Panel::new(Arc::new(RwLock::new(ChatLog::default()))).with_prefs(prefs.clone());
+    let mut params = Settings::default();
+
+    assert!(panel.ask("rends les voix plus claires", &desk, params, Some(analysis.clone())));
+    wait(&mut panel, &desk, Some(&mut params));
+    let reply = &panel.entries()[1];
+    assert!(reply.auto_applied);
+    assert!(!reply.cards.is_empty() && reply.cards.iter().all(|c| c.state == CardState::Applied), "{reply:?}");
+    assert_eq!(params.get(ParamId::Bell2Gain), 3.0, "the presence boost is on");
+    assert!(params.on(ParamId::DeessOn));
+    assert!(panel.undo(&mut params));
+    assert_eq!(params, Settings::default(), "Undo takes auto-applied changes back");
+
+    // Window closed (no writer): the proposals wait, visibly, and apply when it opens.
+    assert!(panel.ask("rends les voix plus claires", &desk, params, Some(analysis.clone())));
+    wait(&mut panel, &desk, None);
+    let entries = panel.entries();
+    assert!(entries[3].cards.iter().all(|c| c.state == CardState::Waiting));
+    panel.apply_waiting(&mut params);
+    assert_eq!(params.get(ParamId::Bell2Gain), 3.0);
+
+    // Off: the next answer's cards wait for a click.
+    prefs.write().unwrap().auto_apply = false;
+    let before = params;
+    assert!(panel.ask("rends les voix plus claires", &desk, params, Some(analysis)));
+    wait(&mut panel, &desk, Some(&mut params));
+    let last = panel.entries().pop().unwrap();
+    assert!(!last.auto_applied && last.cards.iter().all(|c| c.state == CardState::Proposed));
+    assert_eq!(params, before);
+}
+
+#[test]
+fn the_answer_language_follows_the_preference() {
+    let desk = Desk::spawn(None).expect("assistant thread");
+    let prefs = Arc::new(RwLock::new(Prefs::default()));
+    let ctx = SettingsCtx { prefs: &prefs, desk: Some(&desk), analysis: None };
+    apply_prefs(&ctx, Prefs { lang: AnswerLang::English, ..Prefs::default() });
+    assert_eq!(prefs.read().unwrap().lang, AnswerLang::English);
+    let mut panel = Panel::new(Arc::new(RwLock::new(ChatLog::default()))).with_prefs(prefs.clone());
+    let mut params = Settings::default();
+    let analysis = demo_analysis();
+    assert!(panel.ask("rends les voix plus claires", &desk, params, Some(analysis.clone())));
+    wait(&mut panel, &desk, Some(&mut params));
+    let english = panel.entries()[1].text.clone();
+    assert!(english.contains("Clearer vocals"), "{english}");
+
+    apply_prefs(&ctx, Prefs { lang: AnswerLang::Auto, ..Prefs::default() });
+    assert!(panel.ask("rends les voix plus claires", &desk, params, Some(analysis)));
+    wait(&mut panel, &desk, Some(&mut params));
+    let french = panel.entries()[3].text.clone();
+    assert!(french.contains("Voix plus claires"), "{french}");
+}
+
+#[test]
+fn the_view_draws_headless_with_a_configured_tier_and_an_audit_log() {
+    let dir = TempDir::new("draw");
+    let paths = dir.paths();
+    std::fs::create_dir_all(&paths.data).unwrap();
+    let now = jiff::Timestamp::now().to_string();
+    let line = r#"{"event":"request","id":"r1","time":"NOW","task":"chat","tier":"balanced","provider":"openai","model":"gpt-4o-mini","input_tokens":900,"output_tokens":100,"usd":0.0002,"latency_ms":1800,"cache_checked":true,"cache_hit":false,"outcome":"model","fallback":null,"attempts":1,"errors":0,"request_chars":3000}"#;
+    std::fs::write(paths.audit_file(), format!("{}\nnot json\n", line.replace("NOW", &now))).unwrap();
+    let mut view = SettingsView::with_paths(Some(paths.clone()));
+    view.set_open(true);
+    let prefs = RwLock::new(Prefs::default());
+    let ctx = egui::Context::default();
+    for _ in 0..2 {
+        let mut out = ctx.run_ui(egui::RawInput::default(), |ui| {
+            view.draw(ui, SettingsCtx { prefs: &prefs, desk: None, analysis: None });
+        });
+        // No renderer here: the font atlas is not uploaded anywhere.
+        out.textures_delta.clear();
+    }
+    // Drawing read the audit log: one request, one unreadable line.
+    let audit = view.audit().unwrap().as_ref().unwrap();
+    assert_eq!((audit.summary.requests, audit.summary.skipped_lines), (1, 1));
+    assert_eq!((audit.summary.input_tokens, audit.summary.output_tokens), (900, 100));
+    assert_eq!(audit.mean_latency_ms, Some(1800.0));
+    assert_eq!(audit.models[0].model, "gpt-4o-mini (openai)");
+    assert!(!paths.config_file().exists(), "drawing never writes the config file");
+}
