@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The spectrum view in the window's screenshot (1520x760): `WxH+X+Y`.
+const SPECTRUM_CROP: &str = "812x196+12+46";
+
 /// Kills a child process when dropped, so a failing assertion never leaves it running.
 struct Killed(Child);
 impl Drop for Killed {
@@ -66,6 +69,42 @@ fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T>
     None
 }
 
+/// Starts the standalone on `display` with `args` (and `AUDIOCOLLAB_PLAY=play`), logging to
+/// `target/standalone/NAME.log`; returns it with its window id once the window exists.
+fn launch(bin: &Path, display: &str, name: &str, args: &[&str], play: Option<&Path>) -> (Killed, String, PathBuf) {
+    let log = workspace_root().join(format!("target/standalone/{name}.log"));
+    let mut command = Command::new(bin);
+    command.args(["--backend", "dummy"]).args(args).env("DISPLAY", display).env_remove("AUDIOCOLLAB_PLAY");
+    if let Some(file) = play {
+        command.env("AUDIOCOLLAB_PLAY", file);
+    }
+    let mut app = Killed(
+        command
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start the standalone"),
+    );
+    let window = wait_for(Duration::from_secs(120), || {
+        if let Ok(Some(status)) = app.0.try_wait() {
+            panic!("the standalone exited early ({status}); see {}", log.display());
+        }
+        let out = Command::new("xdotool")
+            .args(["search", "--name", "AudioCollab Assistant"])
+            .env("DISPLAY", display)
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout).lines().next().map(str::to_string)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no window titled 'AudioCollab Assistant' within 120 s (a loaded machine is slow to start it); see {}",
+            log.display()
+        )
+    });
+    (app, window, log)
+}
+
 #[test]
 fn standalone_opens_the_window_with_the_dummy_backend() {
     require("Xvfb", "xvfb");
@@ -88,35 +127,7 @@ fn standalone_opens_the_window_with_the_dummy_backend() {
         "Xvfb did not start"
     );
 
-    let log = workspace_root().join("target/standalone/standalone.log");
-    let mut app = Killed(
-        Command::new(&bin)
-            .args(["--backend", "dummy"])
-            .env("DISPLAY", &display)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start the standalone"),
-    );
-
-    let window = wait_for(Duration::from_secs(120), || {
-        if let Ok(Some(status)) = app.0.try_wait() {
-            panic!("the standalone exited early ({status}); see {}", log.display());
-        }
-        let out = Command::new("xdotool")
-            .args(["search", "--name", "AudioCollab Assistant"])
-            .env("DISPLAY", &display)
-            .output()
-            .ok()?;
-        String::from_utf8_lossy(&out.stdout).lines().next().map(str::to_string)
-    })
-    .unwrap_or_else(|| {
-        panic!(
-            "no window titled 'AudioCollab Assistant' within 120 s (a loaded machine is slow to start it); see {}",
-            log.display()
-        )
-    });
-
+    let (mut app, window, log) = launch(&bin, &display, "standalone", &[], None);
     // Let egui draw a few frames, then capture the window.
     std::thread::sleep(Duration::from_secs(2));
     let shot = workspace_root().join("target/standalone/window.png");
@@ -146,7 +157,7 @@ fn standalone_opens_the_window_with_the_dummy_backend() {
         let status = Command::new("xdotool").args(args).env("DISPLAY", &display).status().expect("run xdotool");
         assert!(status.success(), "xdotool {args:?} failed");
     };
-    let (x, y) = ((width - 180).to_string(), (height - 18).to_string());
+    let (x, y) = ((width - 180).to_string(), (height - 28).to_string());
     xdotool(&["mousemove", "--window", &window, &x, &y, "click", "1"]);
     std::thread::sleep(Duration::from_millis(300));
     xdotool(&["type", "--delay", "20", "rends les voix plus claires"]);
@@ -172,7 +183,7 @@ fn standalone_opens_the_window_with_the_dummy_backend() {
         let status = Command::new("import").args(["-window", &window]).arg(&path).env("DISPLAY", &display).status();
         assert!(status.expect("run import").success(), "import failed");
         let crop = workspace_root().join(format!("target/standalone/{name}-curve.png"));
-        let status = Command::new("convert").arg(&path).args(["-crop", "990x185+12+48", "+repage"]).arg(&crop).status();
+        let status = Command::new("convert").arg(&path).args(["-crop", SPECTRUM_CROP, "+repage"]).arg(&crop).status();
         assert!(status.expect("run convert").success(), "convert failed");
         crop
     };
@@ -193,4 +204,56 @@ fn standalone_opens_the_window_with_the_dummy_backend() {
             .unwrap_or_else(|| panic!("Undo did not restore the EQ curve; see target/standalone/undone.png"));
     println!("after Undo, {left} pixels differ from the flat curve");
     assert!(app.0.try_wait().expect("poll").is_none(), "the standalone died while answering; see {}", log.display());
+    drop(app);
+
+    // Again, playing the demo through the chain (AUDIOCOLLAB_PLAY): the live spectrum fills the
+    // view, the meters and the findings follow, and the assistant answers from measurements.
+    // This is the README's screenshot.
+    let demo = workspace_root().join("assets/demo.flac");
+    let (mut app, window, log) = launch(&bin, &display, "standalone-playing", &["--sample-rate", "44100"], Some(&demo));
+    let spectrum_colours = |name: &str| -> u32 {
+        let path = workspace_root().join(format!("target/standalone/{name}.png"));
+        let status = Command::new("import").args(["-window", &window]).arg(&path).env("DISPLAY", &display).status();
+        assert!(status.expect("run import").success(), "import failed");
+        let info = Command::new("convert")
+            .arg(&path)
+            .args(["-crop", SPECTRUM_CROP, "+repage", "-format", "%k", "info:"])
+            .output()
+            .expect("run convert");
+        String::from_utf8_lossy(&info.stdout).trim().parse().expect("colour count")
+    };
+    let silent = {
+        let info = Command::new("identify").args(["-format", "%k"]).arg(&flat).output().expect("run identify");
+        String::from_utf8_lossy(&info.stdout).trim().parse::<u32>().expect("colour count")
+    };
+    let live = wait_for(Duration::from_secs(60), || Some(spectrum_colours("playing")).filter(|&c| c > silent + 200))
+        .unwrap_or_else(|| {
+            panic!("no live spectrum while playing; see target/standalone/playing.png and {}", log.display())
+        });
+    println!("spectrum while playing: {live} distinct colours (silent: {silent})");
+    // The first analysis comes after 5 s of audio; then ask.
+    std::thread::sleep(Duration::from_secs(6));
+    let (x, y) = ((width - 180).to_string(), (height - 28).to_string());
+    let xdotool = |args: &[&str]| {
+        let status = Command::new("xdotool").args(args).env("DISPLAY", &display).status().expect("run xdotool");
+        assert!(status.success(), "xdotool {args:?} failed");
+    };
+    xdotool(&["mousemove", "--window", &window, &x, &y, "click", "1"]);
+    std::thread::sleep(Duration::from_millis(300));
+    xdotool(&["type", "--delay", "20", "rends les voix plus claires"]);
+    xdotool(&["key", "Return"]);
+    // Hover the spectrum so the screenshot shows a band read against the target.
+    xdotool(&["mousemove", "--window", &window, "300", "120"]);
+    let shot = workspace_root().join("target/standalone/window-playing.png");
+    let colours_now = || -> u32 {
+        let status = Command::new("import").args(["-window", &window]).arg(&shot).env("DISPLAY", &display).status();
+        assert!(status.expect("run import").success(), "import failed");
+        let info = Command::new("identify").args(["-format", "%k"]).arg(&shot).output().expect("run identify");
+        String::from_utf8_lossy(&info.stdout).trim().parse().expect("colour count")
+    };
+    let before = colours_now();
+    let answered = wait_for(Duration::from_secs(30), || Some(colours_now()).filter(|&c| c > before + 50));
+    assert!(answered.is_some(), "no answer drawn while playing; see {}", shot.display());
+    println!("screenshot while playing, with the answer: {}", shot.display());
+    assert!(app.0.try_wait().is_ok_and(|s| s.is_none()), "the standalone died while playing; see {}", log.display());
 }

@@ -96,7 +96,7 @@ pub fn draw(
     }
     ui.separator();
 
-    let input_height = 70.0;
+    let input_height = 80.0;
     let mut clicks = Vec::new();
     ScrollArea::vertical()
         .max_height((ui.available_height() - input_height).max(80.0))
@@ -143,6 +143,8 @@ pub fn draw(
             desk.cancel();
         }
     });
+    // Clear of the window's edge and its resize corner.
+    ui.add_space(10.0);
 }
 
 fn entry_ui(ui: &mut Ui, index: usize, entry: &Entry, clicks: &mut Vec<Click>) {
