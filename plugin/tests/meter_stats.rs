@@ -347,3 +347,35 @@ fn a_concurrent_consumer_gets_every_frame_in_order() {
     assert_eq!(seqs, (0..total_frames).collect::<Vec<_>>());
     assert_eq!(samples + telemetry.dropped_samples.load(Ordering::Relaxed), total_frames * 4800);
 }
+
+#[test]
+fn scope_ring_copies_stereo_and_mono_and_drops_when_full_without_allocating() {
+    use audiocollab::bridge::{push_scope, scope_ring, SCOPE_RING_CAPACITY};
+    let (mut tx, mut rx) = scope_ring();
+    let (l, r) = (noise(1, 0.5, 1000), noise(2, 0.5, 1000));
+    assert_eq!(assert_no_alloc(|| push_scope(&mut tx, &[&l, &r])), 1000);
+    assert_eq!(assert_no_alloc(|| push_scope(&mut tx, &[&l[..10]])), 10, "mono");
+    assert_eq!(assert_no_alloc(|| push_scope(&mut tx, &[])), 0);
+    let got: Vec<[f32; 2]> = std::iter::from_fn(|| rx.pop().ok()).collect();
+    assert_eq!(got.len(), 1010);
+    assert!(got[..1000].iter().zip(l.iter().zip(&r)).all(|(g, (&a, &b))| *g == [a, b]));
+    assert!(got[1000..].iter().zip(&l[..10]).all(|(g, &a)| *g == [a, a]), "mono goes to both sides");
+    // Nobody drains (the window stalls): the ring takes what fits and the rest is dropped.
+    let long = noise(3, 0.5, SCOPE_RING_CAPACITY + 500);
+    assert_eq!(assert_no_alloc(|| push_scope(&mut tx, &[&long, &long])), SCOPE_RING_CAPACITY);
+    assert_eq!(assert_no_alloc(|| push_scope(&mut tx, &[&long, &long])), 0);
+}
+
+#[test]
+fn the_standalone_player_fills_blocks_without_allocating() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo.flac");
+    let mut player = audiocollab::player::Player::open(&demo, 44_100.0).expect("demo at its own rate");
+    let (mut l, mut r) = (vec![0.0f32; 512], vec![0.0f32; 512]);
+    let mut energy = 0.0f64;
+    // 20 s of 512-sample blocks: past the 18.4 s demo's end, so the loop is crossed.
+    for _ in 0..(20 * 44_100 / 512) {
+        assert_no_alloc(|| player.fill(&mut [&mut l, &mut r]));
+        energy += l.iter().chain(&r).map(|&x| (x as f64).powi(2)).sum::<f64>();
+    }
+    assert!(energy > 1.0, "the demo is heard");
+}

@@ -5,31 +5,13 @@
 //! waits, visibly, and applies when the window opens; the saved conversation survives a
 //! round trip and a tampered one is validated again.
 
-use std::path::Path;
+mod common;
+use common::{demo_analysis, wait_for_answer};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
 
-use audiocollab::analysis::track::{analyze, AnalyzeOptions, TrackAnalysis};
 use audiocollab::assistant::desk::Desk;
-use audiocollab::assistant::panel::{CardState, ChatLog, Panel, ParamWriter};
-use audiocollab::offline::read_audio;
+use audiocollab::assistant::panel::{CardState, ChatLog, Panel};
 use audiocollab::spec::{ParamId, Settings};
-
-fn demo_analysis() -> Arc<TrackAnalysis> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo.flac");
-    let audio = read_audio(&path).expect("demo");
-    Arc::new(analyze(audio.sample_rate, &audio.channels, &AnalyzeOptions::default(), |_| {}).expect("analysis"))
-}
-
-/// Polls until the answer is in (a generous deadline, not a speed test).
-fn wait(panel: &mut Panel, desk: &Desk, mut writer: Option<&mut Settings>) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while panel.is_waiting() {
-        assert!(Instant::now() < deadline, "no answer from the assistant thread");
-        std::thread::sleep(Duration::from_millis(10));
-        panel.poll(desk, writer.as_mut().map(|w| &mut **w as &mut dyn ParamWriter));
-    }
-}
 
 #[test]
 fn send_apply_ab_undo_redo() {
@@ -43,7 +25,7 @@ fn send_apply_ab_undo_redo() {
     panel.input = "rends les voix plus claires".into();
     assert!(panel.send(&desk, params, Some(analysis.clone())));
     assert!(panel.input.is_empty() && panel.is_waiting());
-    wait(&mut panel, &desk, Some(&mut params));
+    wait_for_answer(&mut panel, &desk, Some(&mut params));
     let entries = panel.entries();
     assert_eq!(entries.len(), 2);
     assert!(entries[0].from_musician && entries[0].text == "rends les voix plus claires");
@@ -108,7 +90,7 @@ fn a_command_waits_while_the_window_is_closed_and_applies_when_it_opens() {
     let mut panel = Panel::new(Arc::new(RwLock::new(ChatLog::default())));
     let mut params = Settings::default();
     assert!(panel.ask("monte les aigus de 2 dB", &desk, params, None));
-    wait(&mut panel, &desk, None);
+    wait_for_answer(&mut panel, &desk, None);
     assert!(panel.has_waiting());
     assert_eq!(panel.entries()[1].cards[0].state, CardState::Waiting);
     assert_eq!(params, Settings::default());
@@ -118,7 +100,7 @@ fn a_command_waits_while_the_window_is_closed_and_applies_when_it_opens() {
 
     // With the window open, a command applies at once.
     assert!(panel.ask("pan left 30%", &desk, params, None));
-    wait(&mut panel, &desk, Some(&mut params));
+    wait_for_answer(&mut panel, &desk, Some(&mut params));
     assert!((params.get(ParamId::Pan) + 0.3).abs() < 1e-6, "{}", params.get(ParamId::Pan));
     assert_eq!(panel.entries()[3].cards[0].state, CardState::Applied);
 }
@@ -130,7 +112,7 @@ fn the_saved_conversation_round_trips_and_a_tampered_one_is_validated_again() {
     let mut panel = Panel::new(log.clone());
     let params = Settings::default();
     panel.ask("baisse le grave de 3 dB, s'il te plaît — c'est « boueux » !", &desk, params, None);
-    wait(&mut panel, &desk, None);
+    wait_for_answer(&mut panel, &desk, None);
     let saved = serde_json::to_string(&*log.read().unwrap()).unwrap();
     let restored: ChatLog = serde_json::from_str(&saved).unwrap();
     assert_eq!(restored, *log.read().unwrap(), "accents and punctuation survive");

@@ -5,20 +5,20 @@
 //! preferences round trip and a tampered project loads sanitised; auto-apply applies a turn's
 //! proposals through "Apply all", undoably; the answer language is forced; the view draws.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{demo_analysis, wait_for_answer};
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use audiocollab::analysis::track::{analyze, AnalyzeOptions, TrackAnalysis};
 use audiocollab::assistant::desk::Desk;
 use audiocollab::assistant::llm::{ModelRef, ProviderKind, Task, Tier};
-use audiocollab::assistant::panel::{CardState, ChatLog, Panel, ParamWriter};
+use audiocollab::assistant::panel::{CardState, ChatLog, Panel};
 use audiocollab::assistant::route::budget::BudgetLimits;
 use audiocollab::assistant::route::config::{self, CONFIG_FILE, OPENAI_KEY_ENV};
 use audiocollab::assistant::route::config_edit::KeyStatus;
 use audiocollab::assistant::route::Paths;
 use audiocollab::editor::settings::{apply_prefs, SettingsCtx, SettingsView};
-use audiocollab::offline::read_audio;
 use audiocollab::params::AudioCollabParams;
 use audiocollab::prefs::{AnswerLang, Prefs};
 use audiocollab::spec::{ParamId, Settings};
@@ -46,21 +46,6 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn demo_analysis() -> Arc<TrackAnalysis> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo.flac");
-    let audio = read_audio(&path).expect("demo");
-    Arc::new(analyze(audio.sample_rate, &audio.channels, &AnalyzeOptions::default(), |_| {}).expect("analysis"))
-}
-
-fn wait(panel: &mut Panel, desk: &Desk, mut writer: Option<&mut Settings>) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while panel.is_waiting() {
-        assert!(Instant::now() < deadline, "no answer from the assistant thread");
-        std::thread::sleep(Duration::from_millis(10));
-        panel.poll(desk, writer.as_mut().map(|w| &mut **w as &mut dyn ParamWriter));
     }
 }
 
@@ -203,7 +188,7 @@ fn auto_apply_applies_a_turns_proposals_undoably_and_says_so() {
     let mut params = Settings::default();
 
     assert!(panel.ask("rends les voix plus claires", &desk, params, Some(analysis.clone())));
-    wait(&mut panel, &desk, Some(&mut params));
+    wait_for_answer(&mut panel, &desk, Some(&mut params));
     let reply = &panel.entries()[1];
     assert!(reply.auto_applied);
     assert!(!reply.cards.is_empty() && reply.cards.iter().all(|c| c.state == CardState::Applied), "{reply:?}");
@@ -214,7 +199,7 @@ fn auto_apply_applies_a_turns_proposals_undoably_and_says_so() {
 
     // Window closed (no writer): the proposals wait, visibly, and apply when it opens.
     assert!(panel.ask("rends les voix plus claires", &desk, params, Some(analysis.clone())));
-    wait(&mut panel, &desk, None);
+    wait_for_answer(&mut panel, &desk, None);
     let entries = panel.entries();
     assert!(entries[3].cards.iter().all(|c| c.state == CardState::Waiting));
     panel.apply_waiting(&mut params);
@@ -224,7 +209,7 @@ fn auto_apply_applies_a_turns_proposals_undoably_and_says_so() {
     prefs.write().unwrap().auto_apply = false;
     let before = params;
     assert!(panel.ask("rends les voix plus claires", &desk, params, Some(analysis)));
-    wait(&mut panel, &desk, Some(&mut params));
+    wait_for_answer(&mut panel, &desk, Some(&mut params));
     let last = panel.entries().pop().unwrap();
     assert!(!last.auto_applied && last.cards.iter().all(|c| c.state == CardState::Proposed));
     assert_eq!(params, before);
@@ -241,13 +226,13 @@ fn the_answer_language_follows_the_preference() {
     let mut params = Settings::default();
     let analysis = demo_analysis();
     assert!(panel.ask("rends les voix plus claires", &desk, params, Some(analysis.clone())));
-    wait(&mut panel, &desk, Some(&mut params));
+    wait_for_answer(&mut panel, &desk, Some(&mut params));
     let english = panel.entries()[1].text.clone();
     assert!(english.contains("Clearer vocals"), "{english}");
 
     apply_prefs(&ctx, Prefs { lang: AnswerLang::Auto, ..Prefs::default() });
     assert!(panel.ask("rends les voix plus claires", &desk, params, Some(analysis)));
-    wait(&mut panel, &desk, Some(&mut params));
+    wait_for_answer(&mut panel, &desk, Some(&mut params));
     let french = panel.entries()[3].text.clone();
     assert!(french.contains("Voix plus claires"), "{french}");
 }

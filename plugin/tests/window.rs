@@ -5,7 +5,7 @@
 //! The analysis worker is the real one, fed by the statistics meter over the bundled demo, so
 //! the meters and the assistant see real measurements.
 
-use std::path::Path;
+mod common;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -23,8 +23,7 @@ use nice_plug::context::gui::GuiContext;
 
 /// A worker that has analysed the demo as the plugin's audio thread would have fed it.
 fn demo_worker() -> Arc<AnalysisWorker> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo.flac");
-    headless::worker_for(&read_audio(&path).expect("demo")).expect("analysis worker")
+    headless::worker_for(&read_audio(&common::demo_path()).expect("demo")).expect("analysis worker")
 }
 
 struct Window {
@@ -83,6 +82,14 @@ impl Window {
         }
     }
 
+    /// Clicks into the message box and types `text` (not sent yet).
+    fn type_message(&mut self, text: &str) {
+        self.harness.get_by_role(egui::accesskit::Role::TextInput).focus();
+        self.harness.step();
+        self.harness.get_by_role(egui::accesskit::Role::TextInput).type_text(text);
+        self.harness.step();
+    }
+
     fn click(&mut self, label: &str) {
         self.harness.get_by_label(label).click();
         self.harness.step();
@@ -102,11 +109,7 @@ fn typing_applying_ab_and_undo_in_the_drawn_window() {
     println!("meters show {shown} LUFS integrated");
 
     // Type in the message box and press Enter.
-    let input = w.harness.get_by_role(egui::accesskit::Role::TextInput);
-    input.focus();
-    w.harness.step();
-    w.harness.get_by_role(egui::accesskit::Role::TextInput).type_text("rends les voix plus claires");
-    w.harness.step();
+    w.type_message("rends les voix plus claires");
     w.harness.key_press(egui::Key::Enter);
     w.harness.step();
     w.step_until("the answer's cards", |h| h.query_by_label("Apply all").is_some());
@@ -147,11 +150,7 @@ fn typing_applying_ab_and_undo_in_the_drawn_window() {
 #[test]
 fn a_command_sent_before_the_window_closed_applies_when_it_reopens() {
     let mut w = open_window();
-    let input = w.harness.get_by_role(egui::accesskit::Role::TextInput);
-    input.focus();
-    w.harness.step();
-    w.harness.get_by_role(egui::accesskit::Role::TextInput).type_text("baisse la sortie de 2 dB");
-    w.harness.step();
+    w.type_message("baisse la sortie de 2 dB");
     // Enter goes down, and in the same frame the window closes (the answer comes later).
     w.harness.key_down(egui::Key::Enter);
     w.harness.step();

@@ -30,3 +30,33 @@ impl Rng {
         lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
     }
 }
+
+/// The bundled demo song.
+pub fn demo_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo.flac")
+}
+
+/// The offline analysis of the demo.
+pub fn demo_analysis() -> std::sync::Arc<audiocollab::analysis::track::TrackAnalysis> {
+    use audiocollab::analysis::track::{analyze, AnalyzeOptions};
+    let audio = audiocollab::offline::read_audio(&demo_path()).expect("demo");
+    std::sync::Arc::new(
+        analyze(audio.sample_rate, &audio.channels, &AnalyzeOptions::default(), |_| {}).expect("analysis"),
+    )
+}
+
+/// Polls the panel until the assistant's answer is in (a generous deadline, not a speed
+/// test), applying what applies at once to `writer`.
+pub fn wait_for_answer(
+    panel: &mut audiocollab::assistant::panel::Panel,
+    desk: &audiocollab::assistant::desk::Desk,
+    mut writer: Option<&mut audiocollab::spec::Settings>,
+) {
+    use audiocollab::assistant::panel::ParamWriter;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while panel.is_waiting() {
+        assert!(std::time::Instant::now() < deadline, "no answer from the assistant thread");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        panel.poll(desk, writer.as_mut().map(|w| &mut **w as &mut dyn ParamWriter));
+    }
+}
