@@ -194,7 +194,7 @@ fn standalone_opens_the_window_with_the_dummy_backend() {
             as u64
     };
     let flat = curve("flat");
-    xdotool(&["mousemove", "--window", &window, "1222", "468", "click", "1"]);
+    xdotool(&["mousemove", "--window", &window, "1222", "484", "click", "1"]);
     let moved = wait_for(Duration::from_secs(20), || Some(differing(&flat, &curve("applied"))).filter(|&n| n > 500))
         .unwrap_or_else(|| panic!("Apply all did not move the EQ curve; see target/standalone/applied.png"));
     println!("after Apply all, {moved} pixels of the EQ curve changed");

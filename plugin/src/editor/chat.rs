@@ -70,9 +70,9 @@ pub fn draw(
     analysis: Option<&TrackAnalysis>,
     ask: &mut dyn FnMut(&mut Panel, &str),
 ) {
+    let answering = desk.answering();
     ui.horizontal(|ui| {
         ui.label(RichText::new("Assistant").strong().size(16.0).color(ACCENT));
-        ui.label(RichText::new(&desk.answering().label).weak()).on_hover_text("who answers (set in config.toml)");
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             // Right to left: Redo, Undo keep their places; A/B comes and goes on their left.
             let (can_undo, can_redo) = panel.can_undo_redo();
@@ -91,7 +91,10 @@ pub fn draw(
             }
         });
     });
-    if let Some(w) = &desk.answering().warning {
+    // Its own line: a model's name is long, and A/B takes room in the row above.
+    ui.label(RichText::new(format!("answers: {}", answering.label)).weak().small())
+        .on_hover_text("who answers (Settings, or config.toml)");
+    if let Some(w) = &answering.warning {
         ui.label(RichText::new(w).color(Color32::from_rgb(230, 170, 60)).small());
     }
     ui.separator();

@@ -266,7 +266,9 @@ impl Editor {
         if self.settings.is_open() {
             let analysis = self.analysis.get().map(|w| &**w);
             let ctx = settings::SettingsCtx { prefs: &self.params.prefs, desk: self.desk.as_ref(), analysis };
-            return self.settings.draw(ui, ctx);
+            // The audit view can be longer than the window: it scrolls.
+            egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| self.settings.draw(ui, ctx));
+            return;
         }
         ui.columns(5, |cols| {
             controls::group(&mut cols[0], "Input", |ui| {
