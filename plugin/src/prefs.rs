@@ -1,6 +1,7 @@
 //! The musician's preferences for one plugin instance, saved with the DAW project (plugin
 //! state, `prefs`): the language of the answers, the genre and platform the analysis is judged
-//! against, and whether proposals apply by themselves.
+//! against (or a reference track's curve: its numbers, never its audio or its path), and
+//! whether proposals apply by themselves.
 //!
 //! The assistant's own settings (models, keys, budgets) are the user's, not the project's: they
 //! live in `config.toml` ([`crate::assistant::route::config_edit`]). Nothing secret is ever
@@ -11,9 +12,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::targets;
-use crate::analysis::track::{AnalyzeOptions, DEFAULT_GENRE, DEFAULT_PLATFORM};
+use crate::analysis::targets::{self, GenreTarget};
+use crate::analysis::track::{AnalyzeOptions, TrackAnalysis, DEFAULT_GENRE, DEFAULT_PLATFORM};
 use crate::assistant::lang::Lang;
+use crate::meter::stats::BAND_COUNT;
+use std::sync::Arc;
 
 /// The language the assistant answers in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,8 +54,72 @@ impl AnswerLang {
     }
 }
 
+/// A reference track's tonal curve, as the project keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reference {
+    /// The track's name (its file name, without the folders).
+    pub name: String,
+    /// Its level in each ISO 266 band relative to its integrated loudness, dB (`None`: not
+    /// measured, such as a band above its Nyquist frequency).
+    pub levels_db: Vec<Option<f32>>,
+    /// Its loudness range, LU.
+    pub loudness_range_lu: Option<f64>,
+}
+
+/// Longest reference name kept, characters.
+const REFERENCE_NAME_CHARS: usize = 80;
+
+impl Reference {
+    /// The reference `analysis` of a track called `name` sets; `None` when it is silent.
+    pub fn of(analysis: &TrackAnalysis, name: &str) -> Option<Reference> {
+        let target = analysis.as_reference(name)?;
+        let measured = |hz: f32| analysis.tonal_balance.bands.iter().any(|b| b.centre_hz == hz);
+        let levels_db = crate::meter::stats::BAND_NOMINAL_HZ
+            .iter()
+            .zip(&target.bands_db)
+            .map(|(&hz, &level)| measured(hz).then_some(level))
+            .collect();
+        Reference { name: name.into(), levels_db, loudness_range_lu: analysis.loudness.loudness_range_lu }.sanitised()
+    }
+
+    /// Decodes and analyses the track at `path` (WAV, FLAC, MP3, Ogg Vorbis, AIFF) into the
+    /// reference it sets, named by its file name.
+    pub fn load(path: &std::path::Path) -> Result<Reference, String> {
+        use crate::analysis::track::analyze;
+        let name = path.file_name().map_or_else(|| "reference".into(), |n| n.to_string_lossy().into_owned());
+        let audio = crate::offline::read_audio(path).map_err(|e| format!("{name}: {e}"))?;
+        let analysis = analyze(audio.sample_rate, &audio.channels, &AnalyzeOptions::default(), |_| {})
+            .map_err(|e| format!("{name}: {e}"))?;
+        Reference::of(&analysis, &name).ok_or_else(|| format!("{name} is silent: nothing to compare with"))
+    }
+
+    /// The target it sets ([`GenreTarget::reference`]).
+    pub fn target(&self) -> GenreTarget {
+        let mut levels = [None; BAND_COUNT];
+        for (slot, level) in levels.iter_mut().zip(&self.levels_db) {
+            *slot = *level;
+        }
+        GenreTarget::reference(&self.name, &levels, self.loudness_range_lu)
+    }
+
+    /// `None` unless it has one level per band, each finite and within ±80 dB, and at least one
+    /// measured; the name loses control characters and is cut to 80 characters.
+    fn sanitised(mut self) -> Option<Reference> {
+        let sane = |v: &Option<f32>| v.is_none_or(|v| v.is_finite() && v.abs() <= 80.0);
+        if self.levels_db.len() != BAND_COUNT
+            || !self.levels_db.iter().all(sane)
+            || self.levels_db.iter().all(Option::is_none)
+        {
+            return None;
+        }
+        self.name = self.name.chars().filter(|c| !c.is_control()).take(REFERENCE_NAME_CHARS).collect();
+        self.loudness_range_lu = self.loudness_range_lu.filter(|v| v.is_finite() && (0.0..=100.0).contains(v));
+        Some(self)
+    }
+}
+
 /// The preferences of one plugin instance.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(from = "serde_json::Value")]
 pub struct Prefs {
     /// The language of the answers.
@@ -61,6 +128,8 @@ pub struct Prefs {
     pub genre: String,
     /// Platform target id ([`targets::platform`]).
     pub platform: String,
+    /// A reference track judged against instead of the genre, when one is loaded.
+    pub reference: Option<Reference>,
     /// Apply a model's or the engine's proposals as soon as they arrive (undoable). Off by
     /// default: the musician decides.
     pub auto_apply: bool,
@@ -72,6 +141,7 @@ impl Default for Prefs {
             lang: AnswerLang::Auto,
             genre: DEFAULT_GENRE.into(),
             platform: DEFAULT_PLATFORM.into(),
+            reference: None,
             auto_apply: false,
         }
     }
@@ -88,6 +158,9 @@ impl From<serde_json::Value> for Prefs {
             lang: field("lang").and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default(),
             genre: text("genre", default.genre),
             platform: text("platform", default.platform),
+            reference: field("reference")
+                .and_then(|v| serde_json::from_value::<Reference>(v).ok())
+                .and_then(Reference::sanitised),
             auto_apply: field("auto_apply").and_then(|v| v.as_bool()).unwrap_or(false),
         }
         .sanitised()
@@ -104,10 +177,28 @@ impl Prefs {
         self
     }
 
-    /// What the live analysis is judged against: this genre and platform, the whole track.
+    /// What the live analysis is judged against: this platform, the reference if one is
+    /// loaded or else this genre, the whole track.
     pub fn analyze_options(&self) -> AnalyzeOptions {
         let clean = self.clone().sanitised();
-        AnalyzeOptions { platform: clean.platform, genre: clean.genre, from_s: None, to_s: None }
+        AnalyzeOptions {
+            platform: clean.platform,
+            genre: clean.genre,
+            reference: clean.reference.as_ref().map(|r| Arc::new(r.target())),
+            from_s: None,
+            to_s: None,
+        }
+    }
+
+    /// The tonal target: the reference's if one is loaded, else the genre's.
+    pub fn target(&self) -> GenreTarget {
+        match &self.reference {
+            Some(r) => r.target(),
+            None => targets::genre(&self.genre)
+                .or_else(|| targets::genre(DEFAULT_GENRE))
+                .unwrap_or(&targets::genres()[0])
+                .clone(),
+        }
     }
 }
 
@@ -133,11 +224,23 @@ mod tests {
 
     #[test]
     fn a_round_trip_keeps_everything_and_a_tampered_project_loads_sanitised() {
-        let p = Prefs { lang: AnswerLang::French, genre: "metal".into(), platform: "youtube".into(), auto_apply: true };
+        let p = Prefs {
+            lang: AnswerLang::French,
+            genre: "metal".into(),
+            platform: "youtube".into(),
+            reference: Some(Reference {
+                name: "mix final".into(),
+                levels_db: (0..BAND_COUNT).map(|b| (b < 30).then_some(-10.0 - b as f32 * 0.5)).collect(),
+                loudness_range_lu: Some(6.5),
+            }),
+            auto_apply: true,
+        };
         let json = serde_json::to_string(&p).unwrap();
         assert_eq!(serde_json::from_str::<Prefs>(&json).unwrap(), p);
         for tampered in [
             r#"{"lang":"klingon","genre":"polka","platform":7,"auto_apply":"yes","extra":[1]}"#,
+            r#"{"reference":{"name":"x","levels_db":[1,2],"loudness_range_lu":3}}"#,
+            r#"{"reference":{"name":"x","levels_db":[1e9,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null,null]}}"#,
             r#"[1,2,3]"#,
             r#"null"#,
             r#"{}"#,

@@ -158,7 +158,13 @@ fn a_malformed_config_file_is_never_overwritten() {
 #[test]
 fn prefs_round_trip_in_the_plugin_state_and_a_tampered_project_loads_sanitised() {
     let params = AudioCollabParams::default();
-    let chosen = Prefs { lang: AnswerLang::French, genre: "rock".into(), platform: "apple".into(), auto_apply: true };
+    let chosen = Prefs {
+        lang: AnswerLang::French,
+        genre: "rock".into(),
+        platform: "apple".into(),
+        reference: None,
+        auto_apply: true,
+    };
     *params.prefs.write().unwrap() = chosen.clone();
     let state = params.serialize_fields();
 
@@ -263,4 +269,45 @@ fn the_view_draws_headless_with_a_configured_tier_and_an_audit_log() {
     assert_eq!(audit.mean_latency_ms, Some(1800.0));
     assert_eq!(audit.models[0].model, "gpt-4o-mini (openai)");
     assert!(!paths.config_file().exists(), "drawing never writes the config file");
+}
+
+#[test]
+fn a_reference_track_loads_off_the_gui_thread_and_the_project_keeps_its_curve_not_its_path() {
+    use audiocollab::editor::reference::ReferenceLoader;
+    let params = AudioCollabParams::default();
+    let ctx = SettingsCtx { prefs: &params.prefs, desk: None, analysis: None };
+    let mut loader = ReferenceLoader::default();
+    let demo = common::demo_path();
+    loader.start(demo.to_str().expect("utf-8 path"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while loader.is_loading() {
+        assert!(Instant::now() < deadline, "the reference never finished loading");
+        std::thread::sleep(Duration::from_millis(20));
+        loader.poll(&ctx);
+    }
+    let prefs = params.prefs.read().unwrap().clone();
+    let reference = prefs.reference.clone().expect("loaded");
+    assert_eq!(reference.name, "demo.flac");
+    assert_eq!(reference.levels_db.len(), 31);
+    // The analysis now judges against it: the demo against itself is on target in every band.
+    let options = prefs.analyze_options();
+    assert_eq!(options.reference.as_ref().map(|r| r.id.as_str()), Some("reference"));
+    assert_eq!(prefs.target().id, "reference");
+
+    // The project keeps the numbers and the name, not the folder.
+    let state = params.serialize_fields();
+    let saved = state.get("prefs").expect("prefs saved");
+    assert!(saved.contains("demo.flac") && !saved.contains("assets"), "{saved}");
+    let restored = AudioCollabParams::default();
+    restored.deserialize_fields(&state);
+    assert_eq!(restored.prefs.read().unwrap().reference.as_ref(), Some(&reference));
+
+    // A file that is not audio: a clear message, the reference in force stays.
+    let mut bad = ReferenceLoader::default();
+    bad.start("/nonexistent/reference.wav");
+    while bad.is_loading() {
+        std::thread::sleep(Duration::from_millis(10));
+        bad.poll(&ctx);
+    }
+    assert_eq!(params.prefs.read().unwrap().reference.as_ref(), Some(&reference));
 }

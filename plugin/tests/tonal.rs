@@ -208,3 +208,65 @@ fn a_flat_boost_of_a_region_reads_its_size() {
 fn synth_edge(b: usize) -> (f64, f64) {
     audiocollab::meter::stats::band_edges_hz(b)
 }
+
+#[test]
+fn a_track_judged_against_itself_as_reference_is_on_target_everywhere() {
+    use audiocollab::analysis::findings::FindingKind;
+    use audiocollab::analysis::track::{analyze, AnalyzeOptions};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo.flac");
+    let audio = audiocollab::offline::read_audio(&path).expect("demo");
+    let by_genre = analyze(audio.sample_rate, &audio.channels, &AnalyzeOptions::default(), |_| {}).expect("analysis");
+    let spectral = |kinds: &[FindingKind]| {
+        kinds.iter().any(|k| {
+            matches!(
+                k,
+                FindingKind::Mud
+                    | FindingKind::Harshness
+                    | FindingKind::Sibilance
+                    | FindingKind::Boom
+                    | FindingKind::DullTop
+                    | FindingKind::ThinLowEnd
+            )
+        })
+    };
+    let kinds = |a: &audiocollab::analysis::track::TrackAnalysis| a.findings.iter().map(|f| f.kind).collect::<Vec<_>>();
+    assert!(spectral(&kinds(&by_genre)), "the demo is muddy against the neutral curve");
+
+    let reference = by_genre.as_reference("demo").expect("not silent");
+    assert_eq!(reference.id, targets::REFERENCE_ID);
+    assert_eq!(reference.bands_db.len(), BAND_COUNT);
+    // 44.1 kHz: the 20 kHz band is measured up to Nyquist only; the curve keeps every band.
+    assert!(reference.bands_db.iter().all(|v| v.is_finite()));
+    let lra = by_genre.loudness.loudness_range_lu.expect("range");
+    assert!((reference.lra_lu[1] - reference.lra_lu[0] - 6.0).abs() < 1e-9 || reference.lra_lu[0] == 0.0);
+    assert!((reference.lra_lu[1] - (lra + 3.0)).abs() < 1e-9);
+
+    let options = AnalyzeOptions { reference: Some(std::sync::Arc::new(reference)), ..AnalyzeOptions::default() };
+    let by_itself = analyze(audio.sample_rate, &audio.channels, &options, |_| {}).expect("analysis");
+    assert_eq!(by_itself.genre, targets::REFERENCE_ID);
+    for band in &by_itself.tonal_balance.bands {
+        assert!(band.deviation_db.abs() < 1e-3 && band.balance_db.abs() < 1e-3, "{band:?}");
+    }
+    // Findings are local: a passage muddier than the track's own average still is, but far
+    // less of the track is than against the neutral curve.
+    let mud_seconds = |a: &audiocollab::analysis::track::TrackAnalysis| -> f64 {
+        a.findings.iter().filter(|f| f.kind == FindingKind::Mud).map(|f| f.end_s - f.start_s).sum()
+    };
+    assert!(
+        mud_seconds(&by_itself) < mud_seconds(&by_genre) / 3.0,
+        "{} {}",
+        mud_seconds(&by_itself),
+        mud_seconds(&by_genre)
+    );
+
+    // Unmeasured or broken levels fall back to the neutral curve; the range too.
+    let mut levels = [Some(-20.0f32); BAND_COUNT];
+    levels[3] = None;
+    levels[4] = Some(f32::NAN);
+    let made = GenreTarget::reference("x", &levels, Some(f64::INFINITY));
+    assert_eq!(made.bands_db[3], neutral().bands_db[3]);
+    assert_eq!(made.bands_db[4], neutral().bands_db[4]);
+    assert_eq!(made.bands_db[5], -20.0);
+    assert_eq!(made.lra_lu, neutral().lra_lu);
+    assert_eq!(made.tolerance_db, neutral().tolerance_db);
+}

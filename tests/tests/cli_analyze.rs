@@ -513,3 +513,36 @@ fn a_clipped_file_has_a_clipping_finding_at_the_right_time_and_fails_on_problem(
     let report = analyze(&[&path]).expect(0).stdout;
     assert!(report.contains("0:01.") && report.contains("Clipping"), "{report}");
 }
+
+#[test]
+fn a_reference_track_replaces_the_genre_curve() {
+    // The demo against itself: every band on target, no tonal finding left.
+    let doc = analyze(&[demo().as_os_str(), OsStr::new("--json"), OsStr::new("--reference"), demo().as_os_str()])
+        .expect(0)
+        .json();
+    assert_valid(&doc);
+    let a = &doc["files"][0]["analysis"];
+    assert_eq!(a["genre"], "reference");
+    assert_eq!(a["tonal_balance"]["target"], "reference");
+    let bands = a["tonal_balance"]["bands"].as_array().expect("bands");
+    assert!(bands.len() >= 30);
+    for band in bands {
+        let balance = band["balance_db"].as_f64().expect("balance");
+        assert!(balance.abs() < 0.01, "{band}");
+    }
+    // Against the neutral genre the whole demo is muddy; against itself only the passages
+    // muddier than its own average are.
+    let mud_seconds = |analysis: &Value| -> f64 {
+        let findings = analysis["findings"].as_array().expect("findings");
+        let mud = findings.iter().filter(|f| f["kind"] == "mud");
+        mud.map(|f| f["end_s"].as_f64().unwrap() - f["start_s"].as_f64().unwrap()).sum()
+    };
+    let by_genre = analyze(&[demo().as_os_str(), OsStr::new("--json")]).expect(0).json();
+    let (genre_mud, own_mud) = (mud_seconds(&by_genre["files"][0]["analysis"]), mud_seconds(a));
+    println!("mud against the neutral genre: {genre_mud:.1} s; against itself: {own_mud:.1} s");
+    assert!(genre_mud > 15.0 && own_mud < genre_mud / 3.0, "{genre_mud} {own_mud}");
+
+    // A reference that cannot be read: an input error naming it, nothing analysed.
+    let run = analyze(&[demo().as_os_str(), OsStr::new("--reference"), OsStr::new("/nonexistent/ref.wav")]).expect(3);
+    assert!(run.stderr.contains("reference ref.wav"), "{}", run.stderr);
+}

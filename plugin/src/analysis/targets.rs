@@ -124,6 +124,42 @@ pub struct GenreTarget {
     pub plr_min_lu: f64,
 }
 
+/// The id of a target made from a reference track ([`GenreTarget::reference`]).
+pub const REFERENCE_ID: &str = "reference";
+
+/// How far the loudness range of a track may stray from its reference's before it is worth a
+/// remark, LU.
+const REFERENCE_LRA_SPREAD_LU: f64 = 3.0;
+
+impl GenreTarget {
+    /// The target a reference track sets: its own band levels relative to its integrated
+    /// loudness (`levels_db`, `None` for a band it did not measure, such as one above its
+    /// Nyquist frequency, which then keeps the neutral curve), with the neutral genre's
+    /// tolerances and PLR floor, and its loudness range ± 3 LU. `name` names it in the
+    /// reports. Non-finite levels count as unmeasured.
+    pub fn reference(name: &str, levels_db: &[Option<f32>; BAND_COUNT], loudness_range_lu: Option<f64>) -> GenreTarget {
+        // The neutral genre is in the shipped table (tested below).
+        let neutral = genre(super::track::DEFAULT_GENRE).unwrap_or(&genres()[0]);
+        let bands_db = (0..BAND_COUNT)
+            .map(|b| levels_db[b].filter(|v| v.is_finite()).map_or(neutral.bands_db[b], |v| v.clamp(-80.0, 20.0)))
+            .collect();
+        let lra_lu = match loudness_range_lu.filter(|v| v.is_finite() && *v >= 0.0) {
+            Some(lra) => [(lra - REFERENCE_LRA_SPREAD_LU).max(0.0), lra + REFERENCE_LRA_SPREAD_LU],
+            None => neutral.lra_lu,
+        };
+        GenreTarget {
+            id: REFERENCE_ID.into(),
+            name_en: format!("reference \"{name}\""),
+            name_fr: format!("référence « {name} »"),
+            model: neutral.model,
+            bands_db,
+            tolerance_db: neutral.tolerance_db.clone(),
+            lra_lu,
+            plr_min_lu: neutral.plr_min_lu,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct GenreEntry {
     id: String,

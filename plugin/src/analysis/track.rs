@@ -15,7 +15,9 @@ use super::targets::{self, GenreTarget, Platform};
 use super::tempo;
 use super::timeline::{Timeline, TimelineError};
 use super::tonal::{self, TonalBalance};
+use crate::meter::stats::{BAND_COUNT, BAND_NOMINAL_HZ};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Platform used when none is chosen.
 pub const DEFAULT_PLATFORM: &str = "spotify";
@@ -29,6 +31,9 @@ pub struct AnalyzeOptions {
     pub platform: String,
     /// Genre target id ([`targets::genre`]).
     pub genre: String,
+    /// A reference track's target ([`GenreTarget::reference`]), judged against instead of the
+    /// genre's when set.
+    pub reference: Option<Arc<GenreTarget>>,
     /// Analyse only from this time, seconds.
     pub from_s: Option<f64>,
     /// Analyse only up to this time, seconds.
@@ -37,7 +42,13 @@ pub struct AnalyzeOptions {
 
 impl Default for AnalyzeOptions {
     fn default() -> Self {
-        Self { platform: DEFAULT_PLATFORM.into(), genre: DEFAULT_GENRE.into(), from_s: None, to_s: None }
+        Self {
+            platform: DEFAULT_PLATFORM.into(),
+            genre: DEFAULT_GENRE.into(),
+            reference: None,
+            from_s: None,
+            to_s: None,
+        }
     }
 }
 
@@ -124,11 +135,32 @@ pub struct TrackAnalysis {
     pub findings: Vec<Finding>,
 }
 
-fn resolve(options: &AnalyzeOptions) -> Result<(&'static Platform, &'static GenreTarget), AnalyzeError> {
+impl TrackAnalysis {
+    /// This track as the reference for others ([`GenreTarget::reference`]): its band levels
+    /// relative to its loudness and its loudness range. `None` when it is silent (no band
+    /// measured).
+    pub fn as_reference(&self, name: &str) -> Option<GenreTarget> {
+        if self.tonal_balance.bands.is_empty() {
+            return None;
+        }
+        let mut levels = [None; BAND_COUNT];
+        for band in &self.tonal_balance.bands {
+            if let Some(i) = BAND_NOMINAL_HZ.iter().position(|&f| f == band.centre_hz) {
+                levels[i] = Some(band.level_db);
+            }
+        }
+        Some(GenreTarget::reference(name, &levels, self.loudness.loudness_range_lu))
+    }
+}
+
+fn resolve(options: &AnalyzeOptions) -> Result<(&'static Platform, &GenreTarget), AnalyzeError> {
     let platform = targets::platform(&options.platform).ok_or_else(|| {
         let known: Vec<_> = targets::platforms().iter().map(|p| p.id.as_str()).collect();
         AnalyzeError::UnknownPlatform(options.platform.clone(), known.join(", "))
     })?;
+    if let Some(reference) = &options.reference {
+        return Ok((platform, reference));
+    }
     let genre = targets::genre(&options.genre).ok_or_else(|| {
         let known: Vec<_> = targets::genres().iter().map(|g| g.id.as_str()).collect();
         AnalyzeError::UnknownGenre(options.genre.clone(), known.join(", "))

@@ -12,13 +12,14 @@ mod chat;
 mod controls;
 pub mod headless;
 mod meters;
+pub mod reference;
 pub mod settings;
 pub mod spectrum;
 pub mod timeline;
 
 use crate::analysis::live::AnalysisWorker;
 use crate::analysis::targets;
-use crate::analysis::track::{DEFAULT_GENRE, DEFAULT_PLATFORM};
+use crate::analysis::track::DEFAULT_PLATFORM;
 use crate::assistant::desk::Desk;
 use crate::assistant::lang::{self, Lang};
 use crate::assistant::panel::Panel;
@@ -226,7 +227,9 @@ impl Editor {
         let sample_rate = self.meters.sample_rate.load(std::sync::atomic::Ordering::Relaxed);
         let analysis = self.analysis.get().and_then(|w| w.latest());
         let prefs = self.params.prefs.read().map(|p| p.clone()).unwrap_or_default();
-        let (platform, genre) = targets_of(&prefs);
+        let platform = platform_of(&prefs);
+        let target = prefs.target();
+        let genre = &target;
         ui.horizontal(|ui| {
             let spectrum_width = ui.available_width() - METERS_WIDTH - 12.0;
             if let Some(analyser) = &self.analyser {
@@ -350,12 +353,11 @@ impl Editor {
     }
 }
 
-/// The platform and genre chosen in the settings (the defaults for ids not in the tables).
-fn targets_of(prefs: &Prefs) -> (&'static targets::Platform, &'static targets::GenreTarget) {
+/// The platform chosen in the settings (the default for an id not in the table).
+fn platform_of(prefs: &Prefs) -> &'static targets::Platform {
     let platform = targets::platform(&prefs.platform).or_else(|| targets::platform(DEFAULT_PLATFORM));
-    let genre = targets::genre(&prefs.genre).or_else(|| targets::genre(DEFAULT_GENRE));
-    // The defaults are in the shipped tables (tested in `analysis::targets`).
-    (platform.unwrap_or(&targets::platforms()[0]), genre.unwrap_or(&targets::genres()[0]))
+    // The default is in the shipped table (tested in `analysis::targets`).
+    platform.unwrap_or(&targets::platforms()[0])
 }
 
 fn apply_style(ctx: &egui::Context) {

@@ -106,6 +106,8 @@ pub struct SettingsView {
     message: Option<Result<String, String>>,
     usage: Option<BudgetUsage>,
     audit: Option<Result<AuditView, String>>,
+    /// Loading a reference track.
+    pub reference: super::reference::ReferenceLoader,
 }
 
 impl Default for SettingsView {
@@ -122,6 +124,7 @@ impl Default for SettingsView {
             message: None,
             usage: None,
             audit: None,
+            reference: Default::default(),
         }
     }
 }
@@ -294,7 +297,10 @@ impl SettingsView {
         self.message_ui(ui);
         ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
             ui.columns(3, |cols| {
-                section(&mut cols[0], "This project", |ui| project_ui(ui, &ctx));
+                section(&mut cols[0], "This project", |ui| {
+                    project_ui(ui, &ctx);
+                    self.reference.ui(ui, &ctx);
+                });
                 section(&mut cols[0], "API keys", |ui| self.keys_ui(ui, ctx.desk));
                 section(&mut cols[1], "Assistant models", |ui| self.models_ui(ui, ctx.desk));
                 section(&mut cols[2], "Budget and usage", |ui| self.budget_ui(ui, ctx.desk));
@@ -590,7 +596,7 @@ fn project_ui(ui: &mut Ui, ctx: &SettingsCtx<'_>) {
 pub fn apply_prefs(ctx: &SettingsCtx<'_>, new: Prefs) {
     let new = new.sanitised();
     let old = std::mem::replace(&mut *ctx.prefs.write().unwrap_or_else(PoisonError::into_inner), new.clone());
-    if old.genre != new.genre || old.platform != new.platform {
+    if old.genre != new.genre || old.platform != new.platform || old.reference != new.reference {
         if let Some(analysis) = ctx.analysis {
             analysis.set_options(new.analyze_options());
         }

@@ -103,7 +103,7 @@ pub struct Analysed {
 
 pub fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
     let lang = Lang::from(args.lang);
-    let options = AnalyzeOptions { from_s: args.from, to_s: args.to, ..args.target.options() };
+    let options = AnalyzeOptions { from_s: args.from, to_s: args.to, ..args.target.options()? };
     let interactive = io::stderr().is_terminal();
 
     let plots = plot_paths(args.plot.as_deref(), args.files.len());

@@ -152,7 +152,7 @@ fn assistant(args: &ProviderArgs) -> Result<Option<Assistant>, Failure> {
 
 /// Analyses `file` for a conversation (the timeline and downmix kept for segment questions).
 fn conversation(file: &Path, target: &TargetArgs) -> Result<Conversation, Failure> {
-    let options = target.options();
+    let options = target.options()?;
     let analysed = analyse_file(file, &options, io::stderr().is_terminal())
         .map_err(|f| Failure::new(EXIT_INPUT, anyhow!("{}", f.message)))?;
     let mono = mono_downmix(&analysed.audio.channels);

@@ -11,7 +11,7 @@ mod render;
 
 use std::io::{self, Write as _};
 use std::panic;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
@@ -87,12 +87,31 @@ pub struct TargetArgs {
     #[arg(long, value_name = "GENRE", default_value = track::DEFAULT_GENRE, ignore_case = true,
           value_parser = genre_ids())]
     pub genre: String,
+    /// A reference track (WAV, FLAC, MP3, Ogg Vorbis, AIFF) whose tonal balance and loudness
+    /// range are the target instead of the genre's.
+    #[arg(long, value_name = "FILE")]
+    pub reference: Option<PathBuf>,
 }
 
 impl TargetArgs {
-    /// Analysis options for the whole track against these targets.
-    pub fn options(&self) -> AnalyzeOptions {
-        AnalyzeOptions { platform: self.platform.clone(), genre: self.genre.clone(), from_s: None, to_s: None }
+    /// Analysis options for the whole track against these targets (the reference, if any, is
+    /// decoded and analysed here).
+    pub fn options(&self) -> Result<AnalyzeOptions, Failure> {
+        let reference = match &self.reference {
+            Some(path) => {
+                let loaded = audiocollab::prefs::Reference::load(path)
+                    .map_err(|e| Failure::new(EXIT_INPUT, anyhow::anyhow!("reference {e}")))?;
+                Some(std::sync::Arc::new(loaded.target()))
+            }
+            None => None,
+        };
+        Ok(AnalyzeOptions {
+            platform: self.platform.clone(),
+            genre: self.genre.clone(),
+            reference,
+            from_s: None,
+            to_s: None,
+        })
     }
 }
 
