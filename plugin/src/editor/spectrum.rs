@@ -317,6 +317,14 @@ pub fn draw(ui: &mut Ui, analyser: &Analyser, overlay: &Overlay<'_>, size: Vec2)
         );
     }
 
+    painter.text(
+        rect.left_top() + Vec2::new(34.0, 4.0),
+        egui::Align2::LEFT_TOP,
+        format!("target: {}  (dots: the mix so far, red out of tolerance)", overlay.genre.name_en),
+        egui::FontId::proportional(11.0),
+        TARGET,
+    );
+
     // Target and tolerance: a band through the band centres.
     let centres: Vec<usize> =
         (0..BAND_COUNT).filter(|&b| band_centre_hz(b) < overlay.sample_rate.max(FALLBACK_RATE) as f64 / 2.0).collect();
