@@ -72,13 +72,8 @@ const REFERENCE_NAME_CHARS: usize = 80;
 impl Reference {
     /// The reference `analysis` of a track called `name` sets; `None` when it is silent.
     pub fn of(analysis: &TrackAnalysis, name: &str) -> Option<Reference> {
-        let target = analysis.as_reference(name)?;
-        let measured = |hz: f32| analysis.tonal_balance.bands.iter().any(|b| b.centre_hz == hz);
-        let levels_db = crate::meter::stats::BAND_NOMINAL_HZ
-            .iter()
-            .zip(&target.bands_db)
-            .map(|(&hz, &level)| measured(hz).then_some(level))
-            .collect();
+        // A band far under the rest (a low-passed top octave) is kept, at the target's floor.
+        let levels_db = analysis.band_levels()?.iter().map(|l| l.map(|v| v.clamp(-80.0, 20.0))).collect();
         Reference { name: name.into(), levels_db, loudness_range_lu: analysis.loudness.loudness_range_lu }.sanitised()
     }
 

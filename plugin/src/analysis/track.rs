@@ -136,10 +136,9 @@ pub struct TrackAnalysis {
 }
 
 impl TrackAnalysis {
-    /// This track as the reference for others ([`GenreTarget::reference`]): its band levels
-    /// relative to its loudness and its loudness range. `None` when it is silent (no band
-    /// measured).
-    pub fn as_reference(&self, name: &str) -> Option<GenreTarget> {
+    /// Its level in each ISO 266 band relative to its integrated loudness, dB (`None` for a
+    /// band not measured); `None` when it is silent (no band measured).
+    pub fn band_levels(&self) -> Option<[Option<f32>; BAND_COUNT]> {
         if self.tonal_balance.bands.is_empty() {
             return None;
         }
@@ -149,7 +148,13 @@ impl TrackAnalysis {
                 levels[i] = Some(band.level_db);
             }
         }
-        Some(GenreTarget::reference(name, &levels, self.loudness.loudness_range_lu))
+        Some(levels)
+    }
+
+    /// This track as the reference for others ([`GenreTarget::reference`]): its band levels
+    /// and its loudness range. `None` when it is silent.
+    pub fn as_reference(&self, name: &str) -> Option<GenreTarget> {
+        Some(GenreTarget::reference(name, &self.band_levels()?, self.loudness.loudness_range_lu))
     }
 }
 
