@@ -13,11 +13,13 @@
 //! `analyze` command does (`scripts/bench-vs-ffmpeg.sh` times the command itself against
 //! ffmpeg).
 
+mod common;
 use audiocollab::analysis::spectral::{mono_downmix, Features};
 use audiocollab::analysis::timeline::Timeline;
 use audiocollab::analysis::track::{analyze, AnalyzeOptions};
 use audiocollab::analysis::{character, key, sections, tempo};
 use audiocollab::offline::read_audio;
+use common::mean_ns;
 use criterion::{criterion_group, Criterion};
 use std::f64::consts::TAU;
 use std::hint::black_box;
@@ -146,16 +148,6 @@ criterion_group!(benches, bench_analysis);
 /// The file named by `AUDIOCOLLAB_BENCH_FILE`, if any.
 fn bench_file() -> Option<std::path::PathBuf> {
     std::env::var_os("AUDIOCOLLAB_BENCH_FILE").map(Into::into)
-}
-
-/// Reads criterion's estimate (mean, ns per iteration) for one benchmark.
-fn mean_ns(id: &str) -> Option<f64> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let text = std::fs::read_to_string(dir.join("criterion").join(id).join("new/estimates.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["mean"]["point_estimate"].as_f64()
 }
 
 fn main() {

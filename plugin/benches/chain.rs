@@ -2,9 +2,11 @@
 //! After criterion has measured, the table at the end turns its estimates into × realtime
 //! (seconds of audio processed per second of one core).
 
+mod common;
 use audiocollab::dsp::Chain;
 use audiocollab::meter::StatsMeter;
 use audiocollab::spec::{ParamId as P, Settings};
+use common::mean_ns;
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 
@@ -135,16 +137,6 @@ fn bench_blocks(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench_blocks);
-
-/// Reads criterion's estimate (mean, ns per iteration) for one benchmark.
-fn mean_ns(id: &str) -> Option<f64> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let text = std::fs::read_to_string(dir.join("criterion").join(id).join("new/estimates.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["mean"]["point_estimate"].as_f64()
-}
 
 fn main() {
     benches();
