@@ -141,7 +141,8 @@ pub(super) async fn read_all(
 
 /// A body larger than `limit` bytes.
 fn too_large(limit: usize) -> ProviderError {
-    let size = if limit % (1 << 20) == 0 { format!("{} MiB", limit >> 20) } else { format!("{} KiB", limit >> 10) };
+    let size =
+        if limit.is_multiple_of(1 << 20) { format!("{} MiB", limit >> 20) } else { format!("{} KiB", limit >> 10) };
     ProviderError::Malformed(format!("the answer is larger than {size}, the most one answer may be: refused"))
 }
 
