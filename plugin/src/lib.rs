@@ -16,6 +16,7 @@ pub mod params;
 pub mod player;
 pub mod prefs;
 pub mod spec;
+pub mod untrusted;
 
 use analysis::live::AnalysisWorker;
 use bridge::{channel_peak, AudioEnds, Meters, StatsQueues, Telemetry, WorkerEnds};

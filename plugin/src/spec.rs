@@ -8,6 +8,7 @@
 //! **Ids are a frozen public API**: hosts store automation and presets by id. Never rename one;
 //! `tests/param_ids.rs` compares them with a golden list.
 
+use crate::untrusted::excerpt;
 use std::fmt;
 
 /// Every parameter, in display order. The discriminant indexes [`PARAMS`] and [`Settings`].
@@ -282,7 +283,7 @@ pub enum SpecError {
     BadValue {
         /// Parameter id.
         id: &'static str,
-        /// What the user wrote.
+        /// What the user wrote (cut short, see [`excerpt`]).
         text: String,
         /// A hint such as "a number between 20 and 1000 Hz".
         expected: String,
@@ -355,7 +356,7 @@ impl ParamSpec {
     /// was out of range (and what was used instead).
     pub fn parse_unclamped(&self, text: &str) -> Result<f32, SpecError> {
         let t = text.trim().to_lowercase();
-        let bad = |expected: String| SpecError::BadValue { id: self.id, text: text.to_string(), expected };
+        let bad = |expected: String| SpecError::BadValue { id: self.id, text: excerpt(text).into_owned(), expected };
         match self.kind {
             Kind::Toggle => match t.as_str() {
                 "on" | "1" | "true" | "yes" | "oui" | "activé" | "active" => Ok(1.0),
@@ -497,7 +498,7 @@ impl Settings {
 
     /// Parses and applies `id=value` text, as the CLI's `--set` does.
     pub fn set_text(&mut self, id: &str, value: &str) -> Result<ParamId, SpecError> {
-        let param = ParamId::from_id(id.trim()).ok_or_else(|| SpecError::UnknownParam(id.to_string()))?;
+        let param = ParamId::from_id(id.trim()).ok_or_else(|| SpecError::UnknownParam(excerpt(id).into_owned()))?;
         let v = param.spec().parse(value)?;
         self.set(param, v);
         Ok(param)

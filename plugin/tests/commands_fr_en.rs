@@ -3,7 +3,9 @@
 
 use audiocollab::assistant::actions::{ChangeSet, Proposal, WireReply};
 use audiocollab::assistant::commands::parse;
+use audiocollab::assistant::engine::{respond, Context, Understood, MAX_MESSAGE_CHARS};
 use audiocollab::spec::{ParamId, Settings};
+use std::time::Instant;
 
 /// Changes a phrase must produce from the defaults, as `(id, value)` in plain internal units
 /// (width 1.0 = 100 %, pan −1…1).
@@ -129,4 +131,50 @@ fn english_commands() {
         ("raise the treble by 2 dB and lower the bass by 1 dB", &[("hs_gain", 2.0), ("ls_gain", -1.0)]),
     ];
     check(cases, "English");
+}
+
+/// Parses `text` and says how long it took.
+fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let out = f();
+    let took = started.elapsed();
+    println!("{what}: {took:.2?}");
+    // Generous: only a runaway (the old parser did not finish a 1 MB line in 300 s) fails it.
+    assert!(took.as_secs_f64() < 5.0, "{what} took {took:?}");
+    out
+}
+
+#[test]
+fn a_pasted_page_is_refused_fast_and_parsing_stays_linear() {
+    let settings = Settings::default();
+    let ctx = Context { analysis: None, segment: None, settings: &settings, lang: None };
+    // One clause naming a parameter tens of thousands of times, and thousands of clauses.
+    let one_clause =
+        |size: usize| format!("monte {}", "les aigus la voix le panoramique le compresseur ".repeat(size / 48));
+    let clauses = |size: usize| "raise the treble by 2 dB, ".repeat(size / 26);
+    for size in [100_000, 1_000_000] {
+        for (text, refusal) in [(one_clause(size), "trop long"), (clauses(size), "too long")] {
+            let answer = timed(&format!("respond, {} bytes", text.len()), || respond(&text, &ctx));
+            assert_eq!(answer.understood, Understood::TooLong);
+            assert!(answer.reply.message.contains(refusal), "{}", answer.reply.message);
+            assert!(answer.reply.message.contains("4,000") || answer.reply.message.contains("4 000"));
+            assert!(answer.reply.changes.is_empty());
+            // The parser itself, which the limit spares such text: linear, short reasons.
+            let changes = timed(&format!("parse, {} bytes", text.len()), || parse(&text, &settings)).unwrap();
+            assert!(changes.len() > size / 100, "{} changes", changes.len());
+            assert!(changes.iter().all(|c| c.reason.chars().count() < 120), "{}", changes[0].reason);
+        }
+    }
+    // Just within the limit, a command still works (its reason quotes the start of it).
+    let within = format!("monte les aigus de 2 dB{}", " ".repeat(MAX_MESSAGE_CHARS - 40));
+    let answer = respond(&within, &ctx);
+    assert_eq!(answer.understood, Understood::Command);
+    assert_eq!(run(&within, &settings).unwrap(), [("hs_gain", 2.0)]);
+    let long_clause = format!("monte les aigus de 2 dB {}", "vraiment ".repeat(400));
+    let reason = &parse(&long_clause, &settings).unwrap()[0].reason;
+    assert!(
+        reason.starts_with("à votre demande : «\u{a0}monte les aigus de 2 db vraiment") && reason.contains('…'),
+        "{reason}"
+    );
+    assert!(reason.chars().count() < 120, "{reason}");
 }

@@ -171,9 +171,9 @@ fn router(config: Config, paths: &Paths, script: &Script, clock: &ManualClock) -
 }
 
 fn records(paths: &Paths) -> Vec<RequestRecord> {
-    let (events, skipped) = read_log(&paths.audit_file()).unwrap();
-    assert_eq!(skipped, 0);
-    events
+    let log = read_log(&paths.audit_file()).unwrap();
+    assert_eq!(log.skipped, 0);
+    log.events
         .into_iter()
         .filter_map(|e| match e {
             AuditEvent::Request(r) => Some(r),
@@ -249,7 +249,7 @@ fn an_answer_is_counted_cached_and_logged_without_key_or_words() {
     // Applied, then undone: appended events naming the request.
     r.mark(&first.id, true).unwrap();
     r.mark(&first.id, false).unwrap();
-    let (events, _) = read_log(&paths.audit_file()).unwrap();
+    let events = read_log(&paths.audit_file()).unwrap().events;
     assert!(matches!(&events[2], AuditEvent::Applied { id, .. } if *id == first.id));
     assert!(matches!(&events[3], AuditEvent::Undone { id, .. } if *id == first.id));
 }

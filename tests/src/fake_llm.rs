@@ -14,6 +14,7 @@
 
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -51,6 +52,30 @@ pub enum Reply {
     Drop(Vec<String>),
     /// An HTTP error: status, extra headers, body.
     Status(u16, Vec<(String, String)>, String),
+    /// Reads the request, then says nothing (not even the status line) for the duration, with
+    /// the connection open.
+    Silent(Duration),
+    /// A runaway server: streams `what` over and over, in chunks of about 64 KiB as fast as
+    /// the client reads, until `max_bytes` are sent (then ends the stream properly) or the
+    /// client hangs up.
+    Flood {
+        /// What each event carries.
+        what: Flood,
+        /// Bytes after which the server stops on its own.
+        max_bytes: u64,
+    },
+    /// An endless slow stream: one event carrying this piece of text every `every`, until
+    /// the client hangs up.
+    Trickle(String, Duration),
+}
+
+/// What a [`Reply::Flood`] repeats.
+#[derive(Clone, Debug)]
+pub enum Flood {
+    /// An event carrying this piece of text.
+    Text(String),
+    /// An SSE comment line (a keep-alive): bytes without any text.
+    Comments,
 }
 
 impl Reply {
@@ -84,6 +109,7 @@ impl Recorded {
 pub struct FakeLlm {
     addr: SocketAddr,
     requests: Arc<Mutex<Vec<Recorded>>>,
+    sent: Arc<AtomicU64>,
 }
 
 impl FakeLlm {
@@ -95,15 +121,24 @@ impl FakeLlm {
         let addr = listener.local_addr().expect("local address");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let recorded = requests.clone();
+        let sent = Arc::new(AtomicU64::new(0));
+        let counter = sent.clone();
         let key = key.map(String::from);
         tokio::spawn(async move {
             for n in 0.. {
                 let Ok((socket, _)) = listener.accept().await else { return };
                 let reply = replies[n.min(replies.len() - 1)].clone();
+                let socket = Counted { socket, sent: counter.clone() };
                 tokio::spawn(serve(socket, wire, key.clone(), reply, recorded.clone()));
             }
         });
-        FakeLlm { addr, requests }
+        FakeLlm { addr, requests, sent }
+    }
+
+    /// Bytes of answers written to the clients so far (what the kernel accepted: a client
+    /// that stopped reading has up to its socket buffers more than it read).
+    pub fn bytes_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 
     /// The base URL clients are given (`http://127.0.0.1:PORT/v1`).
@@ -117,8 +152,34 @@ impl FakeLlm {
     }
 }
 
+/// A connection that counts the bytes written to it.
+struct Counted {
+    socket: TcpStream,
+    sent: Arc<AtomicU64>,
+}
+
+impl Counted {
+    async fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.socket.read(buf).await
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.socket.write_all(bytes).await?;
+        self.sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        self.socket.flush().await
+    }
+
+    async fn shutdown(&mut self) -> std::io::Result<()> {
+        self.socket.shutdown().await
+    }
+}
+
 /// One exchange on one connection. I/O errors (the client went away) end it quietly.
-async fn serve(mut socket: TcpStream, wire: Wire, key: Option<String>, reply: Reply, log: Arc<Mutex<Vec<Recorded>>>) {
+async fn serve(mut socket: Counted, wire: Wire, key: Option<String>, reply: Reply, log: Arc<Mutex<Vec<Recorded>>>) {
     let Some(req) = read_request(&mut socket).await else { return };
     log.lock().expect("requests lock").push(req.clone());
     let reply = check(wire, key.as_deref(), &req).unwrap_or(reply);
@@ -126,7 +187,7 @@ async fn serve(mut socket: TcpStream, wire: Wire, key: Option<String>, reply: Re
 }
 
 /// Reads a request head and its `Content-Length` body.
-async fn read_request(socket: &mut TcpStream) -> Option<Recorded> {
+async fn read_request(socket: &mut Counted) -> Option<Recorded> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -207,7 +268,7 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-async fn answer(socket: &mut TcpStream, wire: Wire, req: &Recorded, reply: Reply) -> std::io::Result<()> {
+async fn answer(socket: &mut Counted, wire: Wire, req: &Recorded, reply: Reply) -> std::io::Result<()> {
     let streamed = req.body.get("stream").and_then(Value::as_bool) == Some(true);
     let (pieces, end) = match reply {
         Reply::Status(status, headers, body) => {
@@ -232,14 +293,28 @@ async fn answer(socket: &mut TcpStream, wire: Wire, req: &Recorded, reply: Reply
             socket.write_all(head.as_bytes()).await?;
             return socket.write_all(body.as_bytes()).await;
         }
+        Reply::Silent(d) => {
+            tokio::time::sleep(d).await;
+            return Ok(());
+        }
+        Reply::Flood { what, max_bytes } => return flood(socket, wire, req, what, max_bytes).await,
+        Reply::Trickle(piece, every) => {
+            socket.write_all(STREAM_HEAD.as_bytes()).await?;
+            let (opening, middle, _) = events(wire, req, &[piece]);
+            for ev in &opening {
+                send_event(socket, ev).await?;
+            }
+            loop {
+                send_event(socket, &middle[0]).await?;
+                tokio::time::sleep(every).await;
+            }
+        }
         Reply::Text(p) => (p, End::Finish),
         Reply::Stall(p, d) => (p, End::Stall(d)),
         Reply::Truncate(p) => (p, End::Truncate),
         Reply::Drop(p) => (p, End::Drop),
     };
-    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\ncache-control: no-cache\r\n\
-                transfer-encoding: chunked\r\nconnection: close\r\n\r\n";
-    socket.write_all(head.as_bytes()).await?;
+    socket.write_all(STREAM_HEAD.as_bytes()).await?;
     let (opening, middle, closing) = events(wire, req, &pieces);
     for ev in opening.iter().chain(&middle) {
         send_event(socket, ev).await?;
@@ -264,6 +339,43 @@ async fn answer(socket: &mut TcpStream, wire: Wire, req: &Recorded, reply: Reply
     }
 }
 
+/// The head of a streamed answer.
+const STREAM_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n\
+                           cache-control: no-cache\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+
+/// A [`Reply::Flood`]: the opening events, then `what` in 64 KiB chunks up to `max_bytes`,
+/// then the closing events.
+async fn flood(socket: &mut Counted, wire: Wire, req: &Recorded, what: Flood, max_bytes: u64) -> std::io::Result<()> {
+    socket.write_all(STREAM_HEAD.as_bytes()).await?;
+    let (opening, middle, closing) = events(
+        wire,
+        req,
+        &[match &what {
+            Flood::Text(piece) => piece.clone(),
+            Flood::Comments => String::new(),
+        }],
+    );
+    for ev in &opening {
+        send_event(socket, ev).await?;
+    }
+    let unit = match what {
+        Flood::Text(_) => middle[0].clone(),
+        Flood::Comments => format!(": {}\n", "keep-alive ".repeat(90)),
+    };
+    let mut chunk = unit.repeat((64 << 10) / unit.len() + 1).into_bytes();
+    let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+    framed.append(&mut chunk);
+    framed.extend_from_slice(b"\r\n");
+    let start = socket.sent.load(Ordering::Relaxed);
+    while socket.sent.load(Ordering::Relaxed) - start < max_bytes {
+        socket.write_all(&framed).await?;
+    }
+    for ev in &closing {
+        send_event(socket, ev).await?;
+    }
+    socket.write_all(b"0\r\n\r\n").await
+}
+
 enum End {
     Finish,
     Stall(Duration),
@@ -272,7 +384,7 @@ enum End {
 }
 
 /// Sends one SSE event as two chunks.
-async fn send_event(socket: &mut TcpStream, event: &str) -> std::io::Result<()> {
+async fn send_event(socket: &mut Counted, event: &str) -> std::io::Result<()> {
     let bytes = event.as_bytes();
     let mid = bytes.len() / 2;
     for part in [&bytes[..mid], &bytes[mid..]] {

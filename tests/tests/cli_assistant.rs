@@ -10,10 +10,11 @@ use std::ffi::OsStr;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use audiocollab::assistant::actions::WireReply;
 use integration::cli::{binary, repo_root, TempDir};
-use integration::fake_llm::{FakeLlm, Reply, Wire};
+use integration::fake_llm::{FakeLlm, Flood, Reply, Wire};
 use serde_json::Value;
 
 fn demo() -> PathBuf {
@@ -27,8 +28,19 @@ struct Run {
 }
 
 /// Runs `audiocollab args` with `home` as the user's folders, `stdin` as its input.
-fn run<S: AsRef<OsStr>>(home: &TempDir, args: &[S], stdin: &str) -> Run {
-    let mut child = Command::new(binary())
+fn run<S: AsRef<OsStr>>(home: &TempDir, args: &[S], stdin: impl AsRef<[u8]>) -> Run {
+    run_with(Command::new(binary()), home, args, stdin.as_ref())
+}
+
+/// [`run`] through `timeout SECONDS`: a runaway is killed (exit 124) instead of hanging the test.
+fn run_within<S: AsRef<OsStr>>(seconds: u32, home: &TempDir, args: &[S], stdin: impl AsRef<[u8]>) -> Run {
+    let mut command = Command::new("timeout");
+    command.arg(seconds.to_string()).arg(binary());
+    run_with(command, home, args, stdin.as_ref())
+}
+
+fn run_with<S: AsRef<OsStr>>(mut command: Command, home: &TempDir, args: &[S], stdin: &[u8]) -> Run {
+    let mut child = command
         .args(args)
         .env("HOME", home.root())
         .env("XDG_CONFIG_HOME", home.path("config"))
@@ -41,18 +53,21 @@ fn run<S: AsRef<OsStr>>(home: &TempDir, args: &[S], stdin: &str) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary().display()));
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    // A child that stops reading (it refused the rest) only closes the pipe.
+    let _ = child.stdin.take().expect("stdin").write_all(stdin);
     let out = child.wait_with_output().expect("wait");
     let run = Run {
         code: out.status.code().expect("terminated by a signal"),
         stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
         stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
     };
+    // A megabyte line echoed in a log would bury the rest.
+    let shown = |text: &str| text.chars().take(4000).collect::<String>();
     println!(
         "$ audiocollab {}\n{}{}",
-        args.iter().map(|a| a.as_ref().to_string_lossy()).collect::<Vec<_>>().join(" "),
-        run.stdout,
-        run.stderr
+        shown(&args.iter().map(|a| a.as_ref().to_string_lossy()).collect::<Vec<_>>().join(" ")),
+        shown(&run.stdout),
+        shown(&run.stderr)
     );
     run
 }
@@ -324,4 +339,139 @@ fn a_missing_key_or_a_wrong_option_is_said_plainly() {
     let out = run(&home, &["chat", demo().to_str().unwrap(), "--model", "gpt-4o"], "");
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("--model needs --provider"), "{}", out.stderr);
+}
+
+/// A reply whose message holds a lone high surrogate (`\uD83D`) right before a two-byte
+/// character: it used to crash `suggest`, `suggest --json` and `chat` ("byte index 8 is not a
+/// char boundary"). serde_json refuses the reply (a lone surrogate is not a character), so the
+/// embedded engine answers, with a note; what streamed shows U+FFFD in its place.
+const SURROGATE_REPLY: &str = r#"{"message": "Trop de 250 Hz \uD83Dé ici.", "changes": [{"param": "b1_gain", "value": null, "delta": -3, "reason": "boue", "evidence": null}]}"#;
+
+#[test]
+fn a_lone_surrogate_in_a_reply_ends_cleanly() {
+    let home = TempDir::new("surrogate");
+    let fake = serve(vec![pieces(SURROGATE_REPLY)]);
+    let url = fake.base_url();
+    let demo = demo();
+    let demo = demo.to_str().expect("UTF-8 path");
+
+    let out = run(&home, &["suggest", demo, "--base-url", &url], "").ok();
+    assert!(out.stdout.contains("Trop de 250 Hz \u{FFFD}é ici."), "{}", out.stdout);
+    assert!(out.stdout.contains("Bell 1 Gain: 0.0 dB → -6.0 dB") && out.stdout.contains("[embedded engine]"));
+    assert!(out.stderr.contains("note: local's answer could not be used"), "{}", out.stderr);
+    assert!(out.stderr.contains("not valid JSON for the reply schema"), "{}", out.stderr);
+
+    let out = run(&home, &["suggest", demo, "--json", "--base-url", &url], "").ok();
+    let reply: Value = serde_json::from_str(&out.stdout).expect("one JSON reply on stdout");
+    assert_reply_schema(&reply);
+    assert!(reply["changes"].as_array().unwrap().iter().any(|c| c["param"] == "b1_gain" && c["value"] == -6.0));
+    assert!(out.stderr.contains("could not be used"), "{}", out.stderr);
+
+    let out =
+        run(&home, &["chat", demo, "--base-url", &url], "le mix est boueux, tu proposes quoi ?\n/réglages\n").ok();
+    assert!(out.stdout.contains("assistant : Trop de 250 Hz \u{FFFD}é ici."), "{}", out.stdout);
+    assert!(out.stdout.contains("était inutilisable") && out.stdout.contains("[moteur intégré]"), "{}", out.stdout);
+    assert!(out.stdout.contains("Réglages actuels") || out.stdout.contains("Current settings"), "{}", out.stdout);
+    assert_eq!(fake.requests().len(), 3);
+}
+
+/// Writes the user's config file under `home` (the XDG config folder `run` gives).
+fn write_config(home: &TempDir, text: &str) {
+    let dir = home.path("config/audiocollab");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), text).unwrap();
+}
+
+#[test]
+fn floods_and_silence_end_cleanly_with_the_engine_answering() {
+    let home = TempDir::new("flood-cli");
+    write_config(&home, "[network]\ndeadline_seconds = 3.0\nattempts = 1\n");
+    let demo = demo();
+    let demo = demo.to_str().expect("UTF-8 path");
+
+    // A flood of text: refused when past what 1000 tokens can write.
+    let flood = serve(vec![Reply::Flood { what: Flood::Text("0123456789".repeat(10)), max_bytes: 256 << 20 }]);
+    let started = Instant::now();
+    let out = run(&home, &["suggest", demo, "--json", "--base-url", &flood.base_url()], "").ok();
+    println!("flood: {:?}", started.elapsed());
+    assert!(
+        out.stderr.contains("longer than the 1000 tokens asked for (more than 32 KiB of text): refused"),
+        "{}",
+        out.stderr
+    );
+    let reply: Value = serde_json::from_str(&out.stdout).expect("the engine's reply");
+    assert_reply_schema(&reply);
+    assert!(flood.bytes_sent() < 64 << 20, "{}", flood.bytes_sent());
+
+    // A server that never sends its headers: the deadline.
+    let silent = serve(vec![Reply::Silent(Duration::from_secs(120))]);
+    let started = Instant::now();
+    let out = run(&home, &["suggest", demo, "--base-url", &silent.base_url()], "").ok();
+    let waited = started.elapsed();
+    assert!(out.stderr.contains("No answer from the language model within 3 s"), "{}", out.stderr);
+    assert!(out.stdout.contains("[embedded engine]"), "{}", out.stdout);
+    assert!(waited >= Duration::from_secs(3) && waited < Duration::from_secs(30), "{waited:?}");
+}
+
+#[test]
+fn chat_survives_a_bad_byte_and_refuses_a_pasted_page() {
+    let home = TempDir::new("chat-hostile");
+    let mut script = b"brighter vocals please\n/apply\n".to_vec();
+    // Latin-1 "é" (one byte, not UTF-8), then a megabyte line, then a command.
+    script.extend_from_slice(b"what about th\xe9 bass?\n");
+    script.extend_from_slice(&b"monte les aigus ".repeat(65_536));
+    script.extend_from_slice(b"\nmonte les aigus de 2 dB\n/settings\n");
+    let started = Instant::now();
+    let out = run_within(120, &home, &["chat".as_ref(), demo().as_os_str()], &script).ok();
+    println!("{} bytes of chat in {:?}", script.len(), started.elapsed());
+    let s = &out.stdout;
+    assert!(out.stderr.contains("warning: line 3 is not valid UTF-8"), "{}", out.stderr);
+    assert!(
+        s.contains("That message is too long for me: I read at most 4,000 characters")
+            || s.contains("Ce message est trop long pour moi : je lis au plus 4 000 caractères"),
+        "{s}"
+    );
+    // What was applied before the bad byte is still there, with the command after the page.
+    let settings = s.rfind("Current settings").expect("/settings answered");
+    assert!(s[settings..].contains("b2_gain=3.0 dB") && s[settings..].contains("hs_gain=2.0 dB"), "{s}");
+    assert!(out.stdout.len() < 200_000, "the page is not echoed: {} bytes", out.stdout.len());
+}
+
+#[test]
+fn audit_of_an_endless_file_ends_and_says_so() {
+    let home = TempDir::new("audit-zero");
+    let started = Instant::now();
+    let out = run_within(60, &home, &["audit", "--log", "/dev/zero"], "").ok();
+    println!("audit --log /dev/zero: {:?}", started.elapsed());
+    assert!(out.stdout.contains("Unreadable lines skipped: 1 (1 longer than 64 KiB)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("The log did not end within 256 MiB: only its first 256 MiB were read."),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Requests: 0"), "{}", out.stdout);
+}
+
+#[test]
+fn errors_quote_untrusted_text_short() {
+    let home = TempDir::new("echo");
+    let (demo, rendered, changes) = (demo(), home.path("out.wav"), home.path("changes.json"));
+    let args = ["render".as_ref(), demo.as_os_str(), rendered.as_os_str(), "--apply".as_ref(), changes.as_os_str()];
+    let huge = "y".repeat(5 << 20);
+    // A value that is not one, and a field that does not exist, each 5 MB long.
+    for (reply, says) in [
+        (
+            format!(
+                r#"{{"message": "x", "changes": [{{"param": "b1_gain", "value": "{huge}", "delta": null, "reason": "r", "evidence": null}}]}}"#
+            ),
+            "is not a valid value for b1_gain",
+        ),
+        (format!(r#"{{"message": "x", "{huge}": 1}}"#), "unknown field `yyy"),
+    ] {
+        std::fs::write(&changes, reply).unwrap();
+        let out = run(&home, &args, "");
+        assert_eq!(out.code, 3, "{}", out.stderr);
+        assert!(out.stderr.contains(says) && out.stderr.contains("y…"), "{}", out.stderr);
+        assert!(out.stderr.len() < 1000, "{} bytes of error", out.stderr.len());
+    }
 }

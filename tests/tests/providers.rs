@@ -4,10 +4,18 @@
 //! failure maps to, and what the validator makes of the model's changes.
 
 use audiocollab::assistant::actions::{Adjustment, ChangeSet, Proposal};
+use audiocollab::assistant::engine::{respond, Context};
+use audiocollab::assistant::lang::Lang;
 use audiocollab::assistant::llm::{Completion, Message, ModelRef, ProviderError, ProviderKind, Request, Role, Task};
-use audiocollab::assistant::provider::{parse_wire_reply, prompt, ApiKey, CancelToken, Client, ClientConfig};
+use audiocollab::assistant::provider::{
+    max_reply_text, parse_wire_reply, prompt, ApiKey, CancelToken, Client, ClientConfig, MAX_REPLY_BYTES,
+};
+use audiocollab::assistant::route::config::Config;
+use audiocollab::assistant::route::prices::Prices;
+use audiocollab::assistant::route::router::Streamed;
+use audiocollab::assistant::session::{Answerer, Assistant, Conversation};
 use audiocollab::spec::{ParamId, Settings};
-use integration::fake_llm::{error_body, FakeLlm, Reply, Wire, INPUT_TOKENS, MODEL, OUTPUT_TOKENS};
+use integration::fake_llm::{error_body, FakeLlm, Flood, Reply, Wire, INPUT_TOKENS, MODEL, OUTPUT_TOKENS};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -504,4 +512,145 @@ async fn no_server_is_a_retryable_connection_error() {
     let err = outcome.unwrap_err();
     assert!(matches!(&err, ProviderError::Connection(_)), "{err:?}");
     assert!(err.is_retryable());
+}
+
+/// Waits for the fake's writes to settle (the client hung up; the server's next write fails).
+async fn settled(fake: &FakeLlm) -> u64 {
+    let mut last = fake.bytes_sent();
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = fake.bytes_sent();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
+/// A server that floods: text past what the request's tokens can write is refused as it
+/// streams; bytes that carry no text (keep-alive comments) are refused at the 4 MiB cap; a
+/// whole reply is held to the same two limits. The server gets out only what the client read
+/// plus the sockets' buffers, far from the 256 MiB it would send.
+#[tokio::test]
+async fn floods_are_refused_at_the_reply_limits() {
+    const FLOOD: u64 = 256 << 20;
+    // What the kernel lets a server write ahead of a client that stopped reading (socket
+    // send and receive buffers on loopback), with room to spare.
+    const BUFFERS: u64 = 24 << 20;
+    let client = Client::new(config()).unwrap();
+    let req = request();
+    let text_limit = max_reply_text(&req);
+    assert_eq!(text_limit, 32_000, "1000 tokens of at most 32 bytes");
+    for (wire, provider) in [(Wire::OpenAi, ProviderKind::Openai), (Wire::Anthropic, ProviderKind::Anthropic)] {
+        let m = |fake: &FakeLlm| model(provider, fake);
+        let text = Flood::Text("0123456789".repeat(10));
+        let fake = FakeLlm::start(wire, Some(KEY), vec![Reply::Flood { what: text, max_bytes: FLOOD }]).await;
+        let (deltas, outcome) = run(&client, &m(&fake), Some(&key()), &req, true, &CancelToken::new()).await;
+        let err = outcome.unwrap_err();
+        assert!(
+            matches!(&err, ProviderError::Malformed(e) if e.contains("longer than the 1000 tokens asked for")),
+            "{err}"
+        );
+        let shown: usize = deltas.iter().map(String::len).sum();
+        assert!(shown <= text_limit && shown + 100 > text_limit, "{shown} bytes of text shown");
+        let sent = settled(&fake).await;
+        println!("{wire:?} text flood: {shown} bytes of text shown, {sent} bytes sent by the server");
+        assert!(sent < text_limit as u64 * 4 + BUFFERS, "{sent}");
+
+        let fake =
+            FakeLlm::start(wire, Some(KEY), vec![Reply::Flood { what: Flood::Comments, max_bytes: FLOOD }]).await;
+        let (deltas, outcome) = run(&client, &m(&fake), Some(&key()), &req, true, &CancelToken::new()).await;
+        let err = outcome.unwrap_err();
+        assert!(matches!(&err, ProviderError::Malformed(e) if e.contains("larger than 4 MiB")), "{err}");
+        assert!(deltas.is_empty());
+        let sent = settled(&fake).await;
+        println!("{wire:?} keep-alive flood: {sent} bytes sent by the server");
+        assert!(sent >= MAX_REPLY_BYTES as u64 && sent < MAX_REPLY_BYTES as u64 + BUFFERS, "{sent}");
+
+        // Whole: a valid reply whose text is longer than the tokens allow.
+        let long = json!({"message": "x".repeat(40_000), "changes": []}).to_string();
+        let fake = FakeLlm::start(wire, Some(KEY), vec![Reply::text(&[&long])]).await;
+        let (_, outcome) = run(&client, &m(&fake), Some(&key()), &req, false, &CancelToken::new()).await;
+        let err = outcome.unwrap_err();
+        assert!(
+            matches!(&err, ProviderError::Malformed(e) if e.contains("longer than the 1000 tokens asked for")),
+            "{err}"
+        );
+    }
+}
+
+/// A server that accepts the connection and never answers: the response timeout ends it.
+#[tokio::test]
+async fn a_server_that_never_sends_headers_times_out() {
+    let timeout = Duration::from_millis(800);
+    let client = Client::new(ClientConfig { response_timeout: timeout, ..config() }).unwrap();
+    for (wire, provider) in [(Wire::OpenAi, ProviderKind::Openai), (Wire::Anthropic, ProviderKind::Anthropic)] {
+        let fake = FakeLlm::start(wire, Some(KEY), vec![Reply::Silent(Duration::from_secs(60))]).await;
+        let start = Instant::now();
+        let (deltas, outcome) =
+            run(&client, &model(provider, &fake), Some(&key()), &request(), true, &CancelToken::new()).await;
+        let waited = start.elapsed();
+        let err = outcome.unwrap_err();
+        assert_eq!(err, ProviderError::Timeout);
+        assert_eq!(err.to_string(), "the provider did not answer in time");
+        assert!(deltas.is_empty() && fake.requests().len() == 1);
+        assert!(waited >= timeout && waited < timeout + Duration::from_secs(10), "{waited:?}");
+    }
+}
+
+/// Through the assistant as the plugin and the CLI use it: a silent server and an endless
+/// slow stream (a piece every 50 ms: never idle long enough to time out) both end at the
+/// configured deadline, and the embedded engine answers, with a note that says why.
+#[test]
+fn silence_and_endless_streams_end_at_the_deadline_with_the_engine_answering() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let silent = FakeLlm::start(Wire::OpenAi, None, vec![Reply::Silent(Duration::from_secs(120))]).await;
+            let endless = FakeLlm::start(
+                Wire::OpenAi,
+                None,
+                vec![Reply::Trickle("{\"message\": \"hm".into(), Duration::from_millis(50))],
+            )
+            .await;
+            tx.send((silent, endless)).unwrap();
+            std::future::pending::<()>().await
+        })
+    });
+    let (silent, endless) = rx.recv().unwrap();
+    let deadline = Duration::from_secs(2);
+    let words = "what would you change in this mix?";
+    let settings = Settings::default();
+    let ctx = Context { analysis: None, segment: None, settings: &settings, lang: Some(Lang::En) };
+    let engine_answer = respond(words, &ctx).reply.message;
+    for fake in [&silent, &endless] {
+        let mut config = Config::default();
+        config.use_model_everywhere(ModelRef {
+            provider: ProviderKind::OpenaiCompatible,
+            model: "local".into(),
+            base_url: Some(fake.base_url()),
+        });
+        config.policy.deadline = deadline;
+        let assistant = Assistant::new(config, Prices::shipped(), None).unwrap();
+        let mut chat = Conversation::new(None, Settings::default());
+        let mut shown = String::new();
+        let mut sink = |e: Streamed<'_>| {
+            if let Streamed::Text(t) = e {
+                shown.push_str(t);
+            }
+        };
+        let start = Instant::now();
+        let turn = chat.ask(words, Some(&assistant), &CancelToken::new(), Some(&mut sink));
+        let waited = start.elapsed();
+        println!("{:?} after {waited:?}: {shown:?}\n{}\n{:?}", turn.by, turn.message, turn.note);
+        assert_eq!(turn.by, Answerer::Engine);
+        assert_eq!(
+            turn.note.as_deref(),
+            Some("No answer from the language model within 2 s. Here is the built-in engine's answer instead.")
+        );
+        assert_eq!(turn.message, engine_answer);
+        assert!(waited >= deadline && waited < deadline + Duration::from_secs(10), "{waited:?}");
+        assert_eq!(fake.requests().len(), 1);
+    }
 }

@@ -21,11 +21,18 @@
 
 use super::names;
 use crate::spec::{Format, Kind, ParamId, Settings};
+use crate::untrusted::excerpt_to;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Most changes one suggestion may carry: a handful a musician can follow and undo.
 pub const MAX_CHANGES: usize = 6;
+/// Longest reason a change keeps, characters, duplicates merged into it included.
+pub const MAX_REASON_CHARS: usize = 500;
+/// Most adjustments a change keeps (the latest): merged duplicates each bring theirs.
+const MAX_ADJUSTMENTS: usize = 4;
+/// Longest parameter name a refusal repeats, characters.
+const MAX_PARAM_CHARS: usize = 64;
 
 /// What a reply carries: a message for the musician and the changes it proposes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -172,10 +179,21 @@ pub struct ChangeSet {
 
 /// A reply whose every proposed change was refused.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("no change could be applied: {}", .rejected.iter().map(|r| format!("{} ({})", r.param, r.reason)).collect::<Vec<_>>().join("; "))]
+#[error("no change could be applied: {}", listed(.rejected))]
 pub struct AllRejected {
     /// Every refusal with its reason.
     pub rejected: Vec<Rejection>,
+}
+
+/// The first refusals as "param (reason); …", and how many more: a reply may carry thousands.
+fn listed(rejected: &[Rejection]) -> String {
+    const SHOWN: usize = 5;
+    let mut text =
+        rejected.iter().take(SHOWN).map(|r| format!("{} ({})", r.param, r.reason)).collect::<Vec<_>>().join("; ");
+    if rejected.len() > SHOWN {
+        text.push_str(&format!("; and {} more", rejected.len() - SHOWN));
+    }
+    text
 }
 
 /// The largest move of `param` one suggestion may make upwards (`up`) or downwards, in its
@@ -324,7 +342,8 @@ impl TryFrom<Proposal<'_>> for ChangeSet {
     fn try_from(p: Proposal<'_>) -> Result<Self, AllRejected> {
         let mut set = ChangeSet::default();
         for wire in &p.reply.changes {
-            let reject = |reason: String| Rejection { param: wire.param.chars().take(64).collect(), reason };
+            let reject =
+                |reason: String| Rejection { param: excerpt_to(&wire.param, MAX_PARAM_CHARS).into_owned(), reason };
             let Some(param) = names::resolve(&wire.param) else {
                 set.rejected.push(reject("unknown parameter".into()));
                 continue;
@@ -352,13 +371,13 @@ impl TryFrom<Proposal<'_>> for ChangeSet {
                     to = from + limit.copysign(to - from);
                 }
             }
-            let reason = wire.reason.chars().take(500).collect::<String>();
+            let reason = excerpt_to(&wire.reason, MAX_REASON_CHARS).into_owned();
             if let Some(existing) = set.changes.iter_mut().find(|c| c.param == param) {
                 existing.to = to;
-                if !reason.is_empty() && existing.reason != reason {
-                    existing.reason = format!("{}; {reason}", existing.reason);
-                }
+                merge_reason(&mut existing.reason, &reason);
                 existing.adjustments.extend(adjustments);
+                let extra = existing.adjustments.len().saturating_sub(MAX_ADJUSTMENTS);
+                existing.adjustments.drain(..extra);
                 existing.evidence = wire.evidence.clone().or(existing.evidence.take());
                 continue;
             }
@@ -374,6 +393,16 @@ impl TryFrom<Proposal<'_>> for ChangeSet {
         }
         Ok(set)
     }
+}
+
+/// Adds the reason of a merged duplicate to `reason`, up to [`MAX_REASON_CHARS`] in all ("…"
+/// once full): a reply repeating one parameter ten thousand times keeps one short reason.
+fn merge_reason(reason: &mut String, more: &str) {
+    if more.is_empty() || reason == more || reason.chars().count() >= MAX_REASON_CHARS {
+        return;
+    }
+    let merged = if reason.is_empty() { more.to_string() } else { format!("{reason}; {more}") };
+    *reason = excerpt_to(&merged, MAX_REASON_CHARS).into_owned();
 }
 
 #[cfg(test)]
@@ -448,6 +477,29 @@ mod tests {
         assert_eq!(hp.to, 20.0);
         assert_eq!(hp.adjustments, vec![Adjustment::Clamped { asked: 5.0 }]);
         assert_eq!(set.changes()[2].to, -0.5, "pan moves at most 0.5 per suggestion");
+    }
+
+    #[test]
+    fn ten_thousand_duplicates_merge_into_one_short_reason() {
+        let many: Vec<WireChange> = (0..10_000)
+            .map(|i| WireChange { reason: format!("reason number {i}"), ..change("b1_gain", None, Some(100.0)) })
+            .collect();
+        let started = std::time::Instant::now();
+        let set = validate(many).unwrap();
+        println!("10,000 duplicates merged in {:?}", started.elapsed());
+        assert!(started.elapsed().as_secs_f64() < 5.0, "{:?}", started.elapsed());
+        let c = &set.changes()[0];
+        assert_eq!((set.changes().len(), c.to), (1, 6.0), "each +100 dB clamped and step-limited");
+        assert_eq!(c.reason.chars().count(), MAX_REASON_CHARS + 1, "{}", c.reason);
+        assert!(c.reason.starts_with("reason number 0; reason number 1; ") && c.reason.ends_with('…'));
+        assert_eq!(c.adjustments.len(), MAX_ADJUSTMENTS);
+        // A refusal list in an error names a few and counts the rest.
+        let unknown: Vec<WireChange> = (0..1000).map(|i| change(&format!("knob{i}"), None, Some(1.0))).collect();
+        let err = validate(unknown).unwrap_err().to_string();
+        assert!(err.ends_with("knob4 (unknown parameter); and 995 more"), "{err}");
+        let long = change(&"x".repeat(5_000_000), None, Some(1.0));
+        let err = validate(vec![long]).unwrap_err();
+        assert_eq!(err.rejected[0].param.chars().count(), MAX_PARAM_CHARS + 1);
     }
 
     #[test]

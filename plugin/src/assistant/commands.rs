@@ -12,6 +12,7 @@
 use super::actions::{WireChange, WireValue};
 use super::names::{find_in, normalise};
 use crate::spec::{Kind, ParamId, Settings};
+use crate::untrusted::excerpt_to;
 
 /// Gain step when a command gives no amount, dB.
 const DEFAULT_STEP_DB: f64 = 2.0;
@@ -254,6 +255,31 @@ fn stage_switch(param: ParamId) -> Option<ParamId> {
     })
 }
 
+/// Longest quote of the musician's words in a change's reason, characters.
+const REASON_QUOTE_CHARS: usize = 80;
+
+/// Words of a clause that qualify every parameter it names, read once per clause (reading
+/// them again for each name made a long clause quadratic).
+struct Said {
+    /// The gain step when no amount is given ("a bit", "a lot").
+    step_db: f64,
+    left: bool,
+    right: bool,
+    centre: bool,
+}
+
+impl Said {
+    fn of(clause: &str) -> Said {
+        let any = |words: &[&str]| words.iter().any(|w| find_word(clause, w).is_some());
+        Said {
+            step_db: size_word(clause),
+            left: any(&["left", "gauche"]),
+            right: any(&["right", "droite"]),
+            centre: any(&["center", "centre", "middle", "milieu"]),
+        }
+    }
+}
+
 /// One clause ("monte les aigus de 2 dB") into changes.
 fn parse_clause(clause: &str, current: &Settings) -> Vec<WireChange> {
     let verb = verb_of(clause).map(|(_, v)| v);
@@ -265,9 +291,11 @@ fn parse_clause(clause: &str, current: &Settings) -> Vec<WireChange> {
         names.retain(|&(_, p, _)| p != ParamId::Bypass);
     }
     let amounts = amounts(clause);
+    // The clause quoted, cut short: a reason is a line on a card, copied into every change.
+    let quote = excerpt_to(clause, REASON_QUOTE_CHARS);
     let reason = match super::lang::detect(clause) {
-        super::lang::Lang::En => format!("you asked: \u{201c}{clause}\u{201d}"),
-        super::lang::Lang::Fr => format!("à votre demande : \u{ab}\u{a0}{clause}\u{a0}\u{bb}"),
+        super::lang::Lang::En => format!("you asked: \u{201c}{quote}\u{201d}"),
+        super::lang::Lang::Fr => format!("à votre demande : \u{ab}\u{a0}{quote}\u{a0}\u{bb}"),
     };
     let mut out = Vec::new();
 
@@ -296,6 +324,8 @@ fn parse_clause(clause: &str, current: &Settings) -> Vec<WireChange> {
         return out;
     }
 
+    let said = Said::of(clause);
+    let bypass_said = find_word(clause, "bypass").is_some();
     for &(_, param, _) in &names {
         let spec = param.spec();
         let pick = |unit: Unit| amounts.iter().find(|a| a.unit == unit).copied();
@@ -305,7 +335,7 @@ fn parse_clause(clause: &str, current: &Settings) -> Vec<WireChange> {
                     Some(Verb::Off | Verb::Remove) => Some(false),
                     Some(Verb::On) => Some(true),
                     // "bypass the compressor": the stage off; "bypass" alone: the plugin.
-                    _ if param != ParamId::Bypass && find_word(clause, "bypass").is_some() => Some(false),
+                    _ if param != ParamId::Bypass && bypass_said => Some(false),
                     _ if matches!(param, ParamId::Mute | ParamId::Bypass) => Some(verb != Some(Verb::Lower)),
                     _ => None,
                 };
@@ -356,7 +386,7 @@ fn parse_clause(clause: &str, current: &Settings) -> Vec<WireChange> {
                     }
                     continue;
                 }
-                if let Some(c) = float_change(param, clause, level_verb, &amounts, current, &reason) {
+                if let Some(c) = float_change(param, &said, level_verb, &amounts, current, &reason) {
                     out.extend(c);
                 }
             }
@@ -376,7 +406,7 @@ fn display_default(param: ParamId) -> f64 {
 
 fn float_change(
     param: ParamId,
-    clause: &str,
+    said: &Said,
     verb: Option<Verb>,
     amounts: &[Amount],
     _current: &Settings,
@@ -397,9 +427,7 @@ fn float_change(
         amounts.iter().find(|a| a.unit == unit).or_else(|| amounts.iter().find(|a| a.unit == Unit::None)).copied();
     let mut out = Vec::new();
     if param == ParamId::Pan {
-        let left = ["left", "gauche"].iter().any(|w| find_word(clause, w).is_some());
-        let right = ["right", "droite"].iter().any(|w| find_word(clause, w).is_some());
-        let centre = ["center", "centre", "middle", "milieu"].iter().any(|w| find_word(clause, w).is_some());
+        let (left, right, centre) = (said.left, said.right, said.centre);
         let side = if left { -1.0 } else { 1.0 };
         let value = if centre {
             Some(0.0)
@@ -412,7 +440,7 @@ fn float_change(
         return Some(out);
     }
     let step = match unit {
-        Unit::Db => size_word(clause),
+        Unit::Db => said.step_db,
         Unit::Percent => DEFAULT_STEP_WIDTH_PCT,
         _ => return amount.map(|a| vec![change(param, Some(WireValue::Number(a.value)), None, reason)]),
     };

@@ -55,6 +55,28 @@ pub enum Understood {
     HowTo,
     /// Nothing the engine knows.
     Unknown,
+    /// Longer than [`MAX_MESSAGE_CHARS`]: refused unread.
+    TooLong,
+}
+
+/// Longest message the assistant reads, characters (a page of text; a chat message is a line
+/// or two). A longer one (a pasted log, a book) is refused unread, with a message that says
+/// why: the plugin's chat runs in the musician's DAW, which must not run short of memory or
+/// time because of a paste, and a model would be sent all of it.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// Whether `message` is longer than [`MAX_MESSAGE_CHARS`] (reads at most that many characters).
+pub fn is_too_long(message: &str) -> bool {
+    message.len() > MAX_MESSAGE_CHARS && message.chars().nth(MAX_MESSAGE_CHARS).is_some()
+}
+
+/// The refusal of a message longer than [`MAX_MESSAGE_CHARS`].
+pub fn too_long_message(lang: Lang) -> String {
+    t(
+        lang,
+        "That message is too long for me: I read at most 4,000 characters (about a page). Shorten it, or ask one thing at a time.",
+        "Ce message est trop long pour moi : je lis au plus 4 000 caractères (environ une page). Raccourcissez-le, ou posez une question à la fois.",
+    )
 }
 
 /// The engine's answer.
@@ -90,8 +112,14 @@ fn has(text: &str, words: &[&str]) -> bool {
     })
 }
 
-/// Answers a message.
+/// Answers a message; a message longer than [`MAX_MESSAGE_CHARS`] is refused unread.
 pub fn respond(message: &str, ctx: &Context) -> Answer {
+    if is_too_long(message) {
+        let head = crate::untrusted::excerpt_to(message, MAX_MESSAGE_CHARS);
+        let lang = ctx.lang.unwrap_or_else(|| lang::detect(&head));
+        let message = too_long_message(lang);
+        return Answer { understood: Understood::TooLong, lang, reply: WireReply { message, changes: Vec::new() } };
+    }
     let mut answer = read(message, ctx);
     if answer.lang == Lang::Fr {
         let reply = &mut answer.reply;

@@ -9,18 +9,21 @@
 //! and its own undo); in tests, a plain [`Settings`]. The saved conversation is untrusted
 //! (a project file): a card is validated again, like any reply, when it is applied.
 
+use std::borrow::Cow;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use serde::{Deserialize, Serialize};
 
 use super::actions::{ChangeSet, Proposal, WireChange, WireReply, WireValue};
 use super::desk::{Desk, Event, Record};
+use super::engine;
 use super::history::{Applied, History};
 use super::session::{Answerer, Turn};
 use super::suggest::estimated_loudness_change;
 use crate::analysis::track::TrackAnalysis;
 use crate::prefs::Prefs;
 use crate::spec::{Format, Kind, ParamId, Settings};
+use crate::untrusted::excerpt_to;
 
 /// Most entries kept in the saved conversation; the oldest go first.
 pub const MAX_ENTRIES: usize = 200;
@@ -214,12 +217,19 @@ impl Panel {
         if words.is_empty() {
             return false;
         }
+        // A paste too long to read is kept (in the project, and on its way to the assistant,
+        // which refuses it) cut just past the limit.
+        let words = if engine::is_too_long(words) {
+            excerpt_to(words, engine::MAX_MESSAGE_CHARS)
+        } else {
+            Cow::Borrowed(words)
+        };
         self.with_log(|log| {
-            log.entries.push(Entry { from_musician: true, text: words.into(), ..Entry::default() });
+            log.entries.push(Entry { from_musician: true, text: words.to_string(), ..Entry::default() });
             trim(log);
         });
         desk.set_lang(self.prefs().lang.lang());
-        desk.ask(words, settings, analysis);
+        desk.ask(&words, settings, analysis);
         self.waiting = true;
         self.streaming = Some(String::new());
         true

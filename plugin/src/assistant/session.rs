@@ -36,6 +36,7 @@ use super::stream::MessageText;
 use super::suggest::suggest;
 use crate::analysis::track::TrackAnalysis;
 use crate::spec::Settings;
+use crate::untrusted::{excerpt, excerpt_to};
 
 /// The model side of the assistant: a router over the HTTP providers, on its own
 /// current-thread tokio runtime. Built once per worker (or per CLI run).
@@ -198,12 +199,17 @@ impl Conversation {
         cancel: &CancelToken,
         sink: Option<TextSink<'_>>,
     ) -> Turn {
-        let lang = self.lang.unwrap_or_else(|| lang::detect(words));
+        // The language from the words the engine reads at most (see below for longer ones).
+        let lang = self.lang.unwrap_or_else(|| lang::detect(&excerpt_to(words, engine::MAX_MESSAGE_CHARS)));
         let answer = {
             let segment = self.segment.as_deref().map(|f| f as &dyn Fn(f64, f64) -> Option<TrackAnalysis>);
             let ctx = Context { analysis: self.analysis.as_ref(), segment, settings: &self.settings, lang: Some(lang) };
             engine::respond(words, &ctx)
         };
+        if answer.understood == Understood::TooLong {
+            // Refused unread: sent to no model, and kept out of the history a model is sent.
+            return self.engine_turn(&excerpt(words), lang, answer.reply, None);
+        }
         let turn = match assistant {
             Some(assistant) if answer.understood != Understood::Command => {
                 let measurements = brief::measurements(self.analysis.as_ref(), &self.settings);

@@ -8,6 +8,7 @@ use nice_plug::prelude::*;
 use super::ACCENT;
 use crate::analysis::track::TrackAnalysis;
 use crate::assistant::desk::Desk;
+use crate::assistant::engine::MAX_MESSAGE_CHARS;
 use crate::assistant::panel::{CardState, Entry, Panel, ParamWriter};
 use crate::params::{AudioCollabParams, ParamRef};
 use crate::spec::{ParamId, Settings};
@@ -133,7 +134,10 @@ pub fn draw(
     ui.horizontal(|ui| {
         let edit = egui::TextEdit::singleline(&mut panel.input)
             .hint_text("Écrivez au plugin… / Ask the assistant…")
-            .desired_width(ui.available_width() - 70.0);
+            .desired_width(ui.available_width() - 70.0)
+            // A paste is cut one past the limit: laying out megabytes would stall the window,
+            // and the assistant then says the message is too long.
+            .char_limit(MAX_MESSAGE_CHARS + 1);
         let response = ui.add(edit);
         let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         let send = ui.add_enabled(!panel.is_waiting(), egui::Button::new("Send")).clicked();

@@ -14,6 +14,7 @@ use super::sse::SseEvent;
 use super::status::ErrorBody;
 use super::{estimate_text_tokens, estimate_tokens, wire_schema, ApiKey};
 use crate::assistant::llm::{Completion, ProviderError, Request, Role, Usage};
+use crate::untrusted::json_error;
 use serde_json::{json, Value};
 
 /// The API version sent in `anthropic-version`.
@@ -64,8 +65,8 @@ pub fn request_body(model: &str, req: &Request, stream: bool) -> Value {
 
 /// Reads a whole (not streamed) reply.
 pub fn parse_reply(body: &[u8], req: &Request, requested_model: &str) -> Result<Completion, ProviderError> {
-    let reply: Value =
-        serde_json::from_slice(body).map_err(|e| ProviderError::Malformed(format!("the message is not JSON: {e}")))?;
+    let reply: Value = serde_json::from_slice(body)
+        .map_err(|e| ProviderError::Malformed(format!("the message is not JSON: {}", json_error(&e))))?;
     let blocks = reply
         .get("content")
         .and_then(Value::as_array)
@@ -160,7 +161,7 @@ impl Stream {
             return Ok(None);
         }
         let data: Value = serde_json::from_str(&ev.data)
-            .map_err(|e| ProviderError::Malformed(format!("a stream event is not JSON: {e}")))?;
+            .map_err(|e| ProviderError::Malformed(format!("a stream event is not JSON: {}", json_error(&e))))?;
         let kind = data.get("type").and_then(Value::as_str).or(ev.event.as_deref()).unwrap_or_default();
         let count = |v: Option<&Value>, name: &str| {
             v.and_then(|u| u.get(name)).and_then(Value::as_u64).map(|n| n.min(u64::from(u32::MAX)) as u32)

@@ -100,16 +100,23 @@ pub(super) async fn guarded<T>(
 }
 
 /// Reads the body chunk by chunk into `sink` until it ends or `sink` says stop. A silence
-/// longer than `idle` is a stalled stream (→ `Timeout`).
+/// longer than `idle` is a stalled stream (→ `Timeout`); a body past `limit` bytes is refused
+/// as soon as it gets there, whether it comes whole or streamed.
 pub(super) async fn read_body(
     resp: &mut reqwest::Response,
     idle: Duration,
     cancel: &CancelToken,
+    limit: usize,
     mut sink: impl FnMut(&[u8]) -> Result<Flow, ProviderError>,
 ) -> Result<(), ProviderError> {
+    let mut read = 0usize;
     loop {
         let chunk = guarded(resp.chunk(), idle, cancel).await?.map_err(|e| transport(e, true))?;
         let Some(chunk) = chunk else { return Ok(()) };
+        read = read.saturating_add(chunk.len());
+        if read > limit {
+            return Err(too_large(limit));
+        }
         if let Flow::Stop = sink(&chunk)? {
             return Ok(());
         }
@@ -124,15 +131,19 @@ pub(super) async fn read_all(
     limit: usize,
 ) -> Result<Vec<u8>, ProviderError> {
     let mut body = Vec::new();
-    read_body(resp, idle, cancel, |chunk| {
-        if body.len() + chunk.len() > limit {
-            return Err(ProviderError::Malformed(format!("the answer is larger than {} KiB", limit / 1024)));
-        }
+    read_body(resp, idle, cancel, limit, |chunk| {
         body.extend_from_slice(chunk);
         Ok(Flow::More)
     })
     .await?;
     Ok(body)
+}
+
+/// A body larger than `limit` bytes.
+fn too_large(limit: usize) -> ProviderError {
+    let size =
+        if limit.is_multiple_of(1 << 20) { format!("{} MiB", limit >> 20) } else { format!("{} KiB", limit >> 10) };
+    ProviderError::Malformed(format!("the answer is larger than {size}, the most one answer may be: refused"))
 }
 
 /// The server's requested wait: `Retry-After` (seconds or a date), else OpenAI's

@@ -47,6 +47,7 @@ pub use keys::{ApiKey, KeyError};
 
 use crate::assistant::actions::WireReply;
 use crate::assistant::llm::{Completion, ModelRef, ProviderError, ProviderKind, Request};
+use crate::untrusted::json_error;
 use http::{AuthHeader, Flow, Http, Outgoing};
 use serde_json::Value;
 use sse::SseParser;
@@ -60,8 +61,13 @@ pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 /// Anthropic's API, when a model names no base URL.
 pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com/v1";
 
-/// Largest whole reply read, bytes (a reply is a few KiB; this only stops a runaway server).
-const MAX_REPLY_BYTES: usize = 4 << 20;
+/// Largest reply read, bytes on the wire, streamed or whole (a reply is a few KiB; this only
+/// stops a runaway server). The text it carries is bounded tighter, by [`max_reply_text`].
+pub const MAX_REPLY_BYTES: usize = 4 << 20;
+/// Most bytes of text one generated token may stand for. English BPE tokens average four
+/// bytes (see [`estimate_text_tokens`]); the longest in common vocabularies (runs of spaces,
+/// long words) stay well under 32.
+const MAX_BYTES_PER_TOKEN: usize = 32;
 /// Largest error body read, bytes.
 const MAX_ERROR_BYTES: usize = 64 << 10;
 
@@ -243,10 +249,15 @@ impl Client {
                     Wire::Anthropic => Decoder::Anthropic(anthropic::Stream::new(req, &model.model)),
                 };
                 let mut parser = SseParser::new();
-                http::read_body(&mut resp, idle, cancel, |bytes| {
+                let mut text_bytes = 0usize;
+                http::read_body(&mut resp, idle, cancel, MAX_REPLY_BYTES, |bytes| {
                     let events = parser.push(bytes).map_err(|e| ProviderError::Malformed(e.to_string()))?;
                     for ev in events {
                         if let Some(delta) = decoder.on_event(&ev, key)? {
+                            // Counted as it streams: a server writing past the tokens asked for
+                            // is stopped there, not at the deadline.
+                            text_bytes += delta.len();
+                            check_reply_text(text_bytes, req)?;
                             on_delta(&delta);
                         }
                         if decoder.is_done() {
@@ -265,6 +276,7 @@ impl Client {
                     Wire::OpenAi(_) => openai::parse_reply(&body, req, &model.model)?,
                     Wire::Anthropic => anthropic::parse_reply(&body, req, &model.model)?,
                 };
+                check_reply_text(completion.text.len(), req)?;
                 if let Some(on_delta) = on_delta {
                     on_delta(&completion.text);
                 }
@@ -373,6 +385,26 @@ pub fn wire_schema(schema: &Value) -> Value {
     schema
 }
 
+/// Longest text a reply to `req` may carry, bytes: what its `max_tokens` can write at most
+/// ([`MAX_BYTES_PER_TOKEN`] each), never more than [`MAX_REPLY_BYTES`]. The one limit of both
+/// paths: checked as a streamed reply grows and on a whole one.
+pub fn max_reply_text(req: &Request) -> usize {
+    usize::try_from(req.max_tokens).unwrap_or(usize::MAX).saturating_mul(MAX_BYTES_PER_TOKEN).min(MAX_REPLY_BYTES)
+}
+
+/// Refuses a reply whose text reached `len` bytes, if that is more than [`max_reply_text`].
+fn check_reply_text(len: usize, req: &Request) -> Result<(), ProviderError> {
+    let max = max_reply_text(req);
+    if len <= max {
+        return Ok(());
+    }
+    Err(ProviderError::Malformed(format!(
+        "the answer is longer than the {} tokens asked for (more than {} KiB of text): refused",
+        req.max_tokens,
+        max.div_ceil(1024)
+    )))
+}
+
 /// Rough token count of a text when the server gives none: one token per four bytes, the usual
 /// rule of thumb for English BPE tokenisers (OpenAI, "What are tokens and how to count them").
 pub fn estimate_text_tokens(text: &str) -> u32 {
@@ -399,8 +431,12 @@ pub fn parse_wire_reply(text: &str) -> Result<WireReply, ProviderError> {
         .or_else(|| t.strip_prefix("```"))
         .and_then(|inner| inner.trim_end().strip_suffix("```"))
         .unwrap_or(t);
-    serde_json::from_str(t.trim())
-        .map_err(|e| ProviderError::Malformed(format!("the model's reply is not valid JSON for the reply schema: {e}")))
+    serde_json::from_str(t.trim()).map_err(|e| {
+        ProviderError::Malformed(format!(
+            "the model's reply is not valid JSON for the reply schema: {}",
+            json_error(&e)
+        ))
+    })
 }
 
 #[cfg(test)]

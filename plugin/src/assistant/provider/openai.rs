@@ -15,6 +15,7 @@ use super::sse::SseEvent;
 use super::status::ErrorBody;
 use super::{estimate_tokens, wire_schema, ApiKey};
 use crate::assistant::llm::{Completion, ProviderError, Request, Role, Usage};
+use crate::untrusted::json_error;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -159,8 +160,9 @@ struct ReplyMessage {
 
 /// Reads a whole (not streamed) reply.
 pub fn parse_reply(body: &[u8], req: &Request, requested_model: &str) -> Result<Completion, ProviderError> {
-    let reply: Reply = serde_json::from_slice(body)
-        .map_err(|e| ProviderError::Malformed(format!("the chat completion is not the expected JSON: {e}")))?;
+    let reply: Reply = serde_json::from_slice(body).map_err(|e| {
+        ProviderError::Malformed(format!("the chat completion is not the expected JSON: {}", json_error(&e)))
+    })?;
     let choice = reply
         .choices
         .into_iter()
@@ -281,12 +283,13 @@ impl Stream {
             return Ok(None);
         }
         let json: Value = serde_json::from_str(data)
-            .map_err(|e| ProviderError::Malformed(format!("a stream chunk is not JSON: {e}")))?;
+            .map_err(|e| ProviderError::Malformed(format!("a stream chunk is not JSON: {}", json_error(&e))))?;
         if json.get("error").is_some() {
             return Err(ErrorBody::from_json(&json).to_stream_error(key));
         }
-        let chunk: Chunk = serde_json::from_value(json)
-            .map_err(|e| ProviderError::Malformed(format!("a stream chunk is not a chat completion chunk: {e}")))?;
+        let chunk: Chunk = serde_json::from_value(json).map_err(|e| {
+            ProviderError::Malformed(format!("a stream chunk is not a chat completion chunk: {}", json_error(&e)))
+        })?;
         if let Some(model) = chunk.model.filter(|m| !m.is_empty()) {
             self.model = model;
         }

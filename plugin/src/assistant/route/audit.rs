@@ -13,11 +13,12 @@
 
 use super::super::llm::{ProviderKind, Task, Tier};
 use super::Paths;
+use crate::untrusted::{self, Line};
 use jiff::{Timestamp, ZonedDateTime};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -166,29 +167,75 @@ impl AuditLog {
     }
 }
 
-/// Reads a log. A missing file is an empty log; unparsable lines are counted, not fatal.
-pub fn read_log(path: &Path) -> std::io::Result<(Vec<AuditEvent>, usize)> {
-    let file = match std::fs::File::open(path) {
+/// Longest line read, bytes: a request line is a few hundred bytes; a longer one is not a
+/// line this program wrote, and is skipped without being held in memory.
+pub const MAX_LINE_BYTES: usize = 64 << 10;
+/// Most of a log read, bytes (about 700,000 requests): what goes past it is left out, so
+/// reading ends, in bounded memory and time, whatever the file is (`--log /dev/zero`).
+pub const MAX_LOG_BYTES: u64 = 256 << 20;
+
+/// A log as read by [`read_log`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogRead {
+    /// The events, oldest first.
+    pub events: Vec<AuditEvent>,
+    /// Lines skipped: unreadable, or longer than [`MAX_LINE_BYTES`].
+    pub skipped: usize,
+    /// Of those, lines longer than [`MAX_LINE_BYTES`].
+    pub too_long: usize,
+    /// Whether part of the log was left out, and which (see [`MAX_LOG_BYTES`]).
+    pub partial: Option<Partial>,
+}
+
+/// Which part of a log larger than [`MAX_LOG_BYTES`] was left out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Partial {
+    /// A file larger than the limit: its oldest lines (only its last part was read).
+    Oldest,
+    /// Input that did not end within the limit (a device, a pipe): what came after it.
+    Rest,
+}
+
+/// Reads a log. A missing file is an empty log; unparsable and over-long lines are counted,
+/// not fatal; at most [`MAX_LOG_BYTES`] are read (a file's last ones).
+pub fn read_log(path: &Path) -> std::io::Result<LogRead> {
+    use std::io::{Read as _, Seek as _};
+    let mut file = match std::fs::File::open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LogRead::default()),
         Err(e) => return Err(e),
     };
-    let mut reader = std::io::BufReader::new(file);
-    let (mut events, mut skipped, mut line) = (Vec::new(), 0, Vec::new());
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            break;
+    let mut log = LogRead::default();
+    let size = file.metadata()?.len();
+    let tail = file.metadata()?.is_file() && size > MAX_LOG_BYTES;
+    if tail {
+        file.seek(std::io::SeekFrom::Start(size - MAX_LOG_BYTES))?;
+        log.partial = Some(Partial::Oldest);
+    }
+    let mut reader = std::io::BufReader::with_capacity(64 << 10, file.take(MAX_LOG_BYTES));
+    let mut line = Vec::new();
+    if tail {
+        // The seek lands inside a line: its rest is not a line.
+        untrusted::read_line(&mut reader, &mut line, 0)?;
+    }
+    while let Some(read) = untrusted::read_line(&mut reader, &mut line, MAX_LINE_BYTES)? {
+        if let Line::TooLong { .. } = read {
+            (log.skipped, log.too_long) = (log.skipped + 1, log.too_long + 1);
+            continue;
         }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         match serde_json::from_slice::<AuditEvent>(&line) {
-            Ok(event) if event.time().parse::<Timestamp>().is_ok() => events.push(event),
-            _ => skipped += 1,
+            Ok(event) if event.time().parse::<Timestamp>().is_ok() => log.events.push(event),
+            _ => log.skipped += 1,
         }
     }
-    Ok((events, skipped))
+    if !tail && reader.into_inner().limit() == 0 {
+        log.partial = Some(Partial::Rest);
+    }
+    Ok(log)
 }
 
 /// Requests and cost in one day or month.
@@ -272,6 +319,10 @@ pub struct Summary {
     pub tasks: Vec<TaskRow>,
     /// Lines that could not be read.
     pub skipped_lines: usize,
+    /// Of those, lines longer than [`MAX_LINE_BYTES`].
+    pub long_lines: usize,
+    /// Part of the log was left out (larger than [`MAX_LOG_BYTES`]).
+    pub partial: Option<Partial>,
 }
 
 /// The nearest-rank percentile `p` (0 < p ≤ 1) of sorted values: the smallest value with at
@@ -320,6 +371,8 @@ pub fn summarise(events: &[AuditEvent], skipped_lines: usize, now: Timestamp, si
         days: Vec::new(),
         tasks: Vec::new(),
         skipped_lines,
+        long_lines: 0,
+        partial: None,
     };
     let mut days: BTreeMap<String, PeriodRow> = BTreeMap::new();
     let mut months: BTreeMap<String, PeriodRow> = BTreeMap::new();
@@ -436,7 +489,21 @@ pub fn render_text(s: &Summary, log: &Path, exists: bool) -> String {
     let _ = writeln!(out, "Suggestions applied: {}, undone: {}", s.applied, s.undone);
     let _ = writeln!(out, "Answers rated: {} thumbs up, {} thumbs down", s.thumbs_up, s.thumbs_down);
     if s.skipped_lines > 0 {
-        let _ = writeln!(out, "Unreadable lines skipped: {}", s.skipped_lines);
+        let long = match s.long_lines {
+            0 => String::new(),
+            n => format!(" ({n} longer than {} KiB)", MAX_LINE_BYTES >> 10),
+        };
+        let _ = writeln!(out, "Unreadable lines skipped: {}{long}", s.skipped_lines);
+    }
+    let limit = MAX_LOG_BYTES >> 20;
+    match s.partial {
+        Some(Partial::Oldest) => {
+            let _ = writeln!(out, "The log is larger than {limit} MiB: only its last {limit} MiB were read.");
+        }
+        Some(Partial::Rest) => {
+            let _ = writeln!(out, "The log did not end within {limit} MiB: only its first {limit} MiB were read.");
+        }
+        None => {}
     }
     for (title, rows) in [("Month", &s.months), ("Day", &s.days)] {
         if rows.is_empty() {
@@ -509,9 +576,9 @@ pub fn run(args: &AuditArgs, now: Timestamp) -> Result<String, AuditError> {
         None => Paths::system().ok_or(AuditError::NoDataDir)?.audit_file(),
     };
     let exists = path.exists();
-    let (events, skipped) =
-        read_log(&path).map_err(|source| AuditError::Unreadable { path: path.display().to_string(), source })?;
-    let summary = summarise(&events, skipped, now, args.since);
+    let log = read_log(&path).map_err(|source| AuditError::Unreadable { path: path.display().to_string(), source })?;
+    let mut summary = summarise(&log.events, log.skipped, now, args.since);
+    (summary.long_lines, summary.partial) = (log.too_long, log.partial);
     Ok(if args.json {
         // INVARIANT: strings, integers and finite floats (rates only with a non-zero
         // denominator, costs from parsed JSON numbers) always serialise.
@@ -571,13 +638,20 @@ mod tests {
         log.mark("r1", true, &now.to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(1)))).unwrap();
         let mut file = std::fs::OpenOptions::new().append(true).open(dir.join(AUDIT_FILE)).unwrap();
         file.write_all(b"{\"event\":\"request\",\"id\":\n\xff\xfe garbage\n\n{\"event\":\"applied\",\"id\":\"x\",\"time\":\"yesterday\"}\n").unwrap();
-        let (events, skipped) = read_log(&dir.join(AUDIT_FILE)).unwrap();
-        assert_eq!(skipped, 3);
+        // A line longer than the limit, of bytes that would be an event if it were read.
+        let mut long = serde_json::to_vec(&AuditEvent::Request(r.clone())).unwrap();
+        long.splice(1..1, format!("\"pad\":\"{}\",", "x".repeat(MAX_LINE_BYTES)).into_bytes());
+        long.push(b'\n');
+        file.write_all(&long).unwrap();
+        let read = read_log(&dir.join(AUDIT_FILE)).unwrap();
+        assert_eq!((read.skipped, read.too_long, read.partial), (4, 1, None));
+        let events = read.events;
+        assert_eq!(events.len(), 2);
         assert_eq!(events[0], AuditEvent::Request(r));
         assert_eq!(events[1], AuditEvent::Applied { id: "r1".into(), time: "2026-11-23T11:05:00.000+01:00".into() });
         let bytes = std::fs::read(dir.join(AUDIT_FILE)).unwrap();
         assert!(bytes.starts_with(b"{\"event\":\"request\",\"id\":\"r1\""));
-        assert_eq!(read_log(&dir.join("missing.jsonl")).unwrap(), (Vec::new(), 0));
+        assert_eq!(read_log(&dir.join("missing.jsonl")).unwrap(), LogRead::default());
     }
 
     #[test]
@@ -671,8 +745,8 @@ mod tests {
         fn any_log_file_is_read_without_panicking(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
             let dir = super::super::test_dir("audit-prop");
             std::fs::write(dir.join(AUDIT_FILE), &bytes).unwrap();
-            let (events, skipped) = read_log(&dir.join(AUDIT_FILE)).unwrap();
-            let s = summarise(&events, skipped, Timestamp::UNIX_EPOCH, None);
+            let log = read_log(&dir.join(AUDIT_FILE)).unwrap();
+            let s = summarise(&log.events, log.skipped, Timestamp::UNIX_EPOCH, None);
             for rate in [s.error_rate, s.cache_hit_rate].into_iter().flatten() {
                 proptest::prop_assert!((0.0..=1.0).contains(&rate));
             }

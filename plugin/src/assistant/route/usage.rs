@@ -104,9 +104,8 @@ pub fn audit_view(events: &[AuditEvent], skipped_lines: usize, now: Timestamp, d
 /// Reads the audit log under `paths` and makes the view of its last `days` before `now`.
 pub fn read_audit(paths: &Paths, now: Timestamp, days: u32) -> Result<AuditView, String> {
     let path = paths.audit_file();
-    let (events, skipped) =
-        audit::read_log(&path).map_err(|e| format!("cannot read the audit log {}: {e}", path.display()))?;
-    Ok(audit_view(&events, skipped, now, days))
+    let log = audit::read_log(&path).map_err(|e| format!("cannot read the audit log {}: {e}", path.display()))?;
+    Ok(audit_view(&log.events, log.skipped, now, days))
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 //! the user's config file (`docs/config.md`), whose default is the embedded engine: with no
 //! key and no network, everything works offline.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::{self, BufRead, IsTerminal, Write as _};
+use std::io::{self, IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
@@ -16,6 +17,7 @@ use audiocollab::analysis::spectral::mono_downmix;
 use audiocollab::analysis::track::{self, AnalyzeOptions, TrackAnalysis};
 use audiocollab::assistant::actions::ChangeSet;
 use audiocollab::assistant::brief;
+use audiocollab::assistant::engine::MAX_MESSAGE_CHARS;
 use audiocollab::assistant::llm::{ModelRef, ProviderKind};
 use audiocollab::assistant::provider::CancelToken;
 use audiocollab::assistant::route::config::{self, Config};
@@ -25,6 +27,7 @@ use audiocollab::assistant::route::Paths;
 use audiocollab::assistant::session::{Answerer, Assistant, Conversation, TextSink, Turn};
 use audiocollab::offline::report::Lang;
 use audiocollab::spec::Settings;
+use audiocollab::untrusted::{self, Line};
 
 use crate::analyze::analyse_file;
 use crate::{print_stdout, Failure, LangArg, TargetArgs, EXIT_INPUT, EXIT_OK, EXIT_OTHER};
@@ -229,14 +232,25 @@ pub fn chat(args: ChatArgs) -> Result<u8, Failure> {
     print_stdout(&greeting(&args.file, chat.analysis(), assistant.as_ref(), lang))?;
 
     let stdin = io::stdin();
-    let mut lines = stdin.lock().lines();
+    let mut input = stdin.lock();
+    let (mut buf, mut number) = (Vec::new(), 0u64);
     loop {
         if interactive {
             print_stdout("> ")?;
             let _ = io::stdout().flush();
         }
-        let Some(line) = lines.next() else { break };
-        let line = line.map_err(|e| Failure::new(EXIT_INPUT, anyhow!("cannot read the conversation: {e}")))?;
+        let read = untrusted::read_line(&mut input, &mut buf, MAX_LINE_BYTES)
+            .map_err(|e| Failure::new(EXIT_INPUT, anyhow!("cannot read the conversation: {e}")))?;
+        let Some(read) = read else { break };
+        number += 1;
+        // A stray byte (a paste from another encoding) must not end the session and lose what
+        // was applied: it is replaced, and said. A line too long is cut here and refused below.
+        let line = String::from_utf8_lossy(&buf);
+        if matches!(line, Cow::Owned(_)) && read == Line::Whole {
+            eprintln!(
+                "warning: line {number} is not valid UTF-8: its invalid bytes were replaced by U+FFFD (\u{fffd})"
+            );
+        }
         let words = line.trim();
         if words.is_empty() {
             continue;
@@ -278,6 +292,11 @@ pub fn chat(args: ChatArgs) -> Result<u8, Failure> {
     }
     Ok(EXIT_OK)
 }
+
+/// Longest line of the conversation read, bytes: room for the longest message the assistant
+/// reads ([`MAX_MESSAGE_CHARS`] characters, up to four bytes each) and one character more, so
+/// a longer line reaches the assistant long enough to be refused with its message.
+const MAX_LINE_BYTES: usize = 4 * (MAX_MESSAGE_CHARS + 1);
 
 /// Prints streamed text as it comes.
 fn print_stream() -> impl FnMut(Streamed<'_>) + Send {

@@ -132,7 +132,8 @@ pub fn genre_ids() -> PossibleValuesParser {
 /// Parses `SS`, `SS.s`, `M:SS`, `M:SS.s`, `H:MM:SS` or `H:MM:SS.s` into seconds.
 pub fn parse_time(text: &str) -> Result<f64, String> {
     const SYNTAX: &str = "use SS, SS.s, M:SS, M:SS.s or H:MM:SS, e.g. 95, 1:35.5 or 1:02:03";
-    let invalid = || format!("'{text}' is not a time; {SYNTAX}");
+    let shown = audiocollab::untrusted::excerpt(text);
+    let invalid = || format!("'{shown}' is not a time; {SYNTAX}");
     let is_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let parts: Vec<&str> = text.trim().split(':').collect();
     let (seconds, larger) = parts.split_last().ok_or_else(invalid)?;
@@ -147,11 +148,11 @@ pub fn parse_time(text: &str) -> Result<f64, String> {
     let seconds: f64 = seconds.parse().map_err(|_| invalid())?;
     let numbers: Vec<u64> = larger.iter().map(|p| p.parse()).collect::<Result<_, _>>().map_err(|_| invalid())?;
     if !larger.is_empty() && seconds >= 60.0 {
-        return Err(format!("'{text}': seconds must be below 60 after a colon; {SYNTAX}"));
+        return Err(format!("'{shown}': seconds must be below 60 after a colon; {SYNTAX}"));
     }
     if let [_, minutes] = numbers[..] {
         if minutes >= 60 {
-            return Err(format!("'{text}': minutes must be below 60 after the hours; {SYNTAX}"));
+            return Err(format!("'{shown}': minutes must be below 60 after the hours; {SYNTAX}"));
         }
     }
     // [M] or [H, M] before the seconds.

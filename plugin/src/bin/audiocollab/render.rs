@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 
 use audiocollab::offline::{self, RenderError, WavFormat, RENDER_BLOCK, SAMPLE_RATE_RANGE};
 use audiocollab::spec::{Kind, ParamId, Settings, PARAMS};
+use audiocollab::untrusted::{excerpt, json_error};
 
 use crate::{
     decode_with_progress, print_stdout, progress_bar, Failure, EXIT_INPUT, EXIT_OTHER, EXIT_OUTPUT,
@@ -70,15 +71,19 @@ pub struct Assignment {
 }
 
 fn parse_assignment(text: &str) -> Result<Assignment, String> {
-    let (id, value) =
-        text.split_once('=').ok_or_else(|| format!("expected PARAM=VALUE, e.g. b2_gain=-3dB (got '{text}')"))?;
+    let (id, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected PARAM=VALUE, e.g. b2_gain=-3dB (got '{}')", excerpt(text)))?;
     let id = id.trim();
     let Some(param) = ParamId::from_id(id) else {
         let hint = match closest_id(id) {
             Some(close) => format!("did you mean '{close}'?"),
             None => format!("valid ids: {}", PARAMS.iter().map(|p| p.id).collect::<Vec<_>>().join(", ")),
         };
-        return Err(format!("unknown parameter '{id}'; {hint} (`audiocollab params` lists them with ranges)"));
+        return Err(format!(
+            "unknown parameter '{}'; {hint} (`audiocollab params` lists them with ranges)",
+            excerpt(id)
+        ));
     };
     let spec = param.spec();
     let requested = spec.parse_unclamped(value).map_err(|e| e.to_string())?;
@@ -88,6 +93,10 @@ fn parse_assignment(text: &str) -> Result<Assignment, String> {
 
 /// The parameter id nearest to a mistyped one, if it is plausibly a typo (edit distance ≤ 2).
 fn closest_id(id: &str) -> Option<&'static str> {
+    // Farther than 2 edits from every id by its length alone (and a long one costs time).
+    if id.chars().nth(PARAMS.iter().map(|p| p.id.len()).max().unwrap_or(0) + 2).is_some() {
+        return None;
+    }
     let id = id.to_lowercase();
     PARAMS
         .iter()
@@ -230,7 +239,11 @@ fn apply_reply(path: &Path, settings: &mut Settings) -> Result<(), Failure> {
     let reply: WireReply = serde_json::from_str(&text).map_err(|e| {
         Failure::new(
             EXIT_INPUT,
-            anyhow!("'{}' is not an assistant reply (see assets/schema/reply.schema.json): {e}", path.display()),
+            anyhow!(
+                "'{}' is not an assistant reply (see assets/schema/reply.schema.json): {}",
+                path.display(),
+                json_error(&e)
+            ),
         )
     })?;
     let set = ChangeSet::try_from(Proposal { reply: &reply, current: settings })
