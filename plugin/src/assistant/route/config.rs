@@ -289,7 +289,7 @@ pub fn load(paths: &Paths) -> Loaded {
 pub fn load_file(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Loaded {
     let source = path.display().to_string();
     match read_file(path) {
-        Ok(Some((text, open_mode))) => parse_from(&text, &source, env, open_mode),
+        Ok(Some(file)) => parse_from(&file.text, &source, env, file.open_mode),
         Ok(None) => parse_from("", &source, env, None),
         Err(message) => Loaded {
             config: with_env_keys(Config::default(), env),
@@ -300,10 +300,17 @@ pub fn load_file(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Loaded {
     }
 }
 
-/// The text of the file at `path` and, when its group or other users may use it, its mode;
-/// `Ok(None)` when there is no file. The mode is read from the open file, so it is the mode of
-/// the text read.
-fn read_file(path: &Path) -> Result<Option<(Zeroizing<String>, Option<u32>)>, String> {
+/// The config file as read.
+struct FileText {
+    /// The text; it may hold keys, so it is wiped when dropped.
+    text: Zeroizing<String>,
+    /// The file's mode when its group or other users may use it.
+    open_mode: Option<u32>,
+}
+
+/// The file at `path`; `Ok(None)` when there is none. The mode is read from the open file, so
+/// it is the mode of the text read.
+fn read_file(path: &Path) -> Result<Option<FileText>, String> {
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -313,13 +320,12 @@ fn read_file(path: &Path) -> Result<Option<(Zeroizing<String>, Option<u32>)>, St
     if !meta.is_file() {
         return Err("it is not a regular file".into());
     }
-    // The text may hold keys: wiped when dropped.
     let mut text = Zeroizing::new(String::new());
     file.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text).map_err(|e| e.to_string())?;
     if text.len() as u64 > MAX_CONFIG_BYTES {
         return Err(format!("it is larger than {} KiB, too large for a config file", MAX_CONFIG_BYTES / 1024));
     }
-    Ok(Some((text, keys::open_to_others(&meta))))
+    Ok(Some(FileText { text, open_mode: keys::open_to_others(&meta) }))
 }
 
 /// Parses config text; `source` names it in messages.
