@@ -126,6 +126,10 @@ impl Plugin for AudioCollab {
         self.params.clone()
     }
 
+    fn filter_state(state: &mut PluginState) {
+        params::filter_state(state);
+    }
+
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
         let app = self.editor.take()?;
         editor::create(self.editor_state.clone(), app)

@@ -7,8 +7,10 @@
 //! live in `config.toml` ([`crate::assistant::route::config_edit`]). Nothing secret is ever
 //! kept here.
 //!
-//! A project file is untrusted: [`Prefs::sanitised`] turns an unknown genre or platform into
-//! the default, and an unknown language or a missing field deserialises to its default.
+//! A project file is untrusted, and may come from a later version: [`Prefs::sanitised`] turns
+//! an unknown genre or platform into the default, an unknown language, a missing field or one
+//! of the wrong type deserialises to its default, and an unknown field is ignored. The saved
+//! form carries a `version` ([`crate::params::STATE_VERSION`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -114,7 +116,7 @@ impl Reference {
 }
 
 /// The preferences of one plugin instance.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(from = "serde_json::Value")]
 pub struct Prefs {
     /// The language of the answers.
@@ -139,6 +141,29 @@ impl Default for Prefs {
             reference: None,
             auto_apply: false,
         }
+    }
+}
+
+impl Serialize for Prefs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Saved<'a> {
+            version: u32,
+            lang: AnswerLang,
+            genre: &'a str,
+            platform: &'a str,
+            reference: &'a Option<Reference>,
+            auto_apply: bool,
+        }
+        Saved {
+            version: crate::params::STATE_VERSION,
+            lang: self.lang,
+            genre: &self.genre,
+            platform: &self.platform,
+            reference: &self.reference,
+            auto_apply: self.auto_apply,
+        }
+        .serialize(serializer)
     }
 }
 

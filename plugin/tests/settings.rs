@@ -155,6 +155,99 @@ fn a_malformed_config_file_is_never_overwritten() {
     assert_eq!(config::load(&paths).config.budget, limits);
 }
 
+/// A key that looks real; no 6-character piece of it may ever be shown.
+const PASTED_KEY: &str = "sk-proj-Hw4Qz8Lp2Xr6Vn1Bt5Mk9Jc3Dg7Fy0Su";
+
+fn assert_no_piece_of_the_key(shown: &str) {
+    for start in 0..=PASTED_KEY.len() - 6 {
+        let piece = &PASTED_KEY[start..start + 6];
+        assert!(!shown.contains(piece), "{piece:?} of the key is shown: {shown}");
+    }
+}
+
+#[test]
+fn the_window_never_shows_a_key_written_in_the_wrong_place() {
+    let dir = TempDir::new("redaction");
+    let paths = dir.paths();
+    std::fs::create_dir_all(&paths.config).unwrap();
+    // (file, the line and key the window names)
+    let cases = [
+        (format!("keys = \"{PASTED_KEY}\"\n"), "line 1: `keys`"),
+        (format!("[budget]\nmax_requests_per_day = \"{PASTED_KEY}\"\n"), "line 2: `budget.max_requests_per_day`"),
+        (format!("[tiers.cheap]\nprovider = \"{PASTED_KEY}\"\nmodel = \"m\"\n"), "line 2: `tiers.cheap.provider`"),
+        (format!("[keys]\nopenai: {PASTED_KEY}\n"), "line 2: key with no value"),
+    ];
+    for (text, needle) in &cases {
+        std::fs::write(paths.config_file(), text).unwrap();
+        let mut view = SettingsView::with_paths(Some(paths.clone()));
+        view.refresh();
+        let (error, warnings) = view.file_notes();
+        let error = error.expect("the file is not used").to_string();
+        assert!(error.contains(needle), "{text:?}: {error}");
+        assert_no_piece_of_the_key(&format!("{error} {warnings:?}"));
+        // Saving is refused with the loader's message: redacted too.
+        assert!(!view.set_budget(BudgetLimits::default(), None));
+        let refused = view.message().unwrap().as_ref().unwrap_err();
+        assert!(refused.contains(needle), "{refused}");
+        assert_no_piece_of_the_key(refused);
+        // The chat panel's header: what the assistant thread says about the file.
+        let desk = Desk::spawn(Some(paths.clone())).expect("assistant thread");
+        let warning = desk.answering().warning.expect("a warning");
+        assert!(warning.contains(needle), "{warning}");
+        assert_no_piece_of_the_key(&warning);
+    }
+    // The key in the wrong table: a warning naming the line, never the key.
+    std::fs::write(paths.config_file(), format!("[budget]\nopenai = \"{PASTED_KEY}\"\n")).unwrap();
+    let mut view = SettingsView::with_paths(Some(paths.clone()));
+    view.refresh();
+    let (error, warnings) = view.file_notes();
+    assert_eq!(error, None);
+    assert_eq!(warnings, [format!("{}, line 2: unknown key `budget.openai`, ignored", paths.config_file().display())]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_in_a_config_file_others_can_read_is_refused_in_the_window_too() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("open-file");
+    let paths = dir.paths();
+    std::fs::create_dir_all(&paths.config).unwrap();
+    let text = format!(
+        "[tiers.balanced]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\n[keys]\nopenai = \"{PASTED_KEY}\"\n"
+    );
+    std::fs::write(paths.config_file(), text).unwrap();
+    std::fs::set_permissions(paths.config_file(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let chmod = format!("chmod 600 {}", paths.config_file().display());
+
+    let mut view = SettingsView::with_paths(Some(paths.clone()));
+    view.refresh();
+    let (error, warnings) = view.file_notes();
+    assert_eq!(error, None, "the rest of the file applies");
+    assert!(warnings[0].contains(&chmod), "{warnings:?}");
+    assert_no_piece_of_the_key(&format!("{warnings:?}"));
+    if std::env::var(OPENAI_KEY_ENV).is_err() {
+        assert_eq!(view.key_status(ProviderKind::Openai), Some(KeyStatus::NotSet));
+    }
+    let desk = Desk::spawn(Some(paths.clone())).expect("assistant thread");
+    let answering = desk.answering();
+    assert_eq!(answering.label, "gpt-4o-mini (openai)", "the tier still applies");
+    assert!(answering.warning.as_deref().is_some_and(|w| w.contains(&chmod)), "{answering:?}");
+
+    // Owner-only, as the window itself writes it: the key is the file's.
+    std::fs::set_permissions(paths.config_file(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    view.refresh();
+    assert!(view.file_notes().1.is_empty(), "{:?}", view.file_notes());
+    if std::env::var(OPENAI_KEY_ENV).is_err() {
+        assert_eq!(view.key_status(ProviderKind::Openai), Some(KeyStatus::ConfigFile));
+    }
+    desk.reload(Some(paths.clone()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while desk.answering().warning.is_some() {
+        assert!(Instant::now() < deadline, "the warning stays after the reload");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn prefs_round_trip_in_the_plugin_state_and_a_tampered_project_loads_sanitised() {
     let params = AudioCollabParams::default();

@@ -4,11 +4,13 @@
 //! The plugin runs under nice-plug's `assert_process_allocs` in this build: an allocation on
 //! the audio thread aborts the whole test process.
 
-use audiocollab::params::AudioCollabParams;
+use audiocollab::assistant::panel::ChatLog;
+use audiocollab::params::{AudioCollabParams, HpSlope};
+use audiocollab::prefs::Prefs;
 use audiocollab::spec::{Kind, ParamId, ParamSpec, Scale, Settings, PARAMS};
 use integration::clap_host::{clap_param_id, state_json, ParamChange, TestHost};
 use integration::signals::{at_block_starts, db, max_abs_diff, render_offline, rms, test_signal, Rng, SAMPLE_RATE};
-use nice_plug::prelude::Params;
+use nice_plug::prelude::{Enum, Params};
 
 /// Host vs offline render: −80 dBFS.
 const RENDER_TOLERANCE: f32 = 1e-4;
@@ -524,6 +526,88 @@ fn state_round_trips_and_garbage_is_refused() {
     let input = test_signal(2, 4800, 3);
     let out = host.process(&input, &[256], &[]).expect("process");
     assert!(out.output.iter().flatten().all(|x| x.is_finite()), "output after state loads");
+}
+
+/// A state file as a CLAP host hands it back: nice-plug's JSON after its 8-byte length.
+fn clap_stream(json: &[u8]) -> Vec<u8> {
+    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(json);
+    bytes
+}
+
+/// The persisted fields of a state, read as this version reads them.
+fn state_fields(state: &serde_json::Value) -> (ChatLog, Prefs) {
+    let field = |name: &str| state["fields"][name].as_str().unwrap_or_else(|| panic!("no {name} field")).to_string();
+    (serde_json::from_str(&field("chat")).expect("chat"), serde_json::from_str(&field("prefs")).expect("prefs"))
+}
+
+/// The golden states of `plugin/tests/golden` (see `plugin/tests/state.rs`), loaded by the real
+/// plugin as a DAW loads a saved project: the parameters take their values, and saving again
+/// gives the same parameters and the same conversation and preferences. The state of a later
+/// version loads to the same.
+#[test]
+fn golden_states_load_through_the_real_plugin() {
+    let golden = integration::cli::repo_root().join("plugin/tests/golden");
+    let v1 = std::fs::read(golden.join("state-v1.json")).expect("state-v1.json");
+    let v1_json: serde_json::Value = serde_json::from_slice(&v1).expect("JSON");
+    let (v1_chat, v1_prefs) = state_fields(&v1_json);
+    assert!(v1_chat.entries.len() >= 4 && v1_prefs.reference.is_some(), "a golden state worth the name");
+
+    let mut host = new_host();
+    let defaults = settings_from_host(&mut host);
+    host.load_state(&clap_stream(&v1)).expect("load state-v1.json");
+    let loaded = settings_from_host(&mut host);
+    let mut changed = 0;
+    for (id, stored) in state_params(&clap_stream(&v1)) {
+        let param = ParamId::from_id(&id).unwrap_or_else(|| panic!("{id} is not a parameter"));
+        let want = match stored {
+            Stored::Number(v) => v as f32,
+            Stored::Id(variant) => {
+                HpSlope::ids().expect("slope ids").iter().position(|i| *i == variant).expect("a slope id") as f32
+            }
+        };
+        let got = loaded.get(param);
+        assert!((got - want).abs() <= 1e-4 * want.abs().max(1.0), "{id}: loaded {got}, saved {want}");
+        changed += usize::from(loaded.get(param) != defaults.get(param));
+    }
+    println!("state-v1.json: {changed} parameters away from their defaults");
+    assert!(changed >= 10, "the golden parameters are not the defaults");
+
+    // Saved again: the same parameters (exactly) and the same persisted fields.
+    let resaved = state_json(&host.save_state().expect("save")).expect("state JSON");
+    assert_eq!(resaved["params"], v1_json["params"]);
+    assert_eq!(state_fields(&resaved), (v1_chat.clone(), v1_prefs.clone()));
+
+    // A later version's state, into a fresh instance: everything this version knows.
+    let future = std::fs::read(golden.join("state-future.json")).expect("state-future.json");
+    let mut host = new_host();
+    host.load_state(&clap_stream(&future)).expect("load state-future.json");
+    assert_same_values(
+        &snapshot(&mut host),
+        &{
+            let mut h = new_host();
+            h.load_state(&clap_stream(&v1)).expect("load");
+            snapshot(&mut h)
+        },
+        "future vs v1",
+    );
+    let resaved = state_json(&host.save_state().expect("save")).expect("state JSON");
+    assert_eq!(resaved["params"], v1_json["params"], "the unknown parameter is skipped");
+    assert_eq!(state_fields(&resaved), (v1_chat, v1_prefs));
+
+    // Values out of range (a hand edit, or a later version's wider range) stay in range.
+    let mut wide = v1_json.clone();
+    wide["params"]["b1_gain"] = serde_json::json!({"f32": 30.0});
+    wide["params"]["pan"] = serde_json::json!({"f32": -7.5});
+    let mut host = new_host();
+    host.load_state(&clap_stream(&serde_json::to_vec(&wide).unwrap())).expect("load");
+    let loaded = settings_from_host(&mut host);
+    assert_eq!((loaded.get(ParamId::Bell1Gain), loaded.get(ParamId::Pan)), (18.0, -1.0));
+    let resaved = state_json(&host.save_state().expect("save")).expect("state JSON");
+    assert_eq!(
+        (resaved["params"]["b1_gain"]["f32"].as_f64(), resaved["params"]["pan"]["f32"].as_f64()),
+        (Some(18.0), Some(-1.0))
+    );
 }
 
 /// Mean time per block of `blocks`, in microseconds.

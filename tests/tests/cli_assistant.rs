@@ -244,11 +244,16 @@ const MODEL_REPLY: &str = r#"{"message": "Il y a trop de 250 Hz : je creuse un p
 /// A fake OpenAI-compatible server answering `replies` in turn, on a thread of its own for
 /// the rest of the test process.
 fn serve(replies: Vec<Reply>) -> FakeLlm {
+    serve_with_key(None, replies)
+}
+
+/// [`serve`], accepting only `key` when it is given.
+fn serve_with_key(key: Option<&'static str>, replies: Vec<Reply>) -> FakeLlm {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         rt.block_on(async move {
-            let fake = FakeLlm::start(Wire::OpenAi, None, replies).await;
+            let fake = FakeLlm::start(Wire::OpenAi, key, replies).await;
             tx.send(fake).expect("send the fake");
             std::future::pending::<()>().await
         })
@@ -375,17 +380,10 @@ fn a_lone_surrogate_in_a_reply_ends_cleanly() {
     assert_eq!(fake.requests().len(), 3);
 }
 
-/// Writes the user's config file under `home` (the XDG config folder `run` gives).
-fn write_config(home: &TempDir, text: &str) {
-    let dir = home.path("config/audiocollab");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.toml"), text).unwrap();
-}
-
 #[test]
 fn floods_and_silence_end_cleanly_with_the_engine_answering() {
     let home = TempDir::new("flood-cli");
-    write_config(&home, "[network]\ndeadline_seconds = 3.0\nattempts = 1\n");
+    write_config(&home, "[network]\ndeadline_seconds = 3.0\nattempts = 1\n", 0o600);
     let demo = demo();
     let demo = demo.to_str().expect("UTF-8 path");
 
@@ -474,4 +472,108 @@ fn errors_quote_untrusted_text_short() {
         assert!(out.stderr.contains(says) && out.stderr.contains("y…"), "{}", out.stderr);
         assert!(out.stderr.len() < 1000, "{} bytes of error", out.stderr.len());
     }
+}
+
+/// A key that looks real, and pieces of it that must never be printed.
+const SECRET: &str = "sk-proj-Tq7Wx2Lm9Ve4Rb8Nc3Kd6Fh1Gj5Sp0Ya";
+
+/// Fails if `shown` holds any 6-character piece of [`SECRET`].
+fn assert_no_piece_of_the_key(shown: &str) {
+    for start in 0..=SECRET.len() - 6 {
+        let piece = &SECRET[start..start + 6];
+        assert!(!shown.contains(piece), "{piece:?} of the key is printed:\n{shown}");
+    }
+}
+
+/// Writes `text` as the config file of `home` (the XDG config folder `run` gives), with permission bits `mode`; returns its path.
+fn write_config(home: &TempDir, text: &str, mode: u32) -> PathBuf {
+    let path = home.path("config/audiocollab/config.toml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    path
+}
+
+/// Two seconds of a quiet 220 Hz tone: enough for `suggest` to run quickly.
+fn short_wav(home: &TempDir) -> PathBuf {
+    let path = home.path("short.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).expect("create wav");
+    for n in 0..96_000 {
+        w.write_sample(0.1 * (std::f32::consts::TAU * 220.0 * n as f32 / 48_000.0).sin()).expect("sample");
+    }
+    w.finalize().expect("finalize wav");
+    path
+}
+
+#[test]
+fn a_key_in_the_wrong_place_of_the_config_file_is_never_printed() {
+    let home = TempDir::new("config-redaction");
+    let wav = short_wav(&home);
+    let wav = wav.to_str().expect("UTF-8 path");
+    // (file, what the warning must say) — the key at the top level, in a number field, in
+    // the wrong table, on a malformed line, as a tier name, and as a key's name.
+    let cases = [
+        (format!("keys = \"{SECRET}\"\n"), "line 1: `keys`: invalid type: string, expected a table"),
+        (
+            format!("[budget]\nmax_usd_per_day = \"{SECRET}\"\n"),
+            "line 2: `budget.max_usd_per_day`: invalid type: string",
+        ),
+        (format!("[budget]\nopenai = \"{SECRET}\"\n"), "line 2: unknown key `budget.openai`, ignored"),
+        (format!("[keys]\nopenai: {SECRET}\n"), "line 2: key with no value"),
+        (format!("[keys]\nopenai = {SECRET}\n"), "line 2: string values must be quoted"),
+        (format!("[tasks]\nchat = \"{SECRET}\"\n"), "line 2: `tasks.chat`: unknown variant, expected one of `cheap`"),
+        (format!("# notes\n{SECRET} = 1\n"), "line 2: unknown key `…`, ignored"),
+    ];
+    for (text, needle) in &cases {
+        write_config(&home, text, 0o600);
+        let out = run(&home, &["suggest", wav], "").ok();
+        assert!(out.stderr.contains("warning: ") && out.stderr.contains(needle), "{text:?}:\n{}", out.stderr);
+        assert_no_piece_of_the_key(&out.stderr);
+        assert_no_piece_of_the_key(&out.stdout);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_in_a_config_file_others_can_read_is_refused_and_a_private_one_is_used() {
+    let home = TempDir::new("config-mode");
+    let fake = serve_with_key(Some(SECRET), vec![pieces(MODEL_REPLY)]);
+    let url = fake.base_url();
+    let wav = short_wav(&home);
+    let args =
+        ["suggest", wav.to_str().expect("UTF-8 path"), "--provider", "openai", "--base-url", &url, "--model", "tiny"];
+    let text = format!("[keys]\nopenai = \"{SECRET}\"\n");
+
+    // Readable by the group: the key is not used, nothing is sent, and the message says how
+    // to fix it without the key.
+    let path = write_config(&home, &text, 0o640);
+    let out = run(&home, &args, "").ok();
+    let chmod = format!("chmod 600 {}", path.display());
+    assert!(out.stderr.contains(&chmod) && out.stderr.contains("mode 640"), "{}", out.stderr);
+    assert!(out.stderr.contains("OPENAI_API_KEY"), "the missing-key note: {}", out.stderr);
+    assert!(out.stdout.contains("[embedded engine]"), "{}", out.stdout);
+    assert_no_piece_of_the_key(&format!("{}{}", out.stdout, out.stderr));
+    assert!(fake.requests().is_empty(), "nothing was sent");
+
+    // Owner-only: the same file's key goes to the server.
+    write_config(&home, &text, 0o600);
+    let out = run(&home, &args, "").ok();
+    assert!(!out.stderr.contains("chmod"), "{}", out.stderr);
+    let sent = fake.requests();
+    assert_eq!(sent.len(), 1, "{}", out.stderr);
+    assert_eq!(sent[0].header("authorization"), Some(format!("Bearer {SECRET}").as_str()));
+    assert!(out.stdout.contains("Il y a trop de 250 Hz"), "the model answered: {}", out.stdout);
+    assert_no_piece_of_the_key(&format!("{}{}", out.stdout, out.stderr));
 }

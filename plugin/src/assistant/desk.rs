@@ -170,7 +170,7 @@ fn build(paths: Option<&Paths>) -> (Option<Assistant>, Answering) {
     let embedded = |warning| (None, Answering { label: "embedded engine".into(), warning });
     let Some(paths) = paths else { return embedded(None) };
     let loaded = config::load(paths);
-    let warning = loaded.error.as_ref().map(ToString::to_string);
+    let warning = loaded.notice();
     let config = loaded.config;
     let Some(model) = config.model_for(config.tier_for(super::llm::Task::Chat)).cloned() else {
         return embedded(warning);

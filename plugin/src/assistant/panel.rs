@@ -8,11 +8,18 @@
 //! `ParamSetter` (one begin / set / end gesture per parameter, so the host records automation
 //! and its own undo); in tests, a plain [`Settings`]. The saved conversation is untrusted
 //! (a project file): a card is validated again, like any reply, when it is applied.
+//!
+//! The saved conversation outlives this version: it is written with a version number
+//! ([`crate::params::STATE_VERSION`]) and read leniently ([`ChatLog`]'s `From<serde_json::Value>`): a field this
+//! version does not know is ignored, and a message or card it cannot read (an unknown kind or
+//! state, a wrong type) is skipped on its own while the rest is kept. Reading never fails, so
+//! nice-plug never drops the whole conversation (and a save never loses it for good).
 
 use std::borrow::Cow;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value};
 
 use super::actions::{ChangeSet, Proposal, WireChange, WireReply, WireValue};
 use super::desk::{Desk, Event, Record};
@@ -21,12 +28,17 @@ use super::history::{Applied, History};
 use super::session::{Answerer, Turn};
 use super::suggest::estimated_loudness_change;
 use crate::analysis::track::TrackAnalysis;
+use crate::params::STATE_VERSION;
 use crate::prefs::Prefs;
 use crate::spec::{Format, Kind, ParamId, Settings};
 use crate::untrusted::excerpt_to;
 
 /// Most entries kept in the saved conversation; the oldest go first.
 pub const MAX_ENTRIES: usize = 200;
+
+/// The kind of every entry this version writes (`kind` in the saved conversation); an entry of
+/// another kind comes from a later version and is skipped.
+const MESSAGE_KIND: &str = "message";
 
 /// Writes parameters the host can see.
 pub trait ParamWriter {
@@ -65,8 +77,8 @@ pub enum CardState {
     Undone,
 }
 
-/// One proposed change, as shown and saved.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One proposed change, as shown and saved (read back by [`Card::from_saved`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Card {
     /// Parameter id.
     pub param: String,
@@ -77,10 +89,8 @@ pub struct Card {
     /// Why.
     pub reason: String,
     /// The measurement behind it, as text ("mud 0:00–0:18: +6.6 dB").
-    #[serde(default)]
     pub evidence: Option<String>,
     /// Where it stands.
-    #[serde(default)]
     pub state: CardState,
 }
 
@@ -95,44 +105,128 @@ impl Card {
     }
 }
 
-/// One message of the conversation, as shown and saved.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// One message of the conversation, as shown and saved (read back by [`Entry::from_saved`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Entry {
     /// Written by the musician (else by the assistant).
     pub from_musician: bool,
     /// The text.
     pub text: String,
     /// Who answered ("embedded engine", "gpt-4o-mini · openai").
-    #[serde(default)]
     pub by: String,
     /// What the answer cost ("321+42 tokens, $0.0004"), when a model answered.
-    #[serde(default)]
     pub cost: Option<String>,
     /// A fallback or error note.
-    #[serde(default)]
     pub note: Option<String>,
     /// The proposed changes.
-    #[serde(default)]
     pub cards: Vec<Card>,
     /// What the validator refused, "param: reason".
-    #[serde(default)]
     pub refused: Vec<String>,
     /// Thumbs up (`true`) or down.
-    #[serde(default)]
     pub feedback: Option<bool>,
     /// The audit id of the model request.
-    #[serde(default)]
     pub request_id: Option<String>,
     /// Its proposals were applied by auto-apply, not by a click.
-    #[serde(default)]
     pub auto_applied: bool,
 }
 
-/// The conversation the project saves (plugin state, `chat`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// The conversation the project saves (plugin state, `chat`): `{"version": 1, "entries":
+/// [{"kind": "message", …Entry's fields}]}`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(from = "serde_json::Value")]
 pub struct ChatLog {
     /// Oldest first.
     pub entries: Vec<Entry>,
+}
+
+impl Serialize for ChatLog {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Saved<'a> {
+            version: u32,
+            entries: Vec<SavedEntry<'a>>,
+        }
+        #[derive(Serialize)]
+        struct SavedEntry<'a> {
+            kind: &'static str,
+            #[serde(flatten)]
+            entry: &'a Entry,
+        }
+        let entries = self.entries.iter().map(|entry| SavedEntry { kind: MESSAGE_KIND, entry }).collect();
+        Saved { version: STATE_VERSION, entries }.serialize(serializer)
+    }
+}
+
+impl From<Value> for ChatLog {
+    /// Whatever the project holds, from this version, an older or a later one: every entry
+    /// this version can read ([`Entry::from_saved`]), the newest [`MAX_ENTRIES`]. Never fails.
+    fn from(value: Value) -> ChatLog {
+        let entries = match value.get("entries") {
+            Some(Value::Array(saved)) => saved.iter().filter_map(Entry::from_saved).collect(),
+            _ => Vec::new(),
+        };
+        let mut log = ChatLog { entries };
+        trim(&mut log);
+        log
+    }
+}
+
+impl Entry {
+    /// A saved entry, if this version can read it: an object of the message kind (or of no
+    /// kind: before versions) with a text. Every other field that is missing or of the wrong
+    /// type is its default; a card or refusal that cannot be read is skipped on its own.
+    pub fn from_saved(value: &Value) -> Option<Entry> {
+        let saved = value.as_object()?;
+        if saved.get("kind").is_some_and(|kind| kind != MESSAGE_KIND) {
+            return None;
+        }
+        let list = |name: &str| saved.get(name).and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        Some(Entry {
+            from_musician: flag(saved, "from_musician"),
+            text: saved.get("text")?.as_str()?.to_string(),
+            by: text(saved, "by").unwrap_or_default(),
+            cost: text(saved, "cost"),
+            note: text(saved, "note"),
+            cards: list("cards").iter().filter_map(Card::from_saved).collect(),
+            refused: list("refused").iter().filter_map(|r| r.as_str().map(String::from)).collect(),
+            feedback: saved.get("feedback").and_then(Value::as_bool),
+            request_id: text(saved, "request_id"),
+            auto_applied: flag(saved, "auto_applied"),
+        })
+    }
+}
+
+impl Card {
+    /// A saved card, if this version can read it: a parameter id, finite `from` and `to`, and a
+    /// state this version knows (a card in a later version's state is skipped rather than
+    /// guessed at: it could offer again a change already made). Missing `reason`, `evidence` or
+    /// `state` are their defaults.
+    pub fn from_saved(value: &Value) -> Option<Card> {
+        let saved = value.as_object()?;
+        let number = |name: &str| saved.get(name)?.as_f64().map(|v| v as f32).filter(|v| v.is_finite());
+        let state = match saved.get("state") {
+            None | Some(Value::Null) => CardState::default(),
+            Some(state) => serde_json::from_value(state.clone()).ok()?,
+        };
+        Some(Card {
+            param: text(saved, "param")?,
+            from: number("from")?,
+            to: number("to")?,
+            reason: text(saved, "reason").unwrap_or_default(),
+            evidence: text(saved, "evidence"),
+            state,
+        })
+    }
+}
+
+/// A text field of a saved object; `None` when missing or not a string.
+fn text(saved: &Map<String, Value>, name: &str) -> Option<String> {
+    saved.get(name).and_then(Value::as_str).map(String::from)
+}
+
+/// A true/false field of a saved object; `false` when missing or not a boolean.
+fn flag(saved: &Map<String, Value>, name: &str) -> bool {
+    saved.get(name).and_then(Value::as_bool).unwrap_or(false)
 }
 
 /// A/B between the settings before and after the last applied set.

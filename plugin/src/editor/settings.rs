@@ -197,6 +197,12 @@ impl SettingsView {
         self.audit = Some(usage::read_audit(&paths, jiff::Timestamp::now(), AUDIT_DAYS));
     }
 
+    /// What the view says about the config file (after [`SettingsView::refresh`]): why it
+    /// was not used, if it was not, and its warnings.
+    pub fn file_notes(&self) -> (Option<&str>, &[String]) {
+        (self.file.error.as_deref(), &self.file.warnings)
+    }
+
     /// Where each provider's key comes from (after [`SettingsView::refresh`]).
     pub fn key_status(&self, provider: ProviderKind) -> Option<KeyStatus> {
         self.file.keys.iter().find(|(p, _)| *p == provider).map(|&(_, s)| s)

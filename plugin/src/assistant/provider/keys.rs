@@ -144,15 +144,27 @@ fn check_metadata(path: &Path, meta: &std::fs::Metadata) -> Result<(), KeyError>
     if !meta.is_file() || meta.len() > MAX_KEY_FILE_BYTES * 64 {
         return Err(KeyError::NotAKeyFile { path: path.to_path_buf() });
     }
+    match open_to_others(meta) {
+        Some(mode) => Err(KeyError::NotPrivate { path: path.to_path_buf(), mode }),
+        None => Ok(()),
+    }
+}
+
+/// The permission bits of a file its group or other users may read, write or run (mode &
+/// 0o077 not 0), `None` for an owner-only file. Always `None` on systems without Unix
+/// permissions.
+pub fn open_to_others(meta: &std::fs::Metadata) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(KeyError::NotPrivate { path: path.to_path_buf(), mode });
+            return Some(mode);
         }
     }
-    Ok(())
+    #[cfg(not(unix))]
+    let _ = meta;
+    None
 }
 
 /// Replaces `key` and anything shaped like a provider key (`sk-…`, `sk-ant-…`, at least 16

@@ -8,6 +8,11 @@
 //! * An unknown key: a warning naming the line; the rest of the file applies.
 //! * Keys: from the file or from `OPENAI_API_KEY` / `ANTHROPIC_API_KEY`; the environment wins.
 //!   An [`ApiKey`] never prints (its `Debug` is redacted), and is never written by this code.
+//!   The keys of a file its group or other users may read are refused (with a warning saying
+//!   `chmod 600`): the rest of the file applies, and the environment's keys still do.
+//! * Messages never quote a value of the file: a key pasted in the wrong place would be
+//!   printed on stderr and in the plugin window. They name the line and the key, and say what
+//!   kind of value is wrong ([`safe_message`]).
 
 use super::super::llm::{ModelRef, ProviderKind, Task, Tier};
 use super::budget::BudgetLimits;
@@ -15,10 +20,13 @@ use super::cache::CacheSettings;
 use super::ratelimit::{BucketConfig, RateLimits};
 use super::router::Policy;
 use super::Paths;
+use crate::assistant::provider::keys;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 /// The config file's name in the config folder.
 pub const CONFIG_FILE: &str = "config.toml";
@@ -133,6 +141,10 @@ impl Keys {
         }
     }
 }
+
+/// Largest config file read, bytes: the whole template is 3 KB, so anything near this is not
+/// a config file (and is not read into memory whole).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The configuration in force.
 #[derive(Clone, Debug, PartialEq)]
@@ -253,6 +265,17 @@ pub struct Loaded {
     pub warnings: Vec<String>,
     /// Why the file was not used, if it was not.
     pub error: Option<ConfigError>,
+    /// Why the file's API keys were not used (the file is open to other users), if they were
+    /// not. The same text is the first of `warnings`.
+    pub refused_keys: Option<String>,
+}
+
+impl Loaded {
+    /// What the musician must see first, if anything: why the file was not used, else why its
+    /// keys were not.
+    pub fn notice(&self) -> Option<String> {
+        self.error.as_ref().map(ToString::to_string).or_else(|| self.refused_keys.clone())
+    }
 }
 
 /// Reads `paths.config_file()` with the process environment's keys.
@@ -261,25 +284,80 @@ pub fn load(paths: &Paths) -> Loaded {
 }
 
 /// Reads `path`, taking keys from `env` (a lookup, so tests need not touch the process
-/// environment). A missing file is the defaults, without error.
+/// environment). A missing file is the defaults, without error. The keys of a file its group
+/// or other users may read are not used (see [`Loaded::refused_keys`]).
 pub fn load_file(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Loaded {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text, &path.display().to_string(), env),
-        Err(e) => {
-            let error = (e.kind() != std::io::ErrorKind::NotFound)
-                .then(|| ConfigError::Unreadable { path: path.display().to_string(), message: e.to_string() });
-            Loaded { config: with_env_keys(Config::default(), env), warnings: Vec::new(), error }
-        }
+    let source = path.display().to_string();
+    match read_file(path) {
+        Ok(Some(file)) => parse_from(&file.text, &source, env, file.open_mode),
+        Ok(None) => parse_from("", &source, env, None),
+        Err(message) => Loaded {
+            config: with_env_keys(Config::default(), env),
+            warnings: Vec::new(),
+            error: Some(ConfigError::Unreadable { path: source, message }),
+            refused_keys: None,
+        },
     }
+}
+
+/// The config file as read.
+struct FileText {
+    /// The text; it may hold keys, so it is wiped when dropped.
+    text: Zeroizing<String>,
+    /// The file's mode when its group or other users may use it.
+    open_mode: Option<u32>,
+}
+
+/// The file at `path`; `Ok(None)` when there is none. The mode is read from the open file, so
+/// it is the mode of the text read.
+fn read_file(path: &Path) -> Result<Option<FileText>, String> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    let mut text = Zeroizing::new(String::new());
+    file.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text).map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(format!("it is larger than {} KiB, too large for a config file", MAX_CONFIG_BYTES / 1024));
+    }
+    Ok(Some(FileText { text, open_mode: keys::open_to_others(&meta) }))
 }
 
 /// Parses config text; `source` names it in messages.
 pub fn parse(text: &str, source: &str, env: &dyn Fn(&str) -> Option<String>) -> Loaded {
+    parse_from(text, source, env, None)
+}
+
+/// [`parse`] of a file whose mode is `open_mode` when its group or other users may use it:
+/// then its keys are refused.
+fn parse_from(text: &str, source: &str, env: &dyn Fn(&str) -> Option<String>, open_mode: Option<u32>) -> Loaded {
     match parse_strict(text, source) {
-        Ok((config, warnings)) => Loaded { config: with_env_keys(config, env), warnings, error: None },
-        Err(error) => {
-            Loaded { config: with_env_keys(Config::default(), env), warnings: Vec::new(), error: Some(error) }
+        Ok((mut config, mut warnings)) => {
+            let refused_keys = match open_mode {
+                Some(mode) if config.keys != Keys::default() => {
+                    config.keys = Keys::default();
+                    let message = format!(
+                        "{source} can be read by other users (mode {mode:03o}), so the API keys in it are not used: \
+                         run `chmod 600 {source}` (or set the keys in the environment)"
+                    );
+                    warnings.insert(0, message.clone());
+                    Some(message)
+                }
+                _ => None,
+            };
+            Loaded { config: with_env_keys(config, env), warnings, error: None, refused_keys }
         }
+        Err(error) => Loaded {
+            config: with_env_keys(Config::default(), env),
+            warnings: Vec::new(),
+            error: Some(error),
+            refused_keys: None,
+        },
     }
 }
 
@@ -412,12 +490,17 @@ type Lines = HashMap<String, usize>;
 
 fn parse_strict(text: &str, source: &str) -> Result<(Config, Vec<String>), ConfigError> {
     let invalid = |line: usize, message: String| ConfigError::Invalid { path: source.to_string(), line, message };
-    let toml_error = |e: toml::de::Error| {
-        let line = e.span().map_or(1, |s| line_of(text, s.start));
-        invalid(line, e.message().trim().to_string())
+    let toml_error = |e: toml::de::Error, document: Option<&toml::de::DeTable<'_>>| {
+        let at = e.span().map(|s| s.start);
+        let line = at.map_or(1, |at| line_of(text, at));
+        let message = safe_message(e.message());
+        match at.zip(document).and_then(|(at, document)| key_at(document, at, "")) {
+            Some(key) => invalid(line, format!("`{}`: {message}", shown_key(&key))),
+            None => invalid(line, message),
+        }
     };
-    let document = toml::de::DeTable::parse(text).map_err(toml_error)?;
-    let raw: RawConfig = toml::from_str(text).map_err(toml_error)?;
+    let document = toml::de::DeTable::parse(text).map_err(|e| toml_error(e, None))?;
+    let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(e, Some(document.get_ref())))?;
 
     let mut lines = Lines::new();
     let mut unknown = Vec::new();
@@ -429,7 +512,7 @@ fn parse_strict(text: &str, source: &str) -> Result<(Config, Vec<String>), Confi
     unknown.sort();
     let warnings = unknown
         .into_iter()
-        .map(|(line, path)| format!("{source}, line {line}: unknown key `{path}`, ignored"))
+        .map(|(line, path)| format!("{source}, line {line}: unknown key `{}`, ignored", shown_key(&path)))
         .collect();
 
     let config =
@@ -449,6 +532,138 @@ fn line_for(lines: &Lines, path: &str) -> usize {
             None => return 1,
         }
     }
+}
+
+/// The dotted path of the innermost key whose value (or name) holds byte `offset` of the file.
+fn key_at(table: &toml::de::DeTable<'_>, offset: usize, prefix: &str) -> Option<String> {
+    table.iter().find_map(|(key, value)| {
+        let name: &str = key.get_ref();
+        let path = if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") };
+        // A `[table]`'s own span is its header: its keys are looked at whatever it says.
+        let inner = match value.get_ref() {
+            toml::de::DeValue::Table(inner) => key_at(inner, offset, &path),
+            _ => None,
+        };
+        inner.or_else(|| (key.span().contains(&offset) || value.span().contains(&offset)).then_some(path))
+    })
+}
+
+/// A dotted key path of the file as messages show it: a part that looks like a secret (a
+/// key pasted as a key name: `sk-…`, long, or with many digits) is shown as `…`.
+fn shown_key<'a>(path: &'a str) -> String {
+    let part = |p: &'a str| -> &'a str {
+        let digits = p.chars().filter(char::is_ascii_digit).count();
+        if p.chars().count() > 40 || digits >= 4 || keys::redact(p, None) != p {
+            "…"
+        } else {
+            p
+        }
+    };
+    path.split('.').map(part).collect::<Vec<_>>().join(".")
+}
+
+/// toml's or serde's message without any value of the file in it. serde quotes the value it
+/// did not expect (`invalid type: string "sk-proj-…", expected f64`, `unknown variant
+/// `sk-…`, expected one of …`), and that value can be a key written in the wrong place. What
+/// is kept: the kind of error, the kind of value found (`string`, `integer`…), what was
+/// expected, and quoted pieces that are names of this file's schema (a word of [`TEMPLATE`])
+/// or TOML punctuation. Anything else quoted is dropped, quotes and all.
+pub(crate) fn safe_message(message: &str) -> String {
+    let message = message.trim().replace("'`'", "a backquote");
+    // What follows the last ", expected " is serde's or toml's own text (type names, the
+    // allowed words, grammar tokens); the value, if any, comes before it.
+    let (head, expected) = match message.rfind(", expected ") {
+        Some(at) => message.split_at(at),
+        None => (message.as_str(), ""),
+    };
+    let head = ["invalid type: ", "invalid value: "]
+        .into_iter()
+        .find_map(|kind| head.strip_prefix(kind).map(|value| format!("{kind}{}", value_kind(value))))
+        .unwrap_or_else(|| match head.find(['"', '`']) {
+            // "missing field `model`" keeps a schema name; "unknown variant `…`" loses the value.
+            Some(at) if known_quoted(&head[at..]) => head.to_string(),
+            Some(at) => head[..at].trim_end().to_string(),
+            None => head.to_string(),
+        });
+    // "expected struct RawKeys" is a table of the file.
+    let expected = match expected.find("struct Raw") {
+        Some(at) => format!("{}a table", &expected[..at]),
+        None => expected.to_string(),
+    };
+    let text = keep_known_quotes(&format!("{head}{expected}"));
+    // Last line of defence: anything still shaped like a provider key.
+    keys::redact(&text, None)
+}
+
+/// The kind of value serde names before quoting it (`string "…"`, `integer `5``), from the
+/// names serde and toml use; anything else is "a value".
+fn value_kind(value: &str) -> &'static str {
+    const KINDS: [&str; 17] = [
+        "boolean",
+        "integer",
+        "floating point",
+        "character",
+        "string",
+        "byte array",
+        "unit value",
+        "sequence",
+        "map",
+        "unit variant",
+        "newtype variant",
+        "offset datetime",
+        "local datetime",
+        "local date",
+        "local time",
+        "datetime",
+        "enum",
+    ];
+    KINDS.into_iter().find(|k| value.starts_with(k)).unwrap_or("a value")
+}
+
+/// Whether `text` is exactly one quoted name of the schema (`` `model` ``).
+fn known_quoted(text: &str) -> bool {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next_back()) {
+        (Some(open), Some(close)) if open == close && text.len() >= 2 => known(&text[1..text.len() - 1]),
+        _ => false,
+    }
+}
+
+/// A name of the schema (a word of the template: a table, key, tier or provider) or a piece of
+/// TOML punctuation (`=`, `]`, `"""`).
+fn known(word: &str) -> bool {
+    let punctuation = !word.is_empty() && word.len() <= 3 && word.chars().all(|c| c.is_ascii_punctuation());
+    let name = !word.is_empty()
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && TEMPLATE.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).any(|w| w == word);
+    punctuation || name
+}
+
+/// `text` without the quoted pieces (`"…"`, `` `…` ``) that are not [`known`]; an unmatched
+/// quote drops the rest.
+fn keep_known_quotes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find(['"', '`']) {
+        out.push_str(&rest[..open]);
+        let quote = &rest[open..=open];
+        let after = &rest[open + 1..];
+        let Some(close) = after.find(quote) else {
+            rest = "";
+            break;
+        };
+        if known(&after[..close]) {
+            out.push_str(&rest[open..open + close + 2]);
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    // Dropped pieces leave doubled spaces and " ," behind.
+    let mut tidy = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    while let Some(at) = tidy.find(" ,") {
+        tidy.remove(at);
+    }
+    tidy.trim_end_matches([' ', ',', ':']).to_string()
 }
 
 /// Records the line of every key, and reports those serde did not understand.
@@ -795,6 +1010,145 @@ attempts = 2
             assert!(error.message_fr().contains(&format!("ligne {line}")));
             assert_eq!(loaded.config, Config::default());
         }
+    }
+
+    /// Fails if `shown` holds `secret` or any 6-character piece of it.
+    pub(crate) fn assert_no_piece_of(shown: &str, secret: &str) {
+        let chars: Vec<char> = secret.chars().collect();
+        for piece in chars.windows(6) {
+            let piece: String = piece.iter().collect();
+            assert!(!shown.contains(&piece), "{piece:?} of the secret is shown: {shown}");
+        }
+    }
+
+    #[test]
+    fn no_message_repeats_a_value_of_the_file() {
+        // A provider key, and a key of no known shape (a local server's token).
+        for secret in ["sk-proj-Ab12Cd34Ef56Gh78Ij90KlMn", "Zq9xW2vB7nM4kL8pR3tY6uH1sD5f"] {
+            let cases = [
+                // (file, line, what the message must name)
+                (format!("keys = \"{secret}\"\n"), 1, "`keys`: invalid type: string, expected a table"),
+                (
+                    format!("[budget]\nmax_usd_per_day = \"{secret}\"\n"),
+                    2,
+                    "`budget.max_usd_per_day`: invalid type: string",
+                ),
+                (format!("[network]\nattempts = [\"{secret}\"]\n"), 2, "`network.attempts`: invalid type: sequence"),
+                (format!("[cache]\nenabled = \"{secret}\"\n"), 2, "`cache.enabled`: invalid type: string"),
+                (
+                    format!("[tasks]\nchat = \"{secret}\"\n"),
+                    2,
+                    "`tasks.chat`: unknown variant, expected one of `cheap`",
+                ),
+                (
+                    format!("[tiers.cheap]\nprovider = \"{secret}\"\nmodel = \"m\"\n"),
+                    2,
+                    "`tiers.cheap.provider`: unknown",
+                ),
+                (
+                    format!("tiers = {{ cheap = \"{secret}\" }}\n"),
+                    1,
+                    "`tiers.cheap`: invalid type: string, expected a table",
+                ),
+                (format!("[keys]\nopenai = {secret}\n"), 2, "must be quoted"),
+                (format!("[keys]\nopenai: \"{secret}\"\n"), 2, "expected `=`"),
+                (format!("\n{secret}\n"), 2, "key with no value"),
+                (format!("[keys]\nopenai = \"{secret}\n"), 2, "invalid basic string"),
+                (format!("[keys]\nopenai = \"{secret} x\"\n"), 2, "`keys.openai` contains spaces"),
+                (format!("[tasks]\nchat = \"a`{secret}`b\"\n"), 2, "`tasks.chat`: unknown variant"),
+            ];
+            for (text, line, needle) in cases {
+                let error = parse_text(&text).error.unwrap_or_else(|| panic!("no error for {text:?}"));
+                let ConfigError::Invalid { line: got, .. } = error else { panic!("{error:?}") };
+                let (en, fr) = (error.to_string(), error.message_fr());
+                assert_eq!(got, line, "{text:?}: {en}");
+                assert!(en.contains(needle), "{text:?}: {en}");
+                assert_no_piece_of(&en, secret);
+                assert_no_piece_of(&fr, secret);
+            }
+            // The wrong table, and the key as a key's name: warnings that name the line.
+            let text = format!("openai = \"{secret}\"\n[budget]\nopenai = \"{secret}\"\n{secret} = 1\n");
+            let loaded = parse_text(&text);
+            assert!(loaded.error.is_none(), "{:?}", loaded.error);
+            assert_eq!(
+                loaded.warnings,
+                [
+                    "config.toml, line 1: unknown key `openai`, ignored",
+                    "config.toml, line 3: unknown key `budget.openai`, ignored",
+                    "config.toml, line 4: unknown key `budget.…`, ignored",
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn safe_messages_keep_the_kind_of_error_and_the_schema_names() {
+        for (raw, safe) in [
+            (r#"invalid type: string "ten", expected f64"#, "invalid type: string, expected f64"),
+            ("invalid value: integer `-1`, expected u32", "invalid value: integer, expected u32"),
+            (
+                "unknown variant `premum`, expected one of `cheap`, `balanced`, `premium`",
+                "unknown variant, expected one of `cheap`, `balanced`, `premium`",
+            ),
+            // A value that fakes serde's own punctuation.
+            ("unknown variant `x`, expected `y`, expected one of `cheap`", "unknown variant, expected one of `cheap`"),
+            (r#"invalid type: string "a: b, expected c", expected f64"#, "invalid type: string, expected f64"),
+            ("missing field `provider`", "missing field `provider`"),
+            ("missing field `secret_thing`", "missing field"),
+            (r#"invalid type: string "k", expected struct RawKeys"#, "invalid type: string, expected a table"),
+            ("key with no value, expected `=`", "key with no value, expected `=`"),
+            ("invalid basic string, expected `\"`", "invalid basic string, expected `\"`"),
+            ("something new `Zq9xW2vB7nM4kL8pR3` here", "something new"),
+            ("dangling `Zq9xW2vB7nM4kL8pR3", "dangling"),
+        ] {
+            assert_eq!(safe_message(raw), safe, "{raw}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_keys_of_a_file_others_can_read_are_refused_and_the_rest_applies() {
+        use std::os::unix::fs::PermissionsExt;
+        const SECRET: &str = "sk-proj-Ab12Cd34Ef56Gh78Ij90KlMn";
+        let dir = super::super::test_dir("config-mode");
+        let path = dir.join(CONFIG_FILE);
+        let text = format!("[tiers.cheap]\nprovider = \"openai\"\nmodel = \"gpt-4o-mini\"\n\n[keys]\nopenai = \"{SECRET}\"\nanthropic = \"sk-ant-Zz99Yy88Xx77Ww66\"\n");
+        std::fs::write(&path, &text).unwrap();
+        let chmod = format!("chmod 600 {}", path.display());
+        for mode in [0o644, 0o640, 0o604, 0o660, 0o700 | 0o020] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let loaded = load_file(&path, &no_env);
+            assert!(loaded.error.is_none(), "{:?}", loaded.error);
+            assert_eq!(loaded.config.keys, Keys::default(), "mode {mode:o}: no key from the file");
+            assert_eq!(loaded.config.model_for(Tier::Cheap).unwrap().model, "gpt-4o-mini", "the rest applies");
+            let refused = loaded.refused_keys.clone().expect("a refusal");
+            assert!(refused.contains(&chmod) && refused.contains(&format!("mode {:03o}", mode & 0o777)), "{refused}");
+            assert_eq!(loaded.warnings.first(), Some(&refused));
+            assert_eq!(loaded.notice(), Some(refused.clone()));
+            assert_no_piece_of(&format!("{loaded:?}"), SECRET);
+            // The environment's key still works.
+            let env = |name: &str| (name == OPENAI_KEY_ENV).then(|| "sk-env-Qq11Rr22Ss33".to_string());
+            let with_env = load_file(&path, &env);
+            assert_eq!(with_env.config.keys.openai, Some(ApiKey::new("sk-env-Qq11Rr22Ss33").unwrap()));
+            assert_eq!(with_env.config.keys.anthropic, None);
+        }
+        for mode in [0o600, 0o400] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let loaded = load_file(&path, &no_env);
+            assert_eq!(loaded.config.keys.openai, Some(ApiKey::new(SECRET).unwrap()), "mode {mode:o}");
+            assert!(loaded.refused_keys.is_none() && loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        }
+        // Without keys, an open file is nobody's secret: no warning.
+        std::fs::write(&path, "[budget]\nmax_requests_per_day = 7\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let loaded = load_file(&path, &no_env);
+        assert!(loaded.refused_keys.is_none() && loaded.warnings.is_empty());
+        assert_eq!(loaded.config.budget.requests_per_day, 7);
+        // A directory, and a file far too large, are not read.
+        assert!(matches!(load_file(&dir, &no_env).error, Some(ConfigError::Unreadable { .. })));
+        std::fs::write(&path, "#".repeat(MAX_CONFIG_BYTES as usize + 1)).unwrap();
+        let big = load_file(&path, &no_env).error.expect("refused").to_string();
+        assert!(big.contains("too large"), "{big}");
     }
 
     #[test]

@@ -206,7 +206,8 @@ fn document(text: &str) -> Result<DocumentMut, EditError> {
         let line = e
             .span()
             .map_or(1, |s| text.as_bytes()[..s.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1);
-        EditError::Malformed(format!("config.toml, line {line}: {}", e.message().trim()))
+        // Never toml's own text verbatim: it can quote a value of the file (a key).
+        EditError::Malformed(format!("config.toml, line {line}: {}", config::safe_message(e.message())))
     })
 }
 
