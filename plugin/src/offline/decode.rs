@@ -569,9 +569,8 @@ impl AudioReader {
                         ch.resize(ch.len() + keep, 0.0);
                     }
                     n += keep;
-                } else if let Some(left) = reader.packet.first().map(|p| p.len() - reader.packet_pos).filter(|&l| l > 0)
-                {
-                    let take = (left as u64).min(room);
+                } else if reader.packet_left() > 0 {
+                    let take = (reader.packet_left() as u64).min(room);
                     let (from, keep) = (reader.packet_pos, reader.keep(take));
                     for (ch, src) in out.iter_mut().zip(&reader.packet) {
                         ch.extend_from_slice(&src[from..from + keep]);
@@ -595,9 +594,9 @@ impl AudioReader {
             loop {
                 reader.keep(reader.owed_silence);
                 reader.owed_silence = 0;
-                let len = reader.packet.first().map_or(0, Vec::len);
-                reader.keep((len - reader.packet_pos) as u64);
-                reader.packet_pos = len;
+                let left = reader.packet_left();
+                reader.keep(left as u64);
+                reader.packet_pos += left;
                 if !reader.pull()? {
                     break;
                 }
@@ -657,6 +656,11 @@ impl AudioReader {
                 Err(panicked(self, message))
             }
         }
+    }
+
+    /// Frames of the current packet not read yet.
+    fn packet_left(&self) -> usize {
+        self.packet.first().map_or(0, |p| p.len() - self.packet_pos)
     }
 
     /// Of `frames` about to be handed out, how many to keep under `limit`; counts them.

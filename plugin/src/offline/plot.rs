@@ -758,6 +758,47 @@ mod tests {
         }
     }
 
+    /// The waveform gathered from blocks of any size has, in every column, the minimum and
+    /// maximum of exactly the frames the column covers (computed here directly from the audio,
+    /// the way the plot did when it had the whole file), for stretches wider and narrower than
+    /// the plot and an empty one.
+    #[test]
+    fn the_waveform_from_blocks_is_that_of_the_whole_file() {
+        let frames = 50_000u64;
+        let audio: Vec<Vec<f32>> =
+            (0..2).map(|c| (0..frames).map(|n| ((n * (7 + c) % 1013) as f32 / 506.0 - 1.0) * 0.9).collect()).collect();
+        let mut audio = audio;
+        audio[1][12_345] = f32::NAN;
+        for stretch in [(0, frames), (1_000, 1_700), (20_000, 20_000 + PLOT_W as u64 + 1), (400, 400), (49_000, 50_000)]
+        {
+            let (first, last) = stretch;
+            let span = last - first;
+            for block in [1, 999, 4096, frames as usize] {
+                let mut wave = Waveform::new(2, stretch);
+                for start in (0..frames as usize).step_by(block) {
+                    let end = (start + block).min(frames as usize);
+                    wave.push(start as u64, &[&audio[0][start..end], &audio[1][start..end]]);
+                }
+                for x in 0..PLOT_W {
+                    let a = (first + x as u64 * span / PLOT_W as u64) as usize;
+                    let b = ((first + (x as u64 + 1) * span / PLOT_W as u64) as usize).max(a + 1).min(last as usize);
+                    for lane in 0..2 {
+                        let samples = audio[lane].get(a..b).unwrap_or(&[]);
+                        let finite = samples.iter().copied().filter(|s| s.is_finite());
+                        let want =
+                            finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), s| (lo.min(s), hi.max(s)));
+                        let got = wave.columns[x][lane];
+                        let empty = |(lo, hi): (f32, f32)| lo > hi;
+                        assert!(
+                            got == want || (span == 0 && empty(got)),
+                            "stretch {stretch:?}, blocks of {block}, column {x}, lane {lane}: {got:?}, want {want:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn band_positions_follow_iso_266() {
         assert!((band_position(1000.0) - 17.0).abs() < 1e-9);
