@@ -782,8 +782,8 @@ mod tests {
                 for x in 0..PLOT_W {
                     let a = (first + x as u64 * span / PLOT_W as u64) as usize;
                     let b = ((first + (x as u64 + 1) * span / PLOT_W as u64) as usize).max(a + 1).min(last as usize);
-                    for lane in 0..2 {
-                        let samples = audio[lane].get(a..b).unwrap_or(&[]);
+                    for (lane, channel) in audio.iter().enumerate() {
+                        let samples = channel.get(a..b).unwrap_or(&[]);
                         let finite = samples.iter().copied().filter(|s| s.is_finite());
                         let want =
                             finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), s| (lo.min(s), hi.max(s)));
