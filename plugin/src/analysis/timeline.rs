@@ -165,14 +165,14 @@ impl Timeline {
     }
 
     /// Measures a whole decoded stream (`audio[ch][frame]`, 1 or 2 channels) with the same
-    /// [`StatsMeter`] the plugin runs: a [`TimelineBuilder`] given blocks of [`OFFLINE_BLOCK`];
+    /// [`StatsMeter`] the plugin runs: a [`TimelineMeter`] given blocks of [`OFFLINE_BLOCK`];
     /// `progress` gets the frames done after every block.
     pub fn of_audio(
         sample_rate: u32,
         audio: &[&[f32]],
         mut progress: impl FnMut(usize),
     ) -> Result<Self, TimelineError> {
-        let mut builder = TimelineBuilder::new(sample_rate, audio.len())?;
+        let mut meter = TimelineMeter::new(sample_rate, audio.len())?;
         let len = audio.iter().map(|c| c.len()).min().unwrap_or(0);
         let mut start = 0;
         while start < len {
@@ -181,11 +181,11 @@ impl Timeline {
             for (v, ch) in views.iter_mut().zip(audio) {
                 *v = &ch[start..end];
             }
-            builder.push(&views[..audio.len()])?;
+            meter.process(&views[..audio.len()])?;
             start = end;
             progress(end);
         }
-        builder.finish()
+        meter.finish()
     }
 
     /// Adds the next frame from the meter. Frames must come in `seq` order; missing ones (a
@@ -285,15 +285,15 @@ impl Timeline {
 /// The meter sums some statistics in `f32` within a block, so the figures depend on the block
 /// sizes by rounding only; blocks of [`OFFLINE_BLOCK`] frames (the last one shorter) give the
 /// figures of [`Timeline::of_audio`] to the bit.
-pub struct TimelineBuilder {
+pub struct TimelineMeter {
     meter: StatsMeter,
     timeline: Timeline,
-    /// The first error of [`Timeline::push`], reported by [`TimelineBuilder::finish`].
+    /// The first error of [`Timeline::push`], reported by [`TimelineMeter::finish`].
     result: Result<(), TimelineError>,
 }
 
-impl TimelineBuilder {
-    /// A builder for `channels` (1 or 2) at `sample_rate` Hz.
+impl TimelineMeter {
+    /// A meter for `channels` (1 or 2) at `sample_rate` Hz.
     pub fn new(sample_rate: u32, channels: usize) -> Result<Self, TimelineError> {
         let meter = StatsMeter::new(sample_rate as f64, channels)?;
         let timeline = Timeline::new(sample_rate, channels)?;
@@ -301,7 +301,7 @@ impl TimelineBuilder {
     }
 
     /// Measures the next block (`block[ch][frame]`, one slice per channel, equal lengths).
-    pub fn push(&mut self, block: &[&[f32]]) -> Result<(), TimelineError> {
+    pub fn process(&mut self, block: &[&[f32]]) -> Result<(), TimelineError> {
         let (timeline, result) = (&mut self.timeline, &mut self.result);
         self.meter.process(block, None, |f| {
             if result.is_ok() {

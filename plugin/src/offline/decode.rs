@@ -543,11 +543,6 @@ impl AudioReader {
         self.total
     }
 
-    /// Codec name for reports.
-    pub fn codec(&self) -> &str {
-        &self.codec_name
-    }
-
     /// Frames handed out so far.
     pub fn frames_read(&self) -> u64 {
         self.emitted
