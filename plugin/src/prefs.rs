@@ -80,12 +80,15 @@ impl Reference {
     }
 
     /// Decodes and analyses the track at `path` (WAV, FLAC, MP3, Ogg Vorbis, AIFF) into the
-    /// reference it sets, named by its file name.
+    /// reference it sets, named by its file name. Streamed, so a long reference costs no more
+    /// memory than a short one.
     pub fn load(path: &std::path::Path) -> Result<Reference, String> {
-        use crate::analysis::track::analyze;
+        use crate::analysis::track::analyze_with_features;
         let name = path.file_name().map_or_else(|| "reference".into(), |n| n.to_string_lossy().into_owned());
-        let audio = crate::offline::read_audio(path).map_err(|e| format!("{name}: {e}"))?;
-        let analysis = analyze(audio.sample_rate, &audio.channels, &AnalyzeOptions::default(), |_| {})
+        let file = crate::offline::measure_file(path, None, None, &mut |_, _| {}, &mut |_, _| {})
+            .map_err(|e| format!("{name}: {e}"))?;
+        let (timeline, features) = (&file.measured.timeline, file.measured.features.as_ref());
+        let analysis = analyze_with_features(timeline, features, &AnalyzeOptions::default())
             .map_err(|e| format!("{name}: {e}"))?;
         Reference::of(&analysis, &name).ok_or_else(|| format!("{name} is silent: nothing to compare with"))
     }

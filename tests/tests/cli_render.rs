@@ -334,6 +334,189 @@ fn progress_reports_reach_the_total() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Streaming: the reader, the writer and the render in blocks
+// ---------------------------------------------------------------------------------------------
+
+/// Every decodable format of the tests, made from one signal: WAV 16/24/32-bit float stereo,
+/// WAV 16-bit mono at 44.1 kHz, FLAC, MP3, Ogg Vorbis, AIFF with a chunk after its sound data
+/// (the reader cuts the over-read), and an MP3 with damaged frames (concealed by silence).
+fn stream_inputs(dir: &TempDir) -> Vec<PathBuf> {
+    let signal = sine(2 * 48_000 + 77, 2, 440.0, RATE);
+    let mut paths = Vec::new();
+    for fmt in [Fmt::I16, Fmt::I24, Fmt::F32] {
+        let path = dir.path(&format!("s-{fmt:?}.wav"));
+        write_wav_hound(&path, &signal, RATE, fmt);
+        paths.push(path);
+    }
+    let mono = dir.path("s-mono.wav");
+    write_wav_hound(&mono, &sine(44_100 + 5, 1, 440.0, 44_100), 44_100, Fmt::I16);
+    paths.push(mono);
+    let wav = paths[0].clone();
+    let flac = dir.path("s.flac");
+    tool("flac", "flac", &["--silent".as_ref(), "--force".as_ref(), "-o".as_ref(), flac.as_os_str(), wav.as_os_str()]);
+    let mp3 = dir.path("s.mp3");
+    tool("lame", "lame", &["--quiet".as_ref(), wav.as_os_str(), mp3.as_os_str()]);
+    let ogg = dir.path("s.ogg");
+    tool("oggenc", "vorbis-tools", &["-Q".as_ref(), "-o".as_ref(), ogg.as_os_str(), wav.as_os_str()]);
+    let aiff = dir.path("s.aiff");
+    tool("sox", "sox", &[wav.as_os_str(), aiff.as_os_str()]);
+    let mut bytes = fs::read(&aiff).unwrap();
+    bytes.extend_from_slice(b"ANNO");
+    bytes.extend_from_slice(&16u32.to_be_bytes());
+    bytes.extend_from_slice(&[0x7F; 16]);
+    let form_len = (bytes.len() - 8) as u32;
+    bytes[4..8].copy_from_slice(&form_len.to_be_bytes());
+    fs::write(&aiff, &bytes).unwrap();
+    // Two frames' worth of garbage in the middle of the MP3: those frames are concealed.
+    let mut bytes = fs::read(&mp3).unwrap();
+    let mid = bytes.len() / 2;
+    for (i, b) in bytes[mid..mid + 600].iter_mut().enumerate() {
+        *b = (i * 37 % 251) as u8;
+    }
+    let damaged = dir.path("s-damaged.mp3");
+    fs::write(&damaged, &bytes).unwrap();
+    paths.extend([flac, mp3, ogg, aiff, damaged]);
+    paths
+}
+
+#[test]
+fn streamed_blocks_concatenate_to_the_one_shot_decode() {
+    let dir = TempDir::new("stream-decode");
+    let mut concealing = 0;
+    for path in stream_inputs(&dir) {
+        let whole = offline::decode_file(&path, &mut |_, _| {}).unwrap_or_else(|e| panic!("{e}"));
+        concealing += usize::from(whole.concealed_packets > 0);
+        for block in [1, 1000, 4096, 1 << 20] {
+            let mut reader = offline::AudioReader::open(&path).unwrap();
+            assert_eq!(
+                (reader.sample_rate(), reader.channels()),
+                (whole.audio.sample_rate, whole.audio.num_channels())
+            );
+            let mut streamed: Vec<Vec<f32>> = Vec::new();
+            let mut buffer = Vec::new();
+            loop {
+                buffer.iter_mut().for_each(Vec::clear);
+                let n = reader.read(&mut buffer, block).unwrap();
+                if n == 0 {
+                    break;
+                }
+                assert!(buffer.iter().all(|c: &Vec<f32>| c.len() == n), "{}: a block of {n} frames", path.display());
+                streamed.resize_with(buffer.len(), Vec::new);
+                for (all, part) in streamed.iter_mut().zip(&buffer) {
+                    all.extend_from_slice(part);
+                }
+                assert!(n == block || reader.read(&mut buffer, block).unwrap() == 0, "only the last block is short");
+            }
+            let summary = reader.finish().unwrap();
+            assert_eq!(summary.frames, whole.audio.frames() as u64, "{}", path.display());
+            assert_eq!(summary.concealed_packets, whole.concealed_packets);
+            assert_eq!(summary.first_concealed_frame, whole.first_concealed_frame);
+            assert!(streamed == whole.audio.channels, "{}, blocks of {block}: samples differ", path.display());
+        }
+    }
+    assert_eq!(concealing, 1, "the damaged MP3 exercises concealment");
+}
+
+#[test]
+fn a_stream_fails_at_its_end_as_the_one_shot_decode_does() {
+    let dir = TempDir::new("stream-end");
+    let good = dir.path("good.wav");
+    write_wav_hound(&good, &sine(48_000, 2, 1000.0, RATE), RATE, Fmt::I16);
+    let bytes = fs::read(&good).unwrap();
+    let truncated = dir.path("truncated.wav");
+    fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let mut reader = offline::AudioReader::open(&truncated).unwrap();
+    let mut buffer = Vec::new();
+    while reader.read(&mut buffer, 4096).unwrap() > 0 {}
+    let err = reader.finish().unwrap_err();
+    assert!(matches!(err, DecodeError::Truncated { expected: 48_000, .. }), "{err:?}");
+
+    // A render of it writes nothing: neither the output nor a temporary file is left.
+    let out = dir.path("out.wav");
+    let result =
+        offline::render_file(&truncated, &out, &Default::default(), offline::WavFormat::Int16, 1024, &mut |_, _| {});
+    assert!(matches!(result, Err(offline::RenderFileError::Decode(DecodeError::Truncated { .. }))), "{result:?}");
+    let left: Vec<_> = fs::read_dir(dir.root()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(!left.iter().any(|n| n.to_string_lossy().contains("out.wav")), "{left:?}");
+
+    // A reader that is not read to the end still checks the end.
+    let reader = offline::AudioReader::open(&truncated).unwrap();
+    assert!(matches!(reader.finish(), Err(DecodeError::Truncated { .. })));
+}
+
+#[test]
+fn a_streamed_render_is_bit_identical_to_the_in_memory_render() {
+    let dir = TempDir::new("stream-render");
+    let mut settings = audiocollab::spec::Settings::default();
+    for (id, value) in [
+        ("hp_on", 1.0),
+        ("hp_freq", 90.0),
+        ("b2_gain", 5.0),
+        ("hs_on", 1.0),
+        ("hs_gain", -4.0),
+        ("cmp_on", 1.0),
+        ("out_gain", 9.0),
+    ] {
+        settings.set(audiocollab::spec::ParamId::from_id(id).expect(id), value);
+    }
+    let inputs = stream_inputs(&dir);
+    for path in &inputs {
+        for format in [offline::WavFormat::Int16, offline::WavFormat::Int24, offline::WavFormat::Float32] {
+            // Before streaming: decode all, render the buffer, write it.
+            let mut audio = read_audio(path).unwrap();
+            offline::render(&mut audio, &settings, offline::RENDER_BLOCK, &mut |_, _| {}).unwrap();
+            let in_memory = dir.path("in-memory.wav");
+            let written = offline::write_wav(&in_memory, &audio, format).unwrap();
+
+            let streamed = dir.path("streamed.wav");
+            let mut calls = Vec::new();
+            let summary =
+                offline::render_file(path, &streamed, &settings, format, offline::RENDER_BLOCK, &mut |done, _| {
+                    calls.push(done)
+                })
+                .unwrap();
+            let what = format!("{} as {format:?}", path.display());
+            assert!(fs::read(&streamed).unwrap() == fs::read(&in_memory).unwrap(), "{what}: the files differ");
+            assert_eq!(summary.rendered.frames, audio.frames() as u64, "{what}");
+            assert_eq!(summary.rendered.peak, audio.peak(), "{what}");
+            assert_eq!(summary.written, written, "{what}");
+            assert_eq!((summary.sample_rate, summary.channels), (audio.sample_rate, audio.num_channels()));
+            assert_eq!(calls.len(), audio.frames().div_ceil(offline::RENDER_BLOCK), "{what}: one call per block");
+        }
+    }
+    // The +9 dB output gain clips the integer formats somewhere: the counts above compared
+    // something.
+    let mut audio = read_audio(&inputs[0]).unwrap();
+    offline::render(&mut audio, &settings, offline::RENDER_BLOCK, &mut |_, _| {}).unwrap();
+    assert!(audio.peak() > 1.0, "peak {}", audio.peak());
+}
+
+#[test]
+fn a_wav_output_dropped_unfinished_leaves_nothing() {
+    let dir = TempDir::new("wav-output-drop");
+    let path = dir.path("out.wav");
+    fs::write(&path, b"the user's old file").unwrap();
+    let mut output = offline::WavOutput::create(&path, RATE, 2, offline::WavFormat::Int16).unwrap();
+    output.write(&sine(1000, 2, 440.0, RATE)).unwrap();
+    drop(output);
+    assert_eq!(fs::read(&path).unwrap(), b"the user's old file", "the old file is untouched");
+    assert_eq!(fs::read_dir(dir.root()).unwrap().count(), 1, "no temporary file is left");
+
+    // Written in uneven blocks, the file is the one `write_wav` makes of the whole buffer.
+    let signal = sine(1000, 2, 440.0, RATE);
+    let mut output = offline::WavOutput::create(&path, RATE, 2, offline::WavFormat::Int24).unwrap();
+    assert!(output.write(&sine(10, 3, 440.0, RATE)).is_err(), "a block of the wrong channel count");
+    for (a, b) in [(0, 1), (1, 300), (300, 301), (301, 1000)] {
+        output.write(&[&signal[0][a..b], &signal[1][a..b]]).unwrap();
+    }
+    output.finish().unwrap();
+    let whole = dir.path("whole.wav");
+    offline::write_wav(&whole, &AudioBuffer { sample_rate: RATE, channels: signal }, offline::WavFormat::Int24)
+        .unwrap();
+    assert!(fs::read(&path).unwrap() == fs::read(&whole).unwrap());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Bad input files
 // ---------------------------------------------------------------------------------------------
 

@@ -338,10 +338,12 @@ pub fn energy_of(loudness_lufs: Option<f64>, onsets_per_second: f64, tempo_bpm: 
     (sum / weights) as f32
 }
 
-/// The energy of `[t0, t1]` (timeline seconds) of the stretch `features` cover (time 0 at
-/// `start_s`), at the given tempo; `None` when the interval holds no frame.
+/// The energy of `[t0, t1]` (timeline seconds) of the stretch whose [`onset_times`] are
+/// `onsets` (time 0 at `start_s`), at the given tempo; `None` when the interval holds no frame.
+/// The onsets are found once by the caller: finding them sorts the whole stretch's envelope,
+/// which, once per section of a long file, took most of its analysis.
 pub fn energy_between(
-    features: &Features,
+    onsets: &[f64],
     start_s: f64,
     timeline: &Timeline,
     t0: f64,
@@ -351,7 +353,7 @@ pub fn energy_between(
     if t1 <= t0 || timeline.frames_between(t0, t1).is_empty() {
         return None;
     }
-    let onsets = onset_times(features).iter().filter(|&&t| (t0..t1).contains(&(start_s + t))).count();
+    let onsets = onsets.iter().filter(|&&t| (t0..t1).contains(&(start_s + t))).count();
     let loudness = timeline.loudness_between(t0, t1).integrated_lufs;
     Some(energy_of(loudness, onsets as f64 / (t1 - t0), tempo_bpm))
 }

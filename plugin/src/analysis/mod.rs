@@ -11,6 +11,7 @@ pub mod live;
 pub mod loudness;
 pub mod sections;
 pub mod spectral;
+pub mod stream;
 pub mod targets;
 pub mod tempo;
 pub mod timeline;

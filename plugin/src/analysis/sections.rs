@@ -427,8 +427,9 @@ pub fn detect(features: &Features, start_s: f64, timeline: &Timeline) -> Vec<Sec
         .collect();
     let letters = labels(&means);
     let bpm = (tempo.confidence > 0.0 && tempo.bpm.is_finite()).then_some(tempo.bpm);
+    let onsets = character::onset_times(features);
     let energies: Vec<Option<f32>> =
-        spans.iter().map(|&(a, b, _, _)| character::energy_between(features, start_s, timeline, a, b, bpm)).collect();
+        spans.iter().map(|&(a, b, _, _)| character::energy_between(&onsets, start_s, timeline, a, b, bpm)).collect();
     let role_of = roles(&letters, &energies.iter().map(|e| e.map_or(0.0, f64::from)).collect::<Vec<_>>());
     spans
         .iter()

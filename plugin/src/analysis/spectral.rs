@@ -1,8 +1,10 @@
 //! Shared spectral front end of the tempo and key detectors: mono downmix, short-time Fourier
 //! transforms (realfft, Hann window), a band-wise onset-strength envelope and chroma vectors.
 //!
-//! Everything is computed in one pass per transform size by [`Features::compute`]; the FFT plans
-//! and every buffer are created once, so the per-frame work allocates nothing.
+//! Everything is computed in one pass per transform size by a [`FeatureBuilder`], fed the signal
+//! in pieces so that a long file never has to be held in memory ([`Features::compute`] gives it
+//! the whole signal at once); the FFT plans and every buffer are created once, so the per-frame
+//! work allocates nothing.
 //!
 //! * **Onset strength** — log-magnitude spectral flux, half-wave rectified, averaged per bin
 //!   inside three bands ([`Band`]): low (30–250 Hz: kick, bass), mid (250–3000 Hz: chords,
@@ -68,12 +70,21 @@ const LOG_GAIN: f32 = 1000.0;
 
 /// Averages the channels of a planar buffer into one (an empty vector for no channel).
 pub fn mono_downmix(channels: &[Vec<f32>]) -> Vec<f32> {
-    let frames = channels.iter().map(Vec::len).min().unwrap_or(0);
+    let views: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
+    let mut mono = Vec::new();
+    downmix_into(&views, &mut mono);
+    mono
+}
+
+/// Appends the average of the channels of a planar block to `mono` (nothing for no channel),
+/// over the shortest channel's length.
+pub fn downmix_into(channels: &[&[f32]], mono: &mut Vec<f32>) {
+    let frames = channels.iter().map(|c| c.len()).min().unwrap_or(0);
     if channels.is_empty() {
-        return Vec::new();
+        return;
     }
     let scale = 1.0 / channels.len() as f32;
-    (0..frames).map(|i| channels.iter().map(|c| c[i]).sum::<f32>() * scale).collect()
+    mono.extend((0..frames).map(|i| channels.iter().map(|c| c[i]).sum::<f32>() * scale));
 }
 
 /// A Hann-windowed short-time Fourier transform with its plan and buffers allocated once.
@@ -131,32 +142,102 @@ impl Stft {
     /// read 0): the detectors look at a band of the spectrum, and the square root per bin is a
     /// good part of the cost.
     pub fn for_each_frame_in(&mut self, x: &[f32], bins: std::ops::Range<usize>, mut f: impl FnMut(usize, &[f32])) {
+        for frame in 0..self.frames(x.len()) {
+            let (pad, span) = self.window_span(frame, x.len());
+            f(frame, self.transform(pad, &x[span], bins.clone()));
+        }
+    }
+
+    /// Where frame `frame` of a signal of `len` samples reads: the window covers samples
+    /// `centre − half .. centre + half`; its first `pad` samples lie before the signal (zero
+    /// padding), then come the samples of the returned range (the part past `len` is zero
+    /// padding too).
+    fn window_span(&self, frame: usize, len: usize) -> (usize, std::ops::Range<usize>) {
+        let half = self.size() / 2;
+        let centre = frame * self.hop;
+        let pad = half.saturating_sub(centre);
+        let from = (centre + pad - half).min(len);
+        let to = (centre + half).min(len).max(from);
+        (pad, from..to)
+    }
+
+    /// The amplitudes of the bins in `bins` of one frame: `pad` zeros, then `body` (at most a
+    /// window's length), then zeros, windowed.
+    fn transform(&mut self, pad: usize, body: &[f32], bins: std::ops::Range<usize>) -> &[f32] {
         let size = self.size();
         let half = size / 2;
         let bins = bins.start.min(half + 1)..bins.end.min(half + 1);
-        for frame in 0..self.frames(x.len()) {
-            // The window covers samples `centre − half .. centre + half`; the part outside `x`
-            // is zero padding.
-            let centre = frame * self.hop;
-            let pad = half.saturating_sub(centre);
-            let from = (centre + pad - half).min(x.len());
-            let to = (centre + half).min(x.len()).max(from);
-            let (lead, rest) = self.input.split_at_mut(pad.min(size));
-            lead.fill(0.0);
-            let (body, tail) = rest.split_at_mut(to - from);
-            for ((slot, &s), &w) in body.iter_mut().zip(&x[from..to]).zip(&self.window[pad..]) {
-                *slot = s * w;
-            }
-            tail.fill(0.0);
-            // Buffer sizes come from the plan itself, so the transform cannot fail.
-            let _ = self.fft.process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
-            for (m, c) in self.magnitude[bins.clone()].iter_mut().zip(&self.spectrum[bins.clone()]) {
-                // Not `Complex::norm` (`hypot`, a library call per bin): audio magnitudes are far
-                // from the overflow and underflow that `hypot` guards against.
-                *m = (c.re * c.re + c.im * c.im).sqrt() * self.scale;
-            }
-            f(frame, &self.magnitude);
+        let (lead, rest) = self.input.split_at_mut(pad.min(size));
+        lead.fill(0.0);
+        let (samples, tail) = rest.split_at_mut(body.len());
+        for ((slot, &s), &w) in samples.iter_mut().zip(body).zip(&self.window[pad..]) {
+            *slot = s * w;
         }
+        tail.fill(0.0);
+        // Buffer sizes come from the plan itself, so the transform cannot fail.
+        let _ = self.fft.process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch);
+        for (m, c) in self.magnitude[bins.clone()].iter_mut().zip(&self.spectrum[bins]) {
+            // Not `Complex::norm` (`hypot`, a library call per bin): audio magnitudes are far
+            // from the overflow and underflow that `hypot` guards against.
+            *m = (c.re * c.re + c.im * c.im).sqrt() * self.scale;
+        }
+        &self.magnitude
+    }
+}
+
+/// An [`Stft`] fed a signal in pieces: it keeps the samples its next frames need and nothing
+/// older, and computes each frame as soon as its window is complete, exactly as
+/// [`Stft::for_each_frame_in`] does on the whole signal.
+struct StftStream {
+    stft: Stft,
+    bins: std::ops::Range<usize>,
+    /// Samples from stream position `base` on.
+    buf: Vec<f32>,
+    base: usize,
+    /// The next frame to compute.
+    next: usize,
+}
+
+impl StftStream {
+    fn new(stft: Stft, bins: std::ops::Range<usize>) -> StftStream {
+        let keep = stft.size() * 2;
+        StftStream { stft, bins, buf: Vec::with_capacity(keep), base: 0, next: 0 }
+    }
+
+    /// Samples received so far.
+    fn len(&self) -> usize {
+        self.base + self.buf.len()
+    }
+
+    /// Appends `x` and calls `f(frame, amplitudes)` for every frame whose window it completes.
+    fn push(&mut self, x: &[f32], mut f: impl FnMut(usize, &[f32])) {
+        self.buf.extend_from_slice(x);
+        let half = self.stft.size() / 2;
+        while self.next * self.stft.hop + half <= self.len() {
+            self.emit(&mut f);
+        }
+        // Drop the samples before the next window, once they are half of the buffer (so each
+        // sample is moved at most about once).
+        let start = (self.next * self.stft.hop).saturating_sub(half).min(self.len());
+        let dead = start - self.base;
+        if dead > 0 && dead >= self.buf.len() / 2 {
+            self.buf.drain(..dead);
+            self.base = start;
+        }
+    }
+
+    /// Ends the signal: computes the frames left, whose windows run past its end (zero padding).
+    fn finish(&mut self, mut f: impl FnMut(usize, &[f32])) {
+        while self.next < self.stft.frames(self.len()) {
+            self.emit(&mut f);
+        }
+    }
+
+    fn emit(&mut self, f: &mut impl FnMut(usize, &[f32])) {
+        let (pad, span) = self.stft.window_span(self.next, self.len());
+        let body = &self.buf[span.start - self.base..span.end - self.base];
+        f(self.next, self.stft.transform(pad, body, self.bins.clone()));
+        self.next += 1;
     }
 }
 
@@ -177,19 +258,12 @@ pub struct Features {
 }
 
 impl Features {
-    /// Computes onset envelopes and chroma of `mono` sampled at `sample_rate`.
+    /// Computes onset envelopes and chroma of `mono` sampled at `sample_rate`: a
+    /// [`FeatureBuilder`] given the whole signal.
     pub fn compute(mono: &[f32], sample_rate: u32) -> Result<Features, AnalysisError> {
-        if !SAMPLE_RATE_RANGE.contains(&sample_rate) {
-            return Err(AnalysisError::SampleRate(sample_rate));
-        }
-        let sr = f64::from(sample_rate);
-        let seconds = mono.len() as f64 / sr;
-        if seconds < MIN_SECONDS {
-            return Err(AnalysisError::TooShort { seconds, min: MIN_SECONDS });
-        }
-        let (onset_rate, onset) = onset_envelopes(mono, sr);
-        let (chroma_rate, chroma, bass_chroma) = chromagram(mono, sr);
-        Ok(Features { onset_rate, onset, chroma_rate, chroma, bass_chroma })
+        let mut builder = FeatureBuilder::new(sample_rate)?;
+        builder.push(mono);
+        builder.finish()
     }
 
     /// [`Features::compute`] on the mono downmix of planar `channels`.
@@ -201,85 +275,175 @@ impl Features {
     }
 }
 
+/// [`Features`] computed from a mono signal given in pieces of any length, so the signal never
+/// has to be kept: it holds the last window of each transform (under 0.4 s of audio) and the
+/// features so far (about 3.5 KB per second of audio at 48 kHz, 12 MB per hour). The result
+/// is the one [`Features::compute`] gives on the whole signal, to the bit.
+pub struct FeatureBuilder {
+    sample_rate: u32,
+    onset: StftStream,
+    onset_bands: [std::ops::Range<usize>; 3],
+    /// Log magnitudes of the previous onset frame.
+    previous: Vec<f32>,
+    onset_rate: f64,
+    onsets: Vec<[f32; 3]>,
+    chroma: StftStream,
+    chroma_bins: (usize, usize),
+    chroma_bin_hz: f64,
+    chroma_rate: f64,
+    chromas: Vec<[f32; 12]>,
+    bass: Vec<[f32; 12]>,
+}
+
+impl FeatureBuilder {
+    /// A builder for a signal at `sample_rate` (within [`SAMPLE_RATE_RANGE`]).
+    pub fn new(sample_rate: u32) -> Result<FeatureBuilder, AnalysisError> {
+        if !SAMPLE_RATE_RANGE.contains(&sample_rate) {
+            return Err(AnalysisError::SampleRate(sample_rate));
+        }
+        let sr = f64::from(sample_rate);
+
+        let hop = (sr / ONSET_FRAME_RATE).round().max(1.0) as usize;
+        let stft = Stft::new(pow2_window(0.04, sr), hop);
+        let bin_hz = sr / stft.size() as f64;
+        let bins = stft.size() / 2 + 1;
+        // Each band is a contiguous run of bins: `k` with `lo ≤ k·bin_hz < hi`.
+        let first_at = |hz: f64| (0..bins).find(|&k| k as f64 * bin_hz >= hz).unwrap_or(bins);
+        let onset_bands = BAND_EDGES_HZ.map(|(lo, hi)| first_at(lo)..first_at(hi));
+        let used = onset_bands[0].start..onset_bands[2].end;
+        let onset = StftStream::new(stft, used);
+
+        let size = pow2_window(0.16, sr);
+        let chroma_hop = size / 4;
+        let chroma_bin_hz = sr / size as f64;
+        let lo = ((CHROMA_RANGE_HZ.0.min(BASS_RANGE_HZ.0) / chroma_bin_hz).floor() as usize).max(1);
+        let hi = ((CHROMA_RANGE_HZ.1 / chroma_bin_hz).ceil() as usize).min(size / 2 - 1);
+        // The peak picking reads the bins `lo − 1 ..= hi + 1`.
+        let chroma = StftStream::new(Stft::new(size, chroma_hop), lo - 1..hi + 2);
+
+        Ok(FeatureBuilder {
+            sample_rate,
+            onset,
+            onset_bands,
+            previous: vec![0.0; bins],
+            onset_rate: sr / hop as f64,
+            onsets: Vec::new(),
+            chroma,
+            chroma_bins: (lo, hi),
+            chroma_bin_hz,
+            chroma_rate: sr / chroma_hop as f64,
+            chromas: Vec::new(),
+            bass: Vec::new(),
+        })
+    }
+
+    /// Samples received so far.
+    pub fn len(&self) -> usize {
+        self.onset.len()
+    }
+
+    /// Whether no sample was received yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends the next samples of the signal.
+    pub fn push(&mut self, mono: &[f32]) {
+        let (bands, previous, onsets) = (&self.onset_bands, &mut self.previous, &mut self.onsets);
+        self.onset.push(mono, |_, amp| onsets.push(onset_frame(amp, bands, previous)));
+        let (bins, bin_hz, chromas, bass) = (self.chroma_bins, self.chroma_bin_hz, &mut self.chromas, &mut self.bass);
+        self.chroma.push(mono, |_, amp| {
+            let (c, b) = chroma_frame(amp, bins, bin_hz);
+            chromas.push(c);
+            bass.push(b);
+        });
+    }
+
+    /// Ends the signal: the features of all of it, or [`AnalysisError::TooShort`] under
+    /// [`MIN_SECONDS`].
+    pub fn finish(mut self) -> Result<Features, AnalysisError> {
+        let seconds = self.len() as f64 / f64::from(self.sample_rate);
+        if seconds < MIN_SECONDS {
+            return Err(AnalysisError::TooShort { seconds, min: MIN_SECONDS });
+        }
+        let (bands, previous, onsets) = (&self.onset_bands, &mut self.previous, &mut self.onsets);
+        self.onset.finish(|_, amp| onsets.push(onset_frame(amp, bands, previous)));
+        if let Some(first) = onsets.first_mut() {
+            // The first frame's "flux" is the onset of the whole signal from silence.
+            *first = [0.0; 3];
+        }
+        let (bins, bin_hz, chromas, bass) = (self.chroma_bins, self.chroma_bin_hz, &mut self.chromas, &mut self.bass);
+        self.chroma.finish(|_, amp| {
+            let (c, b) = chroma_frame(amp, bins, bin_hz);
+            chromas.push(c);
+            bass.push(b);
+        });
+        Ok(Features {
+            onset_rate: self.onset_rate,
+            onset: self.onsets,
+            chroma_rate: self.chroma_rate,
+            chroma: self.chromas,
+            bass_chroma: self.bass,
+        })
+    }
+}
+
 /// Smallest power of two ≥ `seconds * sr`.
 fn pow2_window(seconds: f64, sr: f64) -> usize {
     ((seconds * sr).round().max(4.0) as usize).next_power_of_two()
 }
 
-fn onset_envelopes(mono: &[f32], sr: f64) -> (f64, Vec<[f32; 3]>) {
-    let hop = (sr / ONSET_FRAME_RATE).round().max(1.0) as usize;
-    let mut stft = Stft::new(pow2_window(0.04, sr), hop);
-    let bin_hz = sr / stft.size() as f64;
-    let bins = stft.size() / 2 + 1;
-    // Each band is a contiguous run of bins: `k` with `lo ≤ k·bin_hz < hi`.
-    let first_at = |hz: f64| (0..bins).find(|&k| k as f64 * bin_hz >= hz).unwrap_or(bins);
-    let ranges = BAND_EDGES_HZ.map(|(lo, hi)| first_at(lo)..first_at(hi));
-    let used = ranges[0].start..ranges[2].end;
-    let mut previous = vec![0.0f32; bins];
-    let mut out = vec![[0.0f32; 3]; stft.frames(mono.len())];
-    stft.for_each_frame_in(mono, used, |frame, amp| {
-        for (b, range) in ranges.iter().enumerate() {
-            let mut flux = 0.0f32;
-            for (&a, prev) in amp[range.clone()].iter().zip(&mut previous[range.clone()]) {
-                let l = (1.0 + LOG_GAIN * a).ln();
-                flux += (l - *prev).max(0.0);
-                *prev = l;
-            }
-            out[frame][b] = if range.is_empty() { 0.0 } else { flux / range.len() as f32 };
+/// The onset strength of one frame per band: the mean half-wave-rectified rise of the log
+/// magnitudes since the `previous` frame, which becomes this one.
+fn onset_frame(amp: &[f32], bands: &[std::ops::Range<usize>; 3], previous: &mut [f32]) -> [f32; 3] {
+    let mut out = [0.0f32; 3];
+    for (b, range) in bands.iter().enumerate() {
+        let mut flux = 0.0f32;
+        for (&a, prev) in amp[range.clone()].iter().zip(&mut previous[range.clone()]) {
+            let l = (1.0 + LOG_GAIN * a).ln();
+            flux += (l - *prev).max(0.0);
+            *prev = l;
         }
-    });
-    if let Some(first) = out.first_mut() {
-        // The first frame's "flux" is the onset of the whole signal from silence.
-        *first = [0.0; 3];
+        out[b] = if range.is_empty() { 0.0 } else { flux / range.len() as f32 };
     }
-    (sr / hop as f64, out)
+    out
 }
 
-type Chromagram = (f64, Vec<[f32; 12]>, Vec<[f32; 12]>);
-
-fn chromagram(mono: &[f32], sr: f64) -> Chromagram {
-    let size = pow2_window(0.16, sr);
-    let hop = size / 4;
-    let mut stft = Stft::new(size, hop);
-    let bin_hz = sr / size as f64;
-    let lo = ((CHROMA_RANGE_HZ.0.min(BASS_RANGE_HZ.0) / bin_hz).floor() as usize).max(1);
-    let hi = ((CHROMA_RANGE_HZ.1 / bin_hz).ceil() as usize).min(size / 2 - 1);
-    let frames = stft.frames(mono.len());
-    let mut chroma = vec![[0.0f32; 12]; frames];
-    let mut bass = vec![[0.0f32; 12]; frames];
-    // The peak picking reads the bins `lo − 1 ..= hi + 1`.
-    stft.for_each_frame_in(mono, lo - 1..hi + 2, |frame, amp| {
-        let peak = amp[lo..=hi].iter().fold(0.0f32, |m, &a| m.max(a));
-        // Peaks more than 60 dB under the loudest are leakage or reverb noise.
-        let floor = (peak * 1e-3).max(1e-7);
-        for k in lo..=hi {
-            let a = amp[k];
-            if a < floor || a <= amp[k - 1] || a < amp[k + 1] {
-                continue;
-            }
-            // Parabolic interpolation of the log magnitude around the local maximum.
-            let (l0, l1, l2) = (amp[k - 1].max(1e-12).ln(), a.ln(), amp[k + 1].max(1e-12).ln());
-            let denom = l0 - 2.0 * l1 + l2;
-            let delta = if denom.abs() > 1e-12 { (0.5 * (l0 - l2) / denom).clamp(-0.5, 0.5) } else { 0.0 };
-            let freq = (k as f64 + f64::from(delta)) * bin_hz;
-            let midi = 69.0 + 12.0 * (freq / TUNING_A4_HZ).log2();
-            let nearest = midi.round();
-            // 1 on the semitone, 0 a quarter tone away.
-            let closeness = (1.0 - 2.0 * (midi - nearest).abs()) as f32;
-            if closeness <= 0.0 {
-                continue;
-            }
-            let weight = a * closeness;
-            let pc = (nearest as i64).rem_euclid(12) as usize;
-            if freq >= CHROMA_RANGE_HZ.0 && freq <= CHROMA_RANGE_HZ.1 {
-                chroma[frame][pc] += weight;
-            }
-            if freq >= BASS_RANGE_HZ.0 && freq <= BASS_RANGE_HZ.1 {
-                bass[frame][pc] += weight;
-            }
+/// The chroma and bass chroma of one frame: its spectral peaks between bins `lo` and `hi`
+/// mapped to pitch classes.
+fn chroma_frame(amp: &[f32], (lo, hi): (usize, usize), bin_hz: f64) -> ([f32; 12], [f32; 12]) {
+    let mut chroma = [0.0f32; 12];
+    let mut bass = [0.0f32; 12];
+    let peak = amp[lo..=hi].iter().fold(0.0f32, |m, &a| m.max(a));
+    // Peaks more than 60 dB under the loudest are leakage or reverb noise.
+    let floor = (peak * 1e-3).max(1e-7);
+    for k in lo..=hi {
+        let a = amp[k];
+        if a < floor || a <= amp[k - 1] || a < amp[k + 1] {
+            continue;
         }
-    });
-    (sr / hop as f64, chroma, bass)
+        // Parabolic interpolation of the log magnitude around the local maximum.
+        let (l0, l1, l2) = (amp[k - 1].max(1e-12).ln(), a.ln(), amp[k + 1].max(1e-12).ln());
+        let denom = l0 - 2.0 * l1 + l2;
+        let delta = if denom.abs() > 1e-12 { (0.5 * (l0 - l2) / denom).clamp(-0.5, 0.5) } else { 0.0 };
+        let freq = (k as f64 + f64::from(delta)) * bin_hz;
+        let midi = 69.0 + 12.0 * (freq / TUNING_A4_HZ).log2();
+        let nearest = midi.round();
+        // 1 on the semitone, 0 a quarter tone away.
+        let closeness = (1.0 - 2.0 * (midi - nearest).abs()) as f32;
+        if closeness <= 0.0 {
+            continue;
+        }
+        let weight = a * closeness;
+        let pc = (nearest as i64).rem_euclid(12) as usize;
+        if freq >= CHROMA_RANGE_HZ.0 && freq <= CHROMA_RANGE_HZ.1 {
+            chroma[pc] += weight;
+        }
+        if freq >= BASS_RANGE_HZ.0 && freq <= BASS_RANGE_HZ.1 {
+            bass[pc] += weight;
+        }
+    }
+    (chroma, bass)
 }
 
 #[cfg(test)]

@@ -165,22 +165,15 @@ impl Timeline {
     }
 
     /// Measures a whole decoded stream (`audio[ch][frame]`, 1 or 2 channels) with the same
-    /// [`StatsMeter`] the plugin runs, in blocks of [`OFFLINE_BLOCK`]; `progress` gets the
-    /// frames done after every block.
+    /// [`StatsMeter`] the plugin runs: a [`TimelineMeter`] given blocks of [`OFFLINE_BLOCK`];
+    /// `progress` gets the frames done after every block.
     pub fn of_audio(
         sample_rate: u32,
         audio: &[&[f32]],
         mut progress: impl FnMut(usize),
     ) -> Result<Self, TimelineError> {
-        let mut meter = StatsMeter::new(sample_rate as f64, audio.len())?;
-        let mut timeline = Self::new(sample_rate, audio.len())?;
+        let mut meter = TimelineMeter::new(sample_rate, audio.len())?;
         let len = audio.iter().map(|c| c.len()).min().unwrap_or(0);
-        let mut result = Ok(());
-        let mut take = |f: &StatsFrame| {
-            if result.is_ok() {
-                result = timeline.push(f);
-            }
-        };
         let mut start = 0;
         while start < len {
             let end = (start + OFFLINE_BLOCK).min(len);
@@ -188,13 +181,11 @@ impl Timeline {
             for (v, ch) in views.iter_mut().zip(audio) {
                 *v = &ch[start..end];
             }
-            meter.process(&views[..audio.len()], None, &mut take)?;
+            meter.process(&views[..audio.len()])?;
             start = end;
             progress(end);
         }
-        meter.finish(&mut take);
-        result?;
-        Ok(timeline)
+        meter.finish()
     }
 
     /// Adds the next frame from the meter. Frames must come in `seq` order; missing ones (a
@@ -285,5 +276,50 @@ impl Timeline {
         let i = self.frames.partition_point(|f| f.start_s <= stream_s);
         let near = self.frames[..i].iter().rev().find(|f| f.transport_s.is_some())?;
         Some(near.transport_s? + (stream_s - near.start_s))
+    }
+}
+
+/// A [`Timeline`] measured from audio given block by block: a [`StatsMeter`] whose frames go
+/// straight into the timeline, so only the statistics are kept, never the audio.
+///
+/// The meter sums some statistics in `f32` within a block, so the figures depend on the block
+/// sizes by rounding only; blocks of [`OFFLINE_BLOCK`] frames (the last one shorter) give the
+/// figures of [`Timeline::of_audio`] to the bit.
+pub struct TimelineMeter {
+    meter: StatsMeter,
+    timeline: Timeline,
+    /// The first error of [`Timeline::push`], reported by [`TimelineMeter::finish`].
+    result: Result<(), TimelineError>,
+}
+
+impl TimelineMeter {
+    /// A meter for `channels` (1 or 2) at `sample_rate` Hz.
+    pub fn new(sample_rate: u32, channels: usize) -> Result<Self, TimelineError> {
+        let meter = StatsMeter::new(sample_rate as f64, channels)?;
+        let timeline = Timeline::new(sample_rate, channels)?;
+        Ok(Self { meter, timeline, result: Ok(()) })
+    }
+
+    /// Measures the next block (`block[ch][frame]`, one slice per channel, equal lengths).
+    pub fn process(&mut self, block: &[&[f32]]) -> Result<(), TimelineError> {
+        let (timeline, result) = (&mut self.timeline, &mut self.result);
+        self.meter.process(block, None, |f| {
+            if result.is_ok() {
+                *result = timeline.push(f);
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Ends the stream (the partial last frame is measured) and returns the timeline.
+    pub fn finish(mut self) -> Result<Timeline, TimelineError> {
+        let (timeline, result) = (&mut self.timeline, &mut self.result);
+        self.meter.finish(|f| {
+            if result.is_ok() {
+                *result = timeline.push(f);
+            }
+        });
+        self.result?;
+        Ok(self.timeline)
     }
 }

@@ -1,16 +1,19 @@
 //! The whole analysis of a track or of a segment of it: loudness, tempo, key, sections,
 //! character, tonal balance and findings, in one serialisable [`TrackAnalysis`].
 //!
-//! [`analyze`] measures decoded audio (the CLI); [`analyze_timeline`] reads a [`Timeline`] and
-//! a mono downmix that were filled elsewhere (the plugin's worker). Both run the same code
-//! after the timeline is built.
+//! [`analyze`] measures decoded audio; [`analyze_with_features`] reads a [`Timeline`] and the
+//! spectral features a [`StreamAnalyzer`] measured from a stream (the CLI, a file of any length
+//! in bounded memory); [`analyze_timeline`] reads a timeline and a mono downmix that were
+//! filled elsewhere (the plugin's worker). All run the same code once the timeline and the
+//! features are measured.
 
 use super::character::{self, Character, Source};
 use super::findings::{self, Context, Finding};
 use super::key::{self, Mode};
 use super::loudness::LoudnessReport;
 use super::sections::{self, Section};
-use super::spectral::{mono_downmix, Features};
+use super::spectral::Features;
+use super::stream::{StreamAnalyzer, OFFLINE_BLOCK};
 use super::targets::{self, GenreTarget, Platform};
 use super::tempo;
 use super::timeline::{Timeline, TimelineError};
@@ -175,6 +178,9 @@ fn resolve(options: &AnalyzeOptions) -> Result<(&'static Platform, &GenreTarget)
 
 /// Analyses decoded planar audio (`channels[ch][frame]`, 1 or 2 channels). `progress` gets
 /// the fraction done (0 … 1) as the statistics are measured.
+///
+/// The buffer goes through a [`StreamAnalyzer`] in blocks of [`OFFLINE_BLOCK`], as a file
+/// streamed by the CLI does, so both give the same analysis.
 pub fn analyze(
     sample_rate: u32,
     channels: &[Vec<f32>],
@@ -182,11 +188,18 @@ pub fn analyze(
     mut progress: impl FnMut(f64),
 ) -> Result<TrackAnalysis, AnalyzeError> {
     resolve(options)?;
-    let views: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
-    let len = views.iter().map(|c| c.len()).min().unwrap_or(0).max(1);
-    let timeline = Timeline::of_audio(sample_rate, &views, |done| progress(done as f64 / len as f64))?;
-    let mono = mono_downmix(channels);
-    analyze_timeline(&timeline, &mono, options)
+    let mut analyzer = StreamAnalyzer::new(sample_rate, channels.len(), options.from_s, options.to_s)?;
+    let len = channels.iter().map(Vec::len).min().unwrap_or(0);
+    let mut start = 0;
+    while start < len {
+        let end = (start + OFFLINE_BLOCK).min(len);
+        let block: Vec<&[f32]> = channels.iter().map(|c| &c[start..end]).collect();
+        analyzer.push(&block)?;
+        start = end;
+        progress(end as f64 / len.max(1) as f64);
+    }
+    let measured = analyzer.finish()?;
+    analyze_with_features(&measured.timeline, measured.features.as_ref(), options)
 }
 
 /// Analyses a filled timeline with the mono downmix of the same stream (for tempo, key,
@@ -198,6 +211,30 @@ pub fn analyze_timeline(
     options: &AnalyzeOptions,
 ) -> Result<TrackAnalysis, AnalyzeError> {
     let (platform, genre) = resolve(options)?;
+    let (from, to) = segment(timeline, options)?;
+    let rate = timeline.sample_rate() as f64;
+    let mono_start_s = timeline.duration_s() - mono.len() as f64 / rate;
+    let a = (((from - mono_start_s) * rate).round().max(0.0) as usize).min(mono.len());
+    let b = (((to - mono_start_s) * rate).round().max(0.0) as usize).clamp(a, mono.len());
+    // Too short (or no downmix kept): no tempo, key, sections or character, the rest stands.
+    let features = Features::compute(&mono[a..b], timeline.sample_rate()).ok();
+    Ok(judge(timeline, features.as_ref(), (from, to), platform, genre))
+}
+
+/// Analyses a filled timeline with the spectral features of the stretch `options` asks for
+/// (`None` when it is too short for them), as a [`StreamAnalyzer`] measured them.
+pub fn analyze_with_features(
+    timeline: &Timeline,
+    features: Option<&Features>,
+    options: &AnalyzeOptions,
+) -> Result<TrackAnalysis, AnalyzeError> {
+    let (platform, genre) = resolve(options)?;
+    let segment = segment(timeline, options)?;
+    Ok(judge(timeline, features, segment, platform, genre))
+}
+
+/// The stretch `options` ask for, inside the timeline: `(from, to)` seconds.
+fn segment(timeline: &Timeline, options: &AnalyzeOptions) -> Result<(f64, f64), AnalyzeError> {
     let duration = timeline.duration_s();
     let from = options.from_s.unwrap_or(0.0).max(0.0);
     let to = options.to_s.unwrap_or(duration).min(duration);
@@ -209,18 +246,25 @@ pub fn analyze_timeline(
             duration,
         });
     }
+    Ok((from, to))
+}
+
+/// Everything measured about the stretch `from`–`to` of `timeline`, whose spectral features
+/// are `features`.
+fn judge(
+    timeline: &Timeline,
+    features: Option<&Features>,
+    (from, to): (f64, f64),
+    platform: &Platform,
+    genre: &GenreTarget,
+) -> TrackAnalysis {
+    let duration = timeline.duration_s();
     let loudness = timeline.loudness_between(from, to);
     let frames = timeline.frames_between(from, to);
     let tonal_balance = tonal::measure(frames, loudness.integrated_lufs, genre);
     let findings = findings::detect(timeline, from, to, &Context { platform, genre });
 
-    let rate = timeline.sample_rate() as f64;
-    let mono_start_s = duration - mono.len() as f64 / rate;
-    let a = (((from - mono_start_s) * rate).round().max(0.0) as usize).min(mono.len());
-    let b = (((to - mono_start_s) * rate).round().max(0.0) as usize).clamp(a, mono.len());
-    // Too short (or no downmix kept): no tempo, key, sections or character, the rest stands.
-    let features = Features::compute(&mono[a..b], timeline.sample_rate()).ok();
-    let (tempo, key, sections, character, source) = match &features {
+    let (tempo, key, sections, character, source) = match features {
         Some(f) => {
             let t = tempo::detect(f);
             let k = key::detect(f);
@@ -247,7 +291,7 @@ pub fn analyze_timeline(
         }
         None => (None, None, Vec::new(), None, None),
     };
-    Ok(TrackAnalysis {
+    TrackAnalysis {
         sample_rate: timeline.sample_rate(),
         channels: timeline.channels(),
         duration_s: duration,
@@ -263,5 +307,5 @@ pub fn analyze_timeline(
         source,
         tonal_balance,
         findings,
-    })
+    }
 }

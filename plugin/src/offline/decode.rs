@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use symphonia::core::audio::{AudioBuffer as SymBuffer, AudioBufferRef, Signal};
 use symphonia::core::codecs::{
-    CodecParameters, CodecType, DecoderOptions, CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3, CODEC_TYPE_NULL,
-    CODEC_TYPE_VORBIS,
+    CodecParameters, CodecType, Decoder, DecoderOptions, CODEC_TYPE_MP1, CODEC_TYPE_MP2, CODEC_TYPE_MP3,
+    CODEC_TYPE_NULL, CODEC_TYPE_VORBIS,
 };
 use symphonia::core::conv::IntoSample;
 use symphonia::core::errors::Error as SymError;
@@ -166,12 +166,25 @@ pub struct Decoded {
     pub first_concealed_frame: Option<u64>,
 }
 
+/// What reading a whole stream took, known once [`AudioReader::finish`] has checked its end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeSummary {
+    /// Codec name, as in [`Decoded::codec`].
+    pub codec: String,
+    /// Frames in the stream: all that [`AudioReader::read`] can hand out.
+    pub frames: u64,
+    /// As in [`Decoded::concealed_packets`].
+    pub concealed_packets: u64,
+    /// As in [`Decoded::first_concealed_frame`].
+    pub first_concealed_frame: Option<u64>,
+}
+
 /// Decodes a whole file. See [`decode_file`] for the policy on damaged data.
 pub fn read_audio(path: &Path) -> Result<AudioBuffer, DecodeError> {
     read_audio_with_progress(path, &mut |_, _| {})
 }
 
-/// [`read_audio`] that calls `progress(frames_done, total_frames_if_known)` after each packet.
+/// [`read_audio`] that calls `progress(frames_done, total_frames_if_known)` as it goes.
 pub fn read_audio_with_progress(
     path: &Path,
     progress: &mut dyn FnMut(u64, Option<u64>),
@@ -179,7 +192,15 @@ pub fn read_audio_with_progress(
     decode_file(path, progress).map(|d| d.audio)
 }
 
+/// Frames per [`AudioReader::read`] when [`decode_file`] fills a whole buffer: only sets how
+/// often `progress` is called.
+const DECODE_CHUNK: usize = 4096;
+
 /// Decodes a whole file into planar `f32`, reporting progress as `(frames_done, total)`.
+///
+/// This is [`AudioReader`] read to the end into one buffer, for callers that need all of the
+/// audio at once (the plugin's demo player, tests); the CLI streams instead, so its memory does
+/// not grow with the length of the file.
 ///
 /// Policy on damaged data:
 /// - **Lossless** (PCM WAV/AIFF, FLAC): any undecodable packet, a length shorter than the header
@@ -197,21 +218,47 @@ pub fn read_audio_with_progress(
 /// Panics inside symphonia (it has had some on fuzzed input) are caught and returned as
 /// [`DecodeError::DecoderPanic`]. A panic in `progress` is reported the same way.
 pub fn decode_file(path: &Path, progress: &mut dyn FnMut(u64, Option<u64>)) -> Result<Decoded, DecodeError> {
-    catch_decoder_panic(path, || decode_inner(path, progress))
+    catch_decoder_panic(path, || {
+        let mut reader = AudioReader::open(path)?;
+        let total = reader.header_frames();
+        let reserve = total.unwrap_or(0).min(MAX_RESERVE_FRAMES) as usize;
+        let mut channels: Vec<Vec<f32>> = (0..reader.channels()).map(|_| Vec::with_capacity(reserve)).collect();
+        let mut done = 0u64;
+        loop {
+            let n = reader.read(&mut channels, DECODE_CHUNK)?;
+            if n == 0 {
+                break;
+            }
+            done += n as u64;
+            progress(done, total);
+        }
+        let sample_rate = reader.sample_rate();
+        let summary = reader.finish()?;
+        Ok(Decoded {
+            audio: AudioBuffer { sample_rate, channels },
+            codec: summary.codec,
+            concealed_packets: summary.concealed_packets,
+            first_concealed_frame: summary.first_concealed_frame,
+        })
+    })
 }
 
 /// Runs `f`, turning a panic into [`DecodeError::DecoderPanic`].
 fn catch_decoder_panic<T>(path: &Path, f: impl FnOnce() -> Result<T, DecodeError>) -> Result<T, DecodeError> {
     // `AssertUnwindSafe`: after a panic everything `f` touched (reader, decoder, partial
-    // buffers) is dropped, so no broken state can be observed.
+    // buffers) is dropped or, for an [`AudioReader`], refuses further use, so no broken state
+    // can be observed.
     panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_string());
-        Err(DecodeError::DecoderPanic { path: path.to_path_buf(), message })
+        Err(DecodeError::DecoderPanic { path: path.to_path_buf(), message: panic_message(payload) })
     })
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 /// Lossy codecs get packet concealment instead of hard errors; see [`decode_file`].
@@ -371,212 +418,386 @@ pub fn probe(path: &Path) -> Result<StreamInfo, DecodeError> {
     })
 }
 
-fn decode_inner(path: &Path, progress: &mut dyn FnMut(u64, Option<u64>)) -> Result<Decoded, DecodeError> {
-    let owned = || path.to_path_buf();
-    let Opened { mut format, track_id, params, codec_name, aiff } = open(path)?;
+/// A file decoded as a stream: [`AudioReader::read`] hands out planar `f32` frames in the
+/// order of the file, as many as asked for, so a consumer can work in blocks of its own size
+/// (the renderer's 1024 frames, the analysis' 4096) and memory does not grow with the length of
+/// the file. [`decode_file`] is this reader read to the end into one buffer; both apply the
+/// same policy on damaged data (see there).
+///
+/// The checks that need the whole stream (a lossless file shorter than its header declares, a
+/// FLAC MD5 mismatch, too many concealed packets) run in [`AudioReader::finish`]: a consumer
+/// must call it, and discard what it made from the audio when it fails.
+///
+/// Every decoded packet goes through `load_packet` (symphonia's buffer to our planar `f32`):
+/// per-packet steps on the samples belong there, once, for every caller.
+///
+/// Panics inside symphonia are caught as in [`decode_file`]; after one, the reader refuses
+/// further use with the same [`DecodeError::DecoderPanic`].
+pub struct AudioReader {
+    path: PathBuf,
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn Decoder>,
+    track_id: u32,
+    params: CodecParameters,
+    codec_name: String,
+    lossy: bool,
+    /// Length the header declares, if it does (and is not 0).
+    total: Option<u64>,
+    /// Frames beyond this are dropped: the AIFF over-read (see `aiff_declared_frames`). Other
+    /// formats keep everything that decodes.
+    limit: Option<u64>,
+    /// Known once the first packet decoded, which [`AudioReader::open`] waits for.
+    sample_rate: Option<u32>,
+    /// The current packet in planar `f32`, one `Vec` per channel, and how much of it was read.
+    packet: Vec<Vec<f32>>,
+    packet_pos: usize,
+    /// Silence for concealed packets or gaps, to hand out before the current packet.
+    owed_silence: u64,
+    /// Frames decoded or concealed so far (positions in messages; before the first good packet
+    /// the silence owed for damaged ones is not counted yet, it starts the stream).
+    frames: u64,
+    /// Frames handed out by `read`.
+    emitted: u64,
+    packets: u64,
+    concealed: u64,
+    first_concealed: Option<u64>,
+    concealed_frames: u64,
+    /// Where the next packet should start, to detect data skipped by the demuxer.
+    next_ts: Option<u64>,
+    ended: bool,
+    /// The message of a panic caught in an earlier call.
+    panicked: Option<String>,
+}
 
-    let codecs = symphonia::default::get_codecs();
-    // `verify` makes the FLAC decoder compute the MD5 of the decoded audio, checked in
-    // `finalize` against STREAMINFO: the one check that catches silently corrupted FLAC data.
-    let mut decoder = codecs.make(&params, &DecoderOptions { verify: true }).map_err(|e| match e {
-        SymError::Unsupported(_) => DecodeError::Unsupported { path: owned(), what: format!("codec ({codec_name})") },
-        e => stream_error(path, e, 0, params.sample_rate),
-    })?;
-
-    let lossy = is_lossy(params.codec);
-    let total = params.n_frames.filter(|&n| n > 0);
-
-    let mut sample_rate: Option<u32> = None;
-    let mut channels: Vec<Vec<f32>> = Vec::new();
-    let mut frames: u64 = 0;
-    let mut packets: u64 = 0;
-    let mut concealed: u64 = 0;
-    let mut first_concealed: Option<u64> = None;
-    // Silence owed for damaged packets seen before the first good one told us the channel count.
-    let mut pending_silence: u64 = 0;
-    // Where the next packet should start, to detect data skipped by the demuxer.
-    let mut next_ts: Option<u64> = None;
-    let mut concealed_frames: u64 = 0;
-
-    loop {
-        let packet = match format.next_packet() {
-            Ok(packet) => packet,
-            // How every symphonia demuxer signals the end of the stream.
-            Err(SymError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-            // The demuxer found a new logical stream (chained Ogg): the track list changed.
-            Err(SymError::ResetRequired) => {
-                return Err(DecodeError::FormatChange { path: owned(), detail: "to a new chained stream".into() })
+impl AudioReader {
+    /// Opens `path` and decodes up to its first audio, so that [`AudioReader::sample_rate`] and
+    /// [`AudioReader::channels`] are known. Errors as [`decode_file`]'s.
+    pub fn open(path: &Path) -> Result<AudioReader, DecodeError> {
+        catch_decoder_panic(path, || {
+            let owned = || path.to_path_buf();
+            let Opened { format, track_id, params, codec_name, aiff } = open(path)?;
+            // `verify` makes the FLAC decoder compute the MD5 of the decoded audio, checked in
+            // `finish` against STREAMINFO: the one check that catches silently corrupted FLAC data.
+            let decoder = symphonia::default::get_codecs().make(&params, &DecoderOptions { verify: true }).map_err(
+                |e| match e {
+                    SymError::Unsupported(_) => {
+                        DecodeError::Unsupported { path: owned(), what: format!("codec ({codec_name})") }
+                    }
+                    e => stream_error(path, e, 0, params.sample_rate),
+                },
+            )?;
+            let lossy = is_lossy(params.codec);
+            let total = params.n_frames.filter(|&n| n > 0);
+            let mut reader = AudioReader {
+                path: owned(),
+                format,
+                decoder,
+                track_id,
+                codec_name,
+                lossy,
+                total,
+                limit: total.filter(|_| aiff && !lossy),
+                params,
+                sample_rate: None,
+                packet: Vec::new(),
+                packet_pos: 0,
+                owed_silence: 0,
+                frames: 0,
+                emitted: 0,
+                packets: 0,
+                concealed: 0,
+                first_concealed: None,
+                concealed_frames: 0,
+                next_ts: None,
+                ended: false,
+                panicked: None,
+            };
+            while reader.sample_rate.is_none() && reader.pull()? {}
+            if reader.sample_rate.is_none() {
+                // Packets existed but none decoded: the stream is garbage, not empty.
+                return Err(if reader.concealed > 0 {
+                    DecodeError::Corrupt {
+                        path: owned(),
+                        detail: format!("none of its {} packets could be decoded", reader.concealed),
+                    }
+                } else {
+                    DecodeError::ZeroLength { path: owned() }
+                });
             }
-            Err(e) => return Err(stream_error(path, e, frames, sample_rate.or(params.sample_rate))),
-        };
-        if packet.track_id() != track_id {
-            continue;
+            Ok(reader)
+        })
+    }
+
+    /// Frames per second.
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate.unwrap_or_default()
+    }
+
+    /// Channels.
+    pub fn channels(&self) -> usize {
+        self.packet.len()
+    }
+
+    /// The length the header declares, if it does (an estimate for MP3 without a Xing/LAME tag).
+    pub fn header_frames(&self) -> Option<u64> {
+        self.total
+    }
+
+    /// Frames handed out so far.
+    pub fn frames_read(&self) -> u64 {
+        self.emitted
+    }
+
+    /// Appends up to `max_frames` frames to `out`, one `Vec` per channel (`out` is given one per
+    /// channel first), and returns how many; fewer only at the end of the stream, 0 after it.
+    pub fn read(&mut self, out: &mut Vec<Vec<f32>>, max_frames: usize) -> Result<usize, DecodeError> {
+        out.resize_with(self.channels(), Vec::new);
+        self.guarded(|reader| {
+            let mut n = 0;
+            while n < max_frames {
+                let room = (max_frames - n) as u64;
+                if reader.owed_silence > 0 {
+                    let take = reader.owed_silence.min(room);
+                    reader.owed_silence -= take;
+                    let keep = reader.keep(take);
+                    for ch in out.iter_mut() {
+                        ch.resize(ch.len() + keep, 0.0);
+                    }
+                    n += keep;
+                } else if reader.packet_left() > 0 {
+                    let take = (reader.packet_left() as u64).min(room);
+                    let (from, keep) = (reader.packet_pos, reader.keep(take));
+                    for (ch, src) in out.iter_mut().zip(&reader.packet) {
+                        ch.extend_from_slice(&src[from..from + keep]);
+                    }
+                    reader.packet_pos += take as usize;
+                    n += keep;
+                } else if !reader.pull()? {
+                    break;
+                }
+            }
+            Ok(n)
+        })
+    }
+
+    /// Reads the rest of the stream, if any, and runs the checks that need its end (see
+    /// [`decode_file`]); the summary of the whole stream when it passes.
+    pub fn finish(mut self) -> Result<DecodeSummary, DecodeError> {
+        self.guarded(|reader| {
+            let path = reader.path.clone();
+            // What was not read is counted, then dropped, up to the end.
+            loop {
+                reader.keep(reader.owed_silence);
+                reader.owed_silence = 0;
+                let left = reader.packet_left();
+                reader.keep(left as u64);
+                reader.packet_pos += left;
+                if !reader.pull()? {
+                    break;
+                }
+            }
+            let sample_rate = reader.sample_rate();
+            if reader.frames == 0 {
+                return Err(DecodeError::ZeroLength { path });
+            }
+            let (concealed, packets) = (reader.concealed, reader.packets);
+            // Two packets of slack covers the usual undecodable first frame of a cut MP3 (its bit
+            // reservoir points into a frame that is not in the file) and a damaged last one.
+            if concealed > 2 && concealed * 100 > packets {
+                return Err(DecodeError::Corrupt {
+                    path,
+                    detail: format!(
+                        "{concealed} of {packets} packets could not be decoded, the first at {}",
+                        timestamp(reader.first_concealed.unwrap_or(0), sample_rate)
+                    ),
+                });
+            }
+            if !reader.lossy {
+                // `frames` counts what decoded, before the AIFF cut: never less than was kept.
+                if let Some(expected) = reader.total {
+                    if reader.frames < expected && !is_streamed_wav_length(&reader.params, expected) {
+                        return Err(DecodeError::Truncated { path, expected, decoded: reader.frames, sample_rate });
+                    }
+                }
+                if reader.decoder.finalize().verify_ok == Some(false) {
+                    return Err(DecodeError::Corrupt {
+                        path,
+                        detail: "the decoded audio does not match the file's MD5 checksum".into(),
+                    });
+                }
+            }
+            Ok(DecodeSummary {
+                codec: reader.codec_name.clone(),
+                frames: reader.emitted,
+                concealed_packets: reader.concealed,
+                first_concealed_frame: reader.first_concealed,
+            })
+        })
+    }
+
+    /// Runs `f` on the reader, turning a panic into [`DecodeError::DecoderPanic`] now and on
+    /// every later call.
+    fn guarded<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, DecodeError>) -> Result<T, DecodeError> {
+        let panicked =
+            |reader: &Self, message: String| DecodeError::DecoderPanic { path: reader.path.clone(), message };
+        if let Some(message) = &self.panicked {
+            return Err(panicked(self, message.clone()));
         }
-        packets += 1;
+        match panic::catch_unwind(AssertUnwindSafe(|| f(&mut *self))) {
+            Ok(result) => result,
+            Err(payload) => {
+                let message = panic_message(payload);
+                self.panicked = Some(message.clone());
+                Err(panicked(self, message))
+            }
+        }
+    }
+
+    /// Frames of the current packet not read yet.
+    fn packet_left(&self) -> usize {
+        self.packet.first().map_or(0, |p| p.len() - self.packet_pos)
+    }
+
+    /// Of `frames` about to be handed out, how many to keep under `limit`; counts them.
+    fn keep(&mut self, frames: u64) -> usize {
+        let keep = self.limit.map_or(frames, |limit| frames.min(limit.saturating_sub(self.emitted)));
+        self.emitted += keep;
+        keep as usize
+    }
+
+    /// Reads the next packet of the track: decoded into `packet`, or silence owed for a damaged
+    /// one or a gap before it. `false` at the end of the stream.
+    fn pull(&mut self) -> Result<bool, DecodeError> {
+        if self.ended {
+            return Ok(false);
+        }
+        let packet = loop {
+            match self.format.next_packet() {
+                Ok(packet) if packet.track_id() == self.track_id => break packet,
+                Ok(_) => {}
+                // How every symphonia demuxer signals the end of the stream.
+                Err(SymError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.ended = true;
+                    return Ok(false);
+                }
+                // The demuxer found a new logical stream (chained Ogg): the track list changed.
+                Err(SymError::ResetRequired) => {
+                    return Err(DecodeError::FormatChange {
+                        path: self.path.clone(),
+                        detail: "to a new chained stream".into(),
+                    })
+                }
+                Err(e) => return Err(stream_error(&self.path, e, self.frames, self.rate())),
+            }
+        };
+        self.packets += 1;
 
         // A timestamp beyond the end of the previous packet means the demuxer skipped damaged
         // data to resynchronise (the FLAC and Ogg readers do this silently).
-        if let Some(expected) = next_ts.filter(|&e| packet.ts > e) {
+        if let Some(expected) = self.next_ts.filter(|&e| packet.ts > e) {
             let gap = packet.ts - expected;
-            if !lossy {
+            if !self.lossy {
                 return Err(DecodeError::Corrupt {
-                    path: owned(),
-                    detail: match sample_rate.or(params.sample_rate) {
-                        Some(sr) => format!("{gap} frames are missing at {}", timestamp(frames, sr)),
+                    path: self.path.clone(),
+                    detail: match self.rate() {
+                        Some(sr) => format!("{gap} frames are missing at {}", timestamp(self.frames, sr)),
                         None => format!("{gap} frames are missing"),
                     },
                 });
             }
-            concealed += 1;
-            first_concealed.get_or_insert(frames);
             // A lost Ogg page can hold a second or more, so gaps get a larger cap than packets.
-            let cap = u64::from(sample_rate.or(params.sample_rate).unwrap_or(48_000)) * MAX_GAP_SECONDS;
-            concealed_frames += insert_silence(&mut channels, &mut frames, &mut pending_silence, gap.min(cap));
+            let cap = u64::from(self.rate().unwrap_or(48_000)) * MAX_GAP_SECONDS;
+            self.conceal(gap.min(cap));
         }
-        next_ts = Some(packet.ts.saturating_add(packet.dur));
+        self.next_ts = Some(packet.ts.saturating_add(packet.dur));
 
-        match decoder.decode(&packet) {
+        match self.decoder.decode(&packet) {
             Ok(decoded) => {
                 let spec = *decoded.spec();
                 let n_channels = spec.channels.count();
-                match sample_rate {
+                match self.sample_rate {
                     None => {
                         if spec.rate == 0 || n_channels == 0 {
                             return Err(DecodeError::Corrupt {
-                                path: owned(),
+                                path: self.path.clone(),
                                 detail: format!("{} Hz, {n_channels} channels", spec.rate),
                             });
                         }
-                        sample_rate = Some(spec.rate);
-                        let reserve = total.unwrap_or(0).min(MAX_RESERVE_FRAMES) as usize;
-                        channels = (0..n_channels).map(|_| Vec::with_capacity(reserve)).collect();
-                        for ch in &mut channels {
-                            ch.resize(pending_silence as usize, 0.0);
-                        }
-                        frames = pending_silence;
+                        self.sample_rate = Some(spec.rate);
+                        self.packet = vec![Vec::new(); n_channels];
+                        // The silence owed for damaged packets before this one starts the stream.
+                        self.frames = self.owed_silence;
                     }
                     Some(rate) if rate != spec.rate => {
                         return Err(DecodeError::FormatChange {
-                            path: owned(),
+                            path: self.path.clone(),
                             detail: format!(
                                 "sample rate from {rate} Hz to {} Hz at {}",
                                 spec.rate,
-                                timestamp(frames, rate)
+                                timestamp(self.frames, rate)
                             ),
                         });
                     }
-                    Some(rate) if channels.len() != n_channels => {
+                    Some(rate) if self.packet.len() != n_channels => {
                         return Err(DecodeError::FormatChange {
-                            path: owned(),
+                            path: self.path.clone(),
                             detail: format!(
                                 "channel count from {} to {n_channels} at {}",
-                                channels.len(),
-                                timestamp(frames, rate)
+                                self.packet.len(),
+                                timestamp(self.frames, rate)
                             ),
                         });
                     }
                     Some(_) => {}
                 }
-                append(&decoded, &mut channels);
-                frames += decoded.frames() as u64;
+                load_packet(&decoded, &mut self.packet);
+                self.packet_pos = 0;
+                self.frames += decoded.frames() as u64;
             }
-            Err(e @ (SymError::DecodeError(_) | SymError::IoError(_))) if lossy => {
+            Err(e @ (SymError::DecodeError(_) | SymError::IoError(_))) if self.lossy => {
                 // An `IoError` from `decode` means the packet's own bytes ran out (a damaged
                 // frame), not the file; the file's end is reported by `next_packet`.
                 if let SymError::IoError(ref io) = e {
                     if io.kind() != io::ErrorKind::UnexpectedEof {
-                        return Err(stream_error(path, e, frames, sample_rate.or(params.sample_rate)));
+                        return Err(stream_error(&self.path, e, self.frames, self.rate()));
                     }
                 }
-                concealed += 1;
-                first_concealed.get_or_insert(frames);
-                let silence = packet.dur.min(MAX_CONCEAL_FRAMES);
-                concealed_frames += insert_silence(&mut channels, &mut frames, &mut pending_silence, silence);
+                self.conceal(packet.dur.min(MAX_CONCEAL_FRAMES));
             }
             Err(SymError::Unsupported(what)) => {
-                return Err(DecodeError::Unsupported { path: owned(), what: format!("feature ({what})") })
+                return Err(DecodeError::Unsupported { path: self.path.clone(), what: format!("feature ({what})") })
             }
-            Err(e) => return Err(stream_error(path, e, frames, sample_rate.or(params.sample_rate))),
+            Err(e) => return Err(stream_error(&self.path, e, self.frames, self.rate())),
         }
-        if concealed_frames > MAX_CONCEALED_TOTAL {
-            // Checked inside the loop: a stream of garbage could otherwise grow the buffers
-            // with silence without bound before the ratio check below ever runs.
+        if self.concealed_frames > MAX_CONCEALED_TOTAL {
+            // Checked per packet: a stream of garbage must not owe silence without bound.
             return Err(DecodeError::Corrupt {
-                path: owned(),
+                path: self.path.clone(),
                 detail: format!(
-                    "{concealed} packets could not be decoded, the first at frame {}",
-                    first_concealed.unwrap_or(0)
+                    "{} packets could not be decoded, the first at frame {}",
+                    self.concealed,
+                    self.first_concealed.unwrap_or(0)
                 ),
             });
         }
-        progress(frames, total);
+        Ok(true)
     }
 
-    let Some(sample_rate) = sample_rate else {
-        // Packets existed but none decoded: the stream is garbage, not empty.
-        return Err(if concealed > 0 {
-            DecodeError::Corrupt { path: owned(), detail: format!("none of its {concealed} packets could be decoded") }
-        } else {
-            DecodeError::ZeroLength { path: owned() }
-        });
-    };
-    if frames == 0 {
-        return Err(DecodeError::ZeroLength { path: owned() });
-    }
-    // Two packets of slack covers the usual undecodable first frame of a cut MP3 (its bit
-    // reservoir points into a frame that is not in the file) and a damaged last one.
-    if concealed > 2 && concealed * 100 > packets {
-        return Err(DecodeError::Corrupt {
-            path: owned(),
-            detail: format!(
-                "{concealed} of {packets} packets could not be decoded, the first at {}",
-                timestamp(first_concealed.unwrap_or(0), sample_rate)
-            ),
-        });
+    /// The sample rate decoded so far, else the header's.
+    fn rate(&self) -> Option<u32> {
+        self.sample_rate.or(self.params.sample_rate)
     }
 
-    if !lossy {
-        if let Some(expected) = total {
-            if frames > expected && aiff {
-                // The AIFF over-read (see `aiff_declared_frames`): the extra frames are bytes of
-                // the next chunk, not audio. Other formats keep everything that decoded.
-                for ch in &mut channels {
-                    ch.truncate(expected as usize);
-                }
-                frames = expected;
-            }
-            if frames < expected && !is_streamed_wav_length(&params, expected) {
-                return Err(DecodeError::Truncated { path: owned(), expected, decoded: frames, sample_rate });
-            }
-        }
-        if decoder.finalize().verify_ok == Some(false) {
-            return Err(DecodeError::Corrupt {
-                path: owned(),
-                detail: "the decoded audio does not match the file's MD5 checksum".into(),
-            });
+    /// Conceals lost audio in a lossy stream with `frames` of silence.
+    fn conceal(&mut self, frames: u64) {
+        self.concealed += 1;
+        self.first_concealed.get_or_insert(self.frames);
+        self.owed_silence += frames;
+        self.concealed_frames += frames;
+        if self.sample_rate.is_some() {
+            self.frames += frames;
         }
     }
-
-    Ok(Decoded {
-        audio: AudioBuffer { sample_rate, channels },
-        codec: codec_name,
-        concealed_packets: concealed,
-        first_concealed_frame: first_concealed,
-    })
-}
-
-/// Conceals lost audio in a lossy stream with `frames` of silence, or owes it in `pending` until
-/// the first good packet has told us the channel count. Returns `frames`.
-fn insert_silence(channels: &mut [Vec<f32>], total: &mut u64, pending: &mut u64, frames: u64) -> u64 {
-    if channels.is_empty() {
-        *pending += frames;
-    } else {
-        for ch in channels.iter_mut() {
-            ch.resize(ch.len() + frames as usize, 0.0);
-        }
-        *total += frames;
-    }
-    frames
 }
 
 /// Tools that write WAV to a pipe (`ffmpeg ... -f wav -`) cannot know the length and store
@@ -590,8 +811,13 @@ fn is_streamed_wav_length(params: &CodecParameters, n_frames: u64) -> bool {
     frame_bytes > 0 && (n_frames + 1) * frame_bytes > u64::from(u32::MAX)
 }
 
-/// Copies one decoded packet onto the end of the planar output.
-fn append(decoded: &AudioBufferRef<'_>, out: &mut [Vec<f32>]) {
+/// Replaces `out` (one `Vec` per channel, already the packet's channel count) with one decoded
+/// packet in planar `f32`. The one place a decoded packet becomes our samples: per-packet steps
+/// (sanitising, a channel layout) go here.
+fn load_packet(decoded: &AudioBufferRef<'_>, out: &mut [Vec<f32>]) {
+    for ch in out.iter_mut() {
+        ch.clear();
+    }
     match decoded {
         AudioBufferRef::U8(b) => append_planes(b, out),
         AudioBufferRef::U16(b) => append_planes(b, out),

@@ -1,19 +1,28 @@
 //! Offline processing: decode an audio file, run it through the same [`crate::dsp::Chain`] the
-//! plugin uses, and write a WAV; or report what the analysis measured, as text, JSON or a PNG
+//! plugin uses, and write a WAV, in blocks so that memory does not grow with the length of the
+//! file ([`render_file`]); or report what the analysis measured, as text, JSON or a PNG
 //! ([`report`], [`plot`]). The `audiocollab` CLI is a thin shell around this module, and the
 //! tests call it directly.
 //!
 //! Nothing here depends on the plugin framework, so it builds and runs without a host.
 
 pub mod decode;
+pub mod measure;
 pub mod plot;
 pub mod render;
 pub mod report;
 pub mod write;
 
-pub use decode::{decode_file, probe, read_audio, read_audio_with_progress, DecodeError, Decoded, StreamInfo};
-pub use render::{render, RenderError, RENDER_BLOCK, SAMPLE_RATE_RANGE};
-pub use write::{check_writable, write_wav, WavFormat, WriteError, WriteReport};
+pub use decode::{
+    decode_file, probe, read_audio, read_audio_with_progress, AudioReader, DecodeError, DecodeSummary, Decoded,
+    StreamInfo,
+};
+pub use measure::{measure_file, segment_features, MeasureError, MeasuredFile};
+pub use render::{
+    render, render_file, RenderError, RenderFileError, RenderSummary, Rendered, Renderer, RENDER_BLOCK,
+    SAMPLE_RATE_RANGE,
+};
+pub use write::{check_writable, write_wav, WavFormat, WavOutput, WriteError, WriteReport};
 
 /// Decoded audio in memory: planar `f32` at full scale ±1.0, one `Vec` per channel.
 ///

@@ -4,7 +4,8 @@
 //! From top to bottom:
 //! * a title line (file, stretch, integrated loudness, true peak) and the severity legend;
 //! * the waveform: per pixel column, the minimum and maximum sample of each channel (left
-//!   above right; one lane for mono), full scale at the lane edges;
+//!   above right; one lane for mono), full scale at the lane edges, gathered from the blocks
+//!   of the analysis' pass over the file ([`Waveform`]);
 //! * the spectrogram: the timeline's 31 third-octave band powers (one frame every 100 ms, power
 //!   averaged over the frames of a column), interpolated along a logarithmic frequency axis
 //!   from 20 Hz (bottom) to 20 kHz (top), coloured over the [`SPECTRUM_RANGE_DB`] below the
@@ -25,8 +26,10 @@ use crate::analysis::timeline::FrameStats;
 use crate::analysis::track::TrackAnalysis;
 use crate::meter::stats::{BAND_COUNT, BAND_FLOOR_DB};
 
+use super::decode::{AudioReader, DecodeError};
 use super::report::{clock, kind_name, severity_name, Lang};
 use super::AudioBuffer;
+use crate::analysis::stream::OFFLINE_BLOCK;
 
 /// Width of the image, pixels.
 pub const PLOT_WIDTH: usize = 1200;
@@ -182,10 +185,11 @@ const LANE_ROWS: usize = 2;
 const AXIS_TOP: usize = LANE_TOP + LANE_ROWS * LANE_ROW_H + 4;
 const _: () = assert!(AXIS_TOP + 6 + 4 + 7 * FONT_SCALE <= PLOT_HEIGHT, "the time labels fit");
 
-/// Draws the plot of the stretch `analysis.from_s … analysis.to_s` of a file. `audio` is the
-/// whole decoded file, `frames` the timeline's frames (any range; those of the stretch are
-/// used), `title` the first words of the title line (the file name).
-pub fn draw(audio: &AudioBuffer, frames: &[FrameStats], analysis: &TrackAnalysis, title: &str, lang: Lang) -> Image {
+/// Draws the plot of the stretch `analysis.from_s … analysis.to_s` of a file. `wave` is the
+/// waveform of that stretch ([`Waveform::matches`] it), `frames` the timeline's frames (any
+/// range; those of the stretch are used), `title` the first words of the title line (the file
+/// name).
+pub fn draw(wave: &Waveform, frames: &[FrameStats], analysis: &TrackAnalysis, title: &str, lang: Lang) -> Image {
     let mut img = Image::new(PLOT_WIDTH, PLOT_HEIGHT, BACKGROUND);
     let plot_w = PLOT_WIDTH - LEFT - RIGHT;
     let (t0, t1) = (analysis.from_s, analysis.to_s.max(analysis.from_s + 1e-3));
@@ -194,7 +198,7 @@ pub fn draw(audio: &AudioBuffer, frames: &[FrameStats], analysis: &TrackAnalysis
     let column_of = |t: f64| ((t - t0) / (t1 - t0) * plot_w as f64).clamp(0.0, plot_w as f64);
 
     title_line(&mut img, analysis, title, lang);
-    waveform(&mut img, audio, plot_w, t0, t1);
+    waveform(&mut img, wave);
     spectrogram(&mut img, frames, plot_w, &time_of);
 
     // Findings: shade the spans, then box and name them in the lane, in the first row where
@@ -266,20 +270,127 @@ fn title_line(img: &mut Image, analysis: &TrackAnalysis, title: &str, lang: Lang
     }
 }
 
-fn waveform(img: &mut Image, audio: &AudioBuffer, plot_w: usize, t0: f64, t1: f64) {
-    let lanes = audio.num_channels().clamp(1, 2);
+/// Width of the plot area (the waveform's columns), pixels.
+const PLOT_W: usize = PLOT_WIDTH - LEFT - RIGHT;
+
+/// The waveform lanes of a plot: per pixel column, the smallest and largest finite sample of
+/// each channel over the column's frames. Filled from blocks of a stream in order
+/// ([`Waveform::push`]), so drawing a long file needs no more than the columns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Waveform {
+    lanes: usize,
+    /// The stretch drawn, frames `first .. last` of the file.
+    first: u64,
+    last: u64,
+    /// `(lo, hi)` per column and lane; `lo > hi` for a column without a finite sample.
+    columns: Vec<[(f32, f32); 2]>,
+    /// The first column not complete yet.
+    cursor: usize,
+}
+
+impl Waveform {
+    /// The frames `first .. last` the plot of `analysis.from_s … analysis.to_s` shows, for a
+    /// file of `frames` frames at `sample_rate`.
+    pub fn stretch(sample_rate: u32, frames: u64, from_s: f64, to_s: f64) -> (u64, u64) {
+        let (t0, t1) = (from_s, to_s.max(from_s + 1e-3));
+        let rate = f64::from(sample_rate.max(1));
+        let first = ((t0 * rate).round() as u64).min(frames);
+        let last = ((t1 * rate).round() as u64).clamp(first, frames);
+        (first, last)
+    }
+
+    /// An empty waveform of `channels` channels (the first two are drawn) over the frames
+    /// `first .. last` (see [`Waveform::stretch`]).
+    pub fn new(channels: usize, (first, last): (u64, u64)) -> Waveform {
+        Waveform {
+            lanes: channels.clamp(1, 2),
+            first,
+            last: last.max(first),
+            columns: vec![[(f32::INFINITY, f32::NEG_INFINITY); 2]; PLOT_W],
+            cursor: 0,
+        }
+    }
+
+    /// The waveform of the stretch `analysis` covers, from a whole decoded file.
+    pub fn of_audio(audio: &AudioBuffer, analysis: &TrackAnalysis) -> Waveform {
+        let stretch = Waveform::stretch(audio.sample_rate, audio.frames() as u64, analysis.from_s, analysis.to_s);
+        let mut wave = Waveform::new(audio.num_channels(), stretch);
+        let views: Vec<&[f32]> = audio.channels.iter().map(|c| &c[..audio.frames()]).collect();
+        wave.push(0, &views);
+        wave
+    }
+
+    /// Whether this is the waveform [`draw`] needs for `analysis` of a file of `frames` frames
+    /// at `sample_rate` (its stretch was predicted before the file's length was known).
+    pub fn matches(&self, sample_rate: u32, frames: u64, analysis: &TrackAnalysis) -> bool {
+        (self.first, self.last) == Waveform::stretch(sample_rate, frames, analysis.from_s, analysis.to_s)
+    }
+
+    /// Frames `a .. b` of column `x`: the stretch cut into [`PLOT_W`] equal parts, each at
+    /// least one frame (a short stretch repeats frames over neighbouring columns).
+    fn column(&self, x: usize) -> (u64, u64) {
+        let (span, w) = (self.last - self.first, PLOT_W as u64);
+        let a = self.first + x as u64 * span / w;
+        let b = (self.first + (x as u64 + 1) * span / w).max(a + 1).min(self.last);
+        (a, b)
+    }
+
+    /// Takes the next block of the file, which starts at frame `start` (blocks in order, one
+    /// slice per channel, equal lengths).
+    pub fn push(&mut self, start: u64, block: &[&[f32]]) {
+        let end = start + block.iter().map(|c| c.len()).min().unwrap_or(0) as u64;
+        while self.cursor < PLOT_W {
+            let (a, b) = self.column(self.cursor);
+            if a >= end {
+                break;
+            }
+            let (from, to) = (a.max(start), b.min(end));
+            for (lane, channel) in block.iter().take(self.lanes).enumerate() {
+                let range = &mut self.columns[self.cursor][lane];
+                for &s in channel.get((from.min(to) - start) as usize..(to - start) as usize).unwrap_or(&[]) {
+                    if s.is_finite() {
+                        *range = (range.0.min(s), range.1.max(s));
+                    }
+                }
+            }
+            if b > end {
+                // The column goes on in the next block.
+                break;
+            }
+            self.cursor += 1;
+        }
+    }
+}
+
+/// The waveform of the stretch `analysis` covers of the file at `path` (of `frames` frames),
+/// decoded again up to the stretch's end: for when [`Waveform::matches`] says the one drawn
+/// while analysing predicted the stretch wrong (a header without the length, or a wrong one).
+pub fn waveform_of_file(path: &Path, frames: u64, analysis: &TrackAnalysis) -> Result<Waveform, DecodeError> {
+    let mut reader = AudioReader::open(path)?;
+    let stretch = Waveform::stretch(reader.sample_rate(), frames, analysis.from_s, analysis.to_s);
+    let mut wave = Waveform::new(reader.channels(), stretch);
+    let mut block = Vec::new();
+    while reader.frames_read() < stretch.1 {
+        block.iter_mut().for_each(Vec::clear);
+        let start = reader.frames_read();
+        if reader.read(&mut block, OFFLINE_BLOCK)? == 0 {
+            break;
+        }
+        let views: Vec<&[f32]> = block.iter().map(Vec::as_slice).collect();
+        wave.push(start, &views);
+    }
+    Ok(wave)
+}
+
+fn waveform(img: &mut Image, wave: &Waveform) {
+    let lanes = wave.lanes;
     let gap = 4;
     let lane_h = (WAVE_H - gap * (lanes - 1)) / lanes;
-    let rate = f64::from(audio.sample_rate.max(1));
-    let frames = audio.frames();
-    let first = ((t0 * rate).round() as usize).min(frames);
-    let last = ((t1 * rate).round() as usize).clamp(first, frames);
-    let span = last - first;
-    for (lane, channel) in audio.channels.iter().take(lanes).enumerate() {
+    for lane in 0..lanes {
         let top = WAVE_TOP + lane * (lane_h + gap);
-        img.fill(Rect { x: LEFT, y: top, w: plot_w, h: lane_h }, PANEL);
+        img.fill(Rect { x: LEFT, y: top, w: PLOT_W, h: lane_h }, PANEL);
         let centre = top + lane_h / 2;
-        for x in 0..plot_w {
+        for x in 0..PLOT_W {
             img.set(LEFT + x, centre, ZERO_LINE);
         }
         let name = match (lanes, lane) {
@@ -288,22 +399,13 @@ fn waveform(img: &mut Image, audio: &AudioBuffer, plot_w: usize, t0: f64, t1: f6
             _ => "R",
         };
         img.text(LEFT - 12 - advance(FONT_SCALE), centre - 7, name, FONT_SCALE, DIM);
-        if span == 0 {
+        if wave.last == wave.first {
             continue;
         }
         let half = (lane_h / 2) as f32 - 1.0;
         let y_of = |v: f32| (centre as f32 - v.clamp(-1.0, 1.0) * half).round() as usize;
-        for x in 0..plot_w {
-            let a = first + x * span / plot_w;
-            let b = (first + (x + 1) * span / plot_w).max(a + 1).min(last);
-            let Some(samples) = channel.get(a..b) else { continue };
-            let (lo, hi) = samples.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &s| {
-                if s.is_finite() {
-                    (lo.min(s), hi.max(s))
-                } else {
-                    (lo, hi)
-                }
-            });
+        for (x, column) in wave.columns.iter().enumerate() {
+            let (lo, hi) = column[lane];
             if lo > hi {
                 continue;
             }
@@ -615,7 +717,7 @@ mod tests {
             finding(FindingKind::Clipping, Severity::Problem, 1.5, 1.6),
             finding(FindingKind::SilenceTail, Severity::Info, 3.5, 4.0),
         ];
-        let img = draw(&audio, timeline.frames(), &analysis, "tone.wav", Lang::En);
+        let img = draw(&Waveform::of_audio(&audio, &analysis), timeline.frames(), &analysis, "tone.wav", Lang::En);
         assert_eq!((img.width(), img.height()), (PLOT_WIDTH, PLOT_HEIGHT));
         let plot_w = (PLOT_WIDTH - LEFT - RIGHT) as f64;
         let x_at = |t: f64| LEFT + (t / 4.0 * plot_w) as usize;
@@ -653,6 +755,47 @@ mod tests {
         assert_eq!(&buf[..info.buffer_size()], img.bytes().as_slice(), "the PNG holds the image");
         if std::env::var_os("AUDIOCOLLAB_KEEP_PLOT").is_none() {
             let _ = std::fs::remove_file(&path);
+        }
+    }
+
+    /// The waveform gathered from blocks of any size has, in every column, the minimum and
+    /// maximum of exactly the frames the column covers (computed here directly from the audio,
+    /// the way the plot did when it had the whole file), for stretches wider and narrower than
+    /// the plot and an empty one.
+    #[test]
+    fn the_waveform_from_blocks_is_that_of_the_whole_file() {
+        let frames = 50_000u64;
+        let audio: Vec<Vec<f32>> =
+            (0..2).map(|c| (0..frames).map(|n| ((n * (7 + c) % 1013) as f32 / 506.0 - 1.0) * 0.9).collect()).collect();
+        let mut audio = audio;
+        audio[1][12_345] = f32::NAN;
+        for stretch in [(0, frames), (1_000, 1_700), (20_000, 20_000 + PLOT_W as u64 + 1), (400, 400), (49_000, 50_000)]
+        {
+            let (first, last) = stretch;
+            let span = last - first;
+            for block in [1, 999, 4096, frames as usize] {
+                let mut wave = Waveform::new(2, stretch);
+                for start in (0..frames as usize).step_by(block) {
+                    let end = (start + block).min(frames as usize);
+                    wave.push(start as u64, &[&audio[0][start..end], &audio[1][start..end]]);
+                }
+                for x in 0..PLOT_W {
+                    let a = (first + x as u64 * span / PLOT_W as u64) as usize;
+                    let b = ((first + (x as u64 + 1) * span / PLOT_W as u64) as usize).max(a + 1).min(last as usize);
+                    for (lane, channel) in audio.iter().enumerate() {
+                        let samples = channel.get(a..b).unwrap_or(&[]);
+                        let finite = samples.iter().copied().filter(|s| s.is_finite());
+                        let want =
+                            finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), s| (lo.min(s), hi.max(s)));
+                        let got = wave.columns[x][lane];
+                        let empty = |(lo, hi): (f32, f32)| lo > hi;
+                        assert!(
+                            got == want || (span == 0 && empty(got)),
+                            "stretch {stretch:?}, blocks of {block}, column {x}, lane {lane}: {got:?}, want {want:?}"
+                        );
+                    }
+                }
+            }
         }
     }
 

@@ -1,4 +1,5 @@
-//! Writing an [`AudioBuffer`] to a WAV file with hound.
+//! Writing WAV files with hound: a whole [`AudioBuffer`] ([`write_wav`]) or a stream of blocks
+//! ([`WavOutput`]).
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
@@ -98,71 +99,164 @@ pub enum WriteError {
 /// counter is a `u32` that would overflow (and panic in debug builds) instead of erroring.
 const HEADER_ALLOWANCE: u64 = 1024;
 
-/// Writes `audio` as a WAV file in `format`.
+/// Writes `audio` as a WAV file in `format`: a [`WavOutput`] given the whole buffer at once.
 ///
 /// The data goes to a temporary file next to `path` that is renamed over `path` only once it
 /// is complete, so a failed or interrupted write never leaves a truncated WAV that looks valid
 /// (or destroys an existing file of that name).
 pub fn write_wav(path: &Path, audio: &AudioBuffer, format: WavFormat) -> Result<WriteReport, WriteError> {
-    let owned = || path.to_path_buf();
-    let invalid = |detail: String| WriteError::InvalidBuffer { path: owned(), detail };
-
-    if path.is_dir() {
-        return Err(WriteError::IsDirectory { path: owned() });
-    }
-    let n_channels = audio.num_channels();
-    if n_channels == 0 || n_channels > usize::from(u16::MAX) {
-        return Err(invalid(format!("{n_channels} channels cannot be stored in a WAV file")));
-    }
-    if audio.sample_rate == 0 {
-        return Err(invalid("the sample rate is 0 Hz".into()));
-    }
+    let invalid = |detail: String| WriteError::InvalidBuffer { path: path.to_path_buf(), detail };
+    check_target(path, audio.num_channels(), audio.sample_rate)?;
     let frames = audio.frames();
     if audio.channels.iter().any(|c| c.len() != frames) {
         return Err(invalid("the channels have different lengths".into()));
     }
-    let bytes = frames as u64 * n_channels as u64 * u64::from(format.bits() / 8);
-    if bytes > u64::from(u32::MAX) - HEADER_ALLOWANCE {
-        return Err(WriteError::TooLarge { path: owned(), bytes });
+    // Checked before creating the file, with the whole length (the stream checks as it goes).
+    let bytes = frames as u64 * audio.num_channels() as u64 * u64::from(format.bits() / 8);
+    if bytes > MAX_DATA_BYTES {
+        return Err(WriteError::TooLarge { path: path.to_path_buf(), bytes });
     }
-
-    let spec = hound::WavSpec {
-        channels: n_channels as u16,
-        sample_rate: audio.sample_rate,
-        bits_per_sample: format.bits(),
-        sample_format: match format {
-            WavFormat::Float32 => hound::SampleFormat::Float,
-            WavFormat::Int16 | WavFormat::Int24 => hound::SampleFormat::Int,
-        },
-    };
-
-    let tmp = temp_path(path);
-    let result = write_to(&tmp, spec, audio, format).and_then(|report| {
-        fs::rename(&tmp, path)?;
-        Ok(report)
-    });
-    result.map_err(|e| {
-        // Best effort: the temp file is ours and useless now; a failure to delete it must not
-        // hide the real error.
-        let _ = fs::remove_file(&tmp);
-        let error = match e {
-            hound::Error::IoError(io) => io,
-            other => io::Error::other(other.to_string()),
-        };
-        WriteError::Io { path: owned(), error }
-    })
+    let mut output = WavOutput::create(path, audio.sample_rate, audio.num_channels(), format)?;
+    output.write(&audio.channels)?;
+    output.finish()
 }
 
-fn write_to(tmp: &Path, spec: hound::WavSpec, audio: &AudioBuffer, format: WavFormat) -> hound::Result<WriteReport> {
-    let file = File::create(tmp)?;
-    let mut writer = hound::WavWriter::new(BufWriter::new(file), spec)?;
-    let mut report = WriteReport::default();
+/// Largest sample data a WAV file holds: hound's 32-bit size fields, less [`HEADER_ALLOWANCE`].
+const MAX_DATA_BYTES: u64 = u32::MAX as u64 - HEADER_ALLOWANCE;
+
+/// The checks of an output that need no audio: not a directory, a channel count and a sample
+/// rate a WAV file can store.
+fn check_target(path: &Path, channels: usize, sample_rate: u32) -> Result<(), WriteError> {
+    let invalid = |detail: String| WriteError::InvalidBuffer { path: path.to_path_buf(), detail };
+    if path.is_dir() {
+        return Err(WriteError::IsDirectory { path: path.to_path_buf() });
+    }
+    if channels == 0 || channels > usize::from(u16::MAX) {
+        return Err(invalid(format!("{channels} channels cannot be stored in a WAV file")));
+    }
+    if sample_rate == 0 {
+        return Err(invalid("the sample rate is 0 Hz".into()));
+    }
+    Ok(())
+}
+
+/// A WAV file written block by block, so a render never holds more than one block of audio.
+///
+/// Like [`write_wav`] it writes to a temporary file next to `path`, renamed over `path` by
+/// [`WavOutput::finish`]; dropped without `finish` (an error upstream, a panic), it deletes the
+/// temporary file and leaves `path` as it was. Samples beyond full scale are clipped and
+/// counted as they are written, for integer formats.
+pub struct WavOutput {
+    path: PathBuf,
+    tmp: PathBuf,
+    /// `None` once finished.
+    writer: Option<hound::WavWriter<BufWriter<File>>>,
+    format: WavFormat,
+    channels: usize,
+    bytes: u64,
+    report: WriteReport,
+}
+
+impl WavOutput {
+    /// Creates the temporary file for `channels` channels at `sample_rate` Hz in `format`.
+    pub fn create(path: &Path, sample_rate: u32, channels: usize, format: WavFormat) -> Result<WavOutput, WriteError> {
+        check_target(path, channels, sample_rate)?;
+        let spec = hound::WavSpec {
+            channels: channels as u16,
+            sample_rate,
+            bits_per_sample: format.bits(),
+            sample_format: match format {
+                WavFormat::Float32 => hound::SampleFormat::Float,
+                WavFormat::Int16 | WavFormat::Int24 => hound::SampleFormat::Int,
+            },
+        };
+        let tmp = temp_path(path);
+        let writer = File::create(&tmp)
+            .map_err(hound::Error::IoError)
+            .and_then(|file| hound::WavWriter::new(BufWriter::new(file), spec));
+        match writer {
+            Ok(writer) => Ok(WavOutput {
+                path: path.to_path_buf(),
+                tmp,
+                writer: Some(writer),
+                format,
+                channels,
+                bytes: 0,
+                report: WriteReport::default(),
+            }),
+            Err(e) => {
+                // Best effort: the temp file is ours and useless now; a failure to delete it
+                // must not hide the real error.
+                let _ = fs::remove_file(&tmp);
+                Err(io_error(path, e))
+            }
+        }
+    }
+
+    /// Appends a block: one slice per channel, all the same length (extra frames of a longer
+    /// channel are not written).
+    pub fn write<C: AsRef<[f32]>>(&mut self, block: &[C]) -> Result<(), WriteError> {
+        if block.len() != self.channels {
+            return Err(WriteError::InvalidBuffer {
+                path: self.path.clone(),
+                detail: format!("a block of {} channels for a {}-channel file", block.len(), self.channels),
+            });
+        }
+        let frames = block.iter().map(|c| c.as_ref().len()).min().unwrap_or(0);
+        let bytes = self.bytes + frames as u64 * self.channels as u64 * u64::from(self.format.bits() / 8);
+        if bytes > MAX_DATA_BYTES {
+            return Err(WriteError::TooLarge { path: self.path.clone(), bytes });
+        }
+        self.bytes = bytes;
+        let Some(writer) = self.writer.as_mut() else { return Ok(()) };
+        write_frames(writer, block, frames, self.format, &mut self.report).map_err(|e| io_error(&self.path, e))
+    }
+
+    /// Completes the file and renames it over the output path.
+    pub fn finish(mut self) -> Result<WriteReport, WriteError> {
+        let Some(writer) = self.writer.take() else { return Ok(self.report) };
+        writer.finalize().map_err(|e| io_error(&self.path, e))?;
+        fs::rename(&self.tmp, &self.path).map_err(|e| io_error(&self.path, hound::Error::IoError(e)))?;
+        // Renamed: nothing left for `drop` to delete.
+        self.tmp = PathBuf::new();
+        Ok(self.report)
+    }
+}
+
+impl Drop for WavOutput {
+    fn drop(&mut self) {
+        // Closed first, so hound's own finalisation in its `drop` does not write to a file we
+        // are deleting (harmless on Unix, an error on Windows).
+        drop(self.writer.take());
+        if !self.tmp.as_os_str().is_empty() {
+            // Best effort, as in `create`.
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+fn io_error(path: &Path, e: hound::Error) -> WriteError {
+    let error = match e {
+        hound::Error::IoError(io) => io,
+        other => io::Error::other(other.to_string()),
+    };
+    WriteError::Io { path: path.to_path_buf(), error }
+}
+
+/// Interleaves `frames` frames of `block` into `writer`, rounding and clipping integers.
+fn write_frames<C: AsRef<[f32]>>(
+    writer: &mut hound::WavWriter<BufWriter<File>>,
+    block: &[C],
+    frames: usize,
+    format: WavFormat,
+    report: &mut WriteReport,
+) -> hound::Result<()> {
     let scale = format.full_scale();
     // Largest/smallest integer codes; beyond them a sample clips.
     let (lo, hi) = (-scale, scale - 1.0);
-    for frame in 0..audio.frames() {
-        for channel in &audio.channels {
-            let x = channel[frame];
+    for frame in 0..frames {
+        for channel in block {
+            let x = channel.as_ref()[frame];
             match format {
                 WavFormat::Float32 => writer.write_sample(x)?,
                 WavFormat::Int16 | WavFormat::Int24 => {
@@ -182,8 +276,7 @@ fn write_to(tmp: &Path, spec: hound::WavSpec, audio: &AudioBuffer, format: WavFo
             }
         }
     }
-    writer.finalize()?;
-    Ok(report)
+    Ok(())
 }
 
 /// Checks, without touching `path` itself, that a WAV could be created there: not a directory,

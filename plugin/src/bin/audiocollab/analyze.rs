@@ -7,16 +7,16 @@ use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 
 use audiocollab::analysis::findings::Severity;
-use audiocollab::analysis::spectral::mono_downmix;
-use audiocollab::analysis::timeline::Timeline;
+use audiocollab::analysis::timeline::{Timeline, TimelineError};
 use audiocollab::analysis::track::{self, AnalyzeError, AnalyzeOptions, TrackAnalysis};
-use audiocollab::offline::plot;
+use audiocollab::meter::StatsError;
+use audiocollab::offline::plot::{self, Waveform};
 use audiocollab::offline::report::{self, DecoderInfo, JsonDocument, JsonError, JsonFile, Lang};
-use audiocollab::offline::{self, DecodeError};
+use audiocollab::offline::{self, DecodeError, MeasureError};
 
 use crate::{
-    decode_with_progress, parse_time, print_stdout, progress_bar, Failure, LangArg, TargetArgs, EXIT_FINDINGS,
-    EXIT_INPUT, EXIT_OK, EXIT_OTHER, EXIT_OUTPUT, PROGRESS_MIN_SECONDS, SPINNER_TICK,
+    parse_time, print_stdout, progress_bar, warn_concealed, Failure, FileProgress, LangArg, TargetArgs, EXIT_FINDINGS,
+    EXIT_INPUT, EXIT_OK, EXIT_OTHER, EXIT_OUTPUT, SPINNER_TICK,
 };
 
 pub const ANALYZE_AFTER_HELP: &str = "\
@@ -97,8 +97,9 @@ impl FileFailure {
 pub struct Analysed {
     pub decoder: DecoderInfo,
     pub analysis: TrackAnalysis,
-    pub audio: offline::AudioBuffer,
     pub timeline: Timeline,
+    /// The waveform of the stretch, when a plot was asked for.
+    pub waveform: Option<Waveform>,
 }
 
 pub fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
@@ -115,7 +116,7 @@ pub fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
     let mut results: Vec<Result<(DecoderInfo, TrackAnalysis), FileFailure>> = Vec::new();
     let (mut plot_failed, mut printed) = (false, 0);
     for (path, plot_path) in args.files.iter().zip(&plots) {
-        let done = match analyse_file(path, &options, interactive) {
+        let done = match analyse_file(path, &options, interactive, plot_path.is_some()) {
             Ok(done) => done,
             Err(failure) => {
                 eprintln!("error: {}", failure.message);
@@ -123,9 +124,9 @@ pub fn analyze(args: AnalyzeArgs) -> Result<u8, Failure> {
                 continue;
             }
         };
-        if let Some(plot_path) = plot_path {
+        if let (Some(plot_path), Some(wave)) = (plot_path, &done.waveform) {
             let title = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
-            let image = plot::draw(&done.audio, done.timeline.frames(), &done.analysis, &title, lang);
+            let image = plot::draw(wave, done.timeline.frames(), &done.analysis, &title, lang);
             if let Err(e) = plot::write_png(plot_path, &image) {
                 eprintln!("error: {e}");
                 plot_failed = true;
@@ -232,23 +233,64 @@ fn channels_failure(path: &Path, channels: usize) -> FileFailure {
     )
 }
 
-/// Decodes and analyses one file. The statistics are measured once over the whole file (the
-/// same steps as [`track::analyze`], kept here so the plot can read the timeline), then the
-/// stretch asked for is judged.
-pub fn analyse_file(path: &Path, options: &AnalyzeOptions, interactive: bool) -> Result<Analysed, FileFailure> {
+/// Decodes and analyses one file in one streaming pass: the statistics are measured over the
+/// whole file and the spectral features over the stretch asked for, block by block (memory
+/// holds those, never the audio), then the stretch is judged. With `plot`, the waveform of the
+/// stretch is drawn from the same blocks.
+pub fn analyse_file(
+    path: &Path,
+    options: &AnalyzeOptions,
+    interactive: bool,
+    plot: bool,
+) -> Result<Analysed, FileFailure> {
     let decode_failure = |e: DecodeError| FileFailure::new(decode_error_kind(&e), e);
     let info = offline::probe(path).map_err(decode_failure)?;
-    // Checked before decoding to fail fast, and again after: not every header states it.
+    // Checked before decoding to fail fast, and again by the meter: not every header states it.
     if let Some(channels) = info.channels.filter(|&c| c > 2) {
         return Err(channels_failure(path, channels));
     }
-    let decoded = decode_with_progress(path, &info, interactive).map_err(decode_failure)?;
-    let audio = decoded.audio;
-    if audio.num_channels() > 2 {
-        return Err(channels_failure(path, audio.num_channels()));
-    }
+    let analysis_failure = |e: AnalyzeError| {
+        let kind = match &e {
+            AnalyzeError::EmptySegment { .. } => "segment_outside_track",
+            _ => "unsupported_stream",
+        };
+        FileFailure::new(kind, format!("cannot analyse '{}': {e}", path.display()))
+    };
 
-    let duration = audio.duration_secs();
+    // The plot's columns divide the stretch, whose end is known for sure only once the file is
+    // read: predicted from the header's length, and drawn again in a second pass when wrong.
+    let predicted = |rate: u32, frames: u64| {
+        let duration = frames as f64 / f64::from(rate.max(1));
+        let from = options.from_s.unwrap_or(0.0).max(0.0);
+        let to = options.to_s.unwrap_or(duration).min(duration);
+        Waveform::stretch(rate, frames, from, to)
+    };
+    let mut wave: Option<Waveform> = None;
+    let mut on_block = |start: u64, block: &[&[f32]]| {
+        let (Some(rate), Some(frames)) = (info.sample_rate, info.frames) else { return };
+        if plot {
+            wave.get_or_insert_with(|| Waveform::new(block.len(), predicted(rate, frames))).push(start, block);
+        }
+    };
+    let mut progress = FileProgress::new("analysing", &info, interactive);
+    let measured = offline::measure_file(
+        path,
+        options.from_s,
+        options.to_s,
+        &mut |done, total| progress.update(done, total),
+        &mut on_block,
+    );
+    let shown = progress.finish();
+    let file = measured.map_err(|e| match e {
+        MeasureError::Decode(e) => decode_failure(e),
+        MeasureError::Timeline(TimelineError::Stats(StatsError::UnsupportedChannels(channels))) => {
+            channels_failure(path, channels)
+        }
+        MeasureError::Timeline(e) => analysis_failure(e.into()),
+    })?;
+    warn_concealed(path, &file.decoded, file.sample_rate);
+
+    let duration = file.duration_secs();
     let outside = |what: String| {
         FileFailure::new("segment_outside_track", format!("cannot analyse '{}': {what}", path.display()))
     };
@@ -267,39 +309,26 @@ pub fn analyse_file(path: &Path, options: &AnalyzeOptions, interactive: bool) ->
         )));
     }
 
-    let analysis_failure = |e: AnalyzeError| {
-        let kind = match &e {
-            AnalyzeError::EmptySegment { .. } => "segment_outside_track",
-            _ => "unsupported_stream",
-        };
-        FileFailure::new(kind, format!("cannot analyse '{}': {e}", path.display()))
-    };
-    let bar = (interactive && duration > PROGRESS_MIN_SECONDS)
-        .then(|| progress_bar("analysing", Some(audio.frames() as u64)));
-    let views: Vec<&[f32]> = audio.channels.iter().map(Vec::as_slice).collect();
-    let timeline = Timeline::of_audio(audio.sample_rate, &views, |done| {
-        if let Some(bar) = &bar {
-            bar.set_position(done as u64);
-        }
-    });
     // Tempo, key and the rest report no progress: a spinner says the program is still busy.
-    let bar = bar.map(|bar| {
-        bar.finish_and_clear();
+    let spinner = shown.then(|| {
         let spinner = progress_bar("analysing", None);
         spinner.set_message("tempo, key, sections");
         spinner.enable_steady_tick(SPINNER_TICK);
         spinner
     });
-    let result = timeline.map_err(AnalyzeError::from).and_then(|timeline| {
-        let mono = mono_downmix(&audio.channels);
-        track::analyze_timeline(&timeline, &mono, options).map(|analysis| (timeline, analysis))
-    });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+    let timeline = file.measured.timeline;
+    let result = track::analyze_with_features(&timeline, file.measured.features.as_ref(), options);
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
     }
-    let (timeline, analysis) = result.map_err(analysis_failure)?;
-    let decoder = DecoderInfo { codec: decoded.codec, concealed_packets: decoded.concealed_packets };
-    Ok(Analysed { decoder, analysis, audio, timeline })
+    let analysis = result.map_err(analysis_failure)?;
+    let waveform = match wave.filter(|w| w.matches(file.sample_rate, file.decoded.frames, &analysis)) {
+        Some(wave) => Some(wave),
+        None if plot => Some(plot::waveform_of_file(path, file.decoded.frames, &analysis).map_err(decode_failure)?),
+        None => None,
+    };
+    let decoder = DecoderInfo { codec: file.decoded.codec, concealed_packets: file.decoded.concealed_packets };
+    Ok(Analysed { decoder, analysis, timeline, waveform })
 }
 
 #[cfg(test)]

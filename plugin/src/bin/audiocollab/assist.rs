@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 
-use audiocollab::analysis::spectral::mono_downmix;
 use audiocollab::analysis::track::{self, AnalyzeOptions, TrackAnalysis};
 use audiocollab::assistant::actions::ChangeSet;
 use audiocollab::assistant::brief;
@@ -25,7 +24,7 @@ use audiocollab::assistant::route::prices::Prices;
 use audiocollab::assistant::route::router::Streamed;
 use audiocollab::assistant::route::Paths;
 use audiocollab::assistant::session::{Answerer, Assistant, Conversation, TextSink, Turn};
-use audiocollab::offline::report::Lang;
+use audiocollab::offline::{self, report::Lang};
 use audiocollab::spec::Settings;
 use audiocollab::untrusted::{self, Line};
 
@@ -153,17 +152,19 @@ fn assistant(args: &ProviderArgs) -> Result<Option<Assistant>, Failure> {
         .map_err(|e| Failure::new(EXIT_OTHER, anyhow!("cannot start the assistant: {e}")))
 }
 
-/// Analyses `file` for a conversation (the timeline and downmix kept for segment questions).
+/// Analyses `file` for a conversation (the timeline kept for questions about a passage; the
+/// passage's spectral features are measured again from the file, decoded up to its end, so
+/// the audio is never kept).
 fn conversation(file: &Path, target: &TargetArgs) -> Result<Conversation, Failure> {
     let options = target.options()?;
-    let analysed = analyse_file(file, &options, io::stderr().is_terminal())
+    let analysed = analyse_file(file, &options, io::stderr().is_terminal(), false)
         .map_err(|f| Failure::new(EXIT_INPUT, anyhow!("{}", f.message)))?;
-    let mono = mono_downmix(&analysed.audio.channels);
     let timeline = analysed.timeline;
-    let segment_options = options.clone();
+    let (file, segment_options) = (file.to_path_buf(), options.clone());
     let segment = move |from: f64, to: f64| -> Option<TrackAnalysis> {
         let options = AnalyzeOptions { from_s: Some(from), to_s: Some(to), ..segment_options.clone() };
-        track::analyze_timeline(&timeline, &mono, &options).ok()
+        let features = offline::segment_features(&file, options.from_s, options.to_s).ok()?;
+        track::analyze_with_features(&timeline, features.as_ref(), &options).ok()
     };
     Ok(Conversation::new(Some(analysed.analysis), Settings::default()).with_segments(segment))
 }

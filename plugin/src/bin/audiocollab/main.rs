@@ -22,8 +22,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use audiocollab::analysis::targets;
 use audiocollab::analysis::track::{self, AnalyzeOptions};
+use audiocollab::offline;
 use audiocollab::offline::report::{self, Lang};
-use audiocollab::offline::{self, DecodeError, Decoded};
 
 #[derive(Parser)]
 #[command(
@@ -260,44 +260,52 @@ pub const PROGRESS_MIN_SECONDS: f64 = 30.0;
 /// How often a spinner turns when the work reports no progress of its own.
 pub const SPINNER_TICK: std::time::Duration = std::time::Duration::from_millis(120);
 
-/// Decodes `path` with a progress bar on stderr when `interactive` and the file is long, and
-/// warns on stderr about damaged packets that were concealed.
-pub fn decode_with_progress(
-    path: &Path,
-    info: &offline::StreamInfo,
+/// A progress bar on stderr for the work on a long file, fed `(frames_done, total_if_known)` as
+/// the file streams through. Shown only when `interactive` and the file is long: created once
+/// the header's length, or when it states none the audio done so far, passes
+/// [`PROGRESS_MIN_SECONDS`].
+pub struct FileProgress {
+    stage: &'static str,
     interactive: bool,
-) -> Result<Decoded, DecodeError> {
-    let show_bar = |seconds: f64| interactive && seconds > PROGRESS_MIN_SECONDS;
-    let rate = f64::from(info.sample_rate.unwrap_or(48_000).max(1));
-    let mut bar: Option<ProgressBar> = None;
-    let decoded = offline::decode_file(path, &mut |done, total| {
+    rate: f64,
+    bar: Option<ProgressBar>,
+}
+
+impl FileProgress {
+    pub fn new(stage: &'static str, info: &offline::StreamInfo, interactive: bool) -> Self {
+        Self { stage, interactive, rate: f64::from(info.sample_rate.unwrap_or(48_000).max(1)), bar: None }
+    }
+
+    pub fn update(&mut self, done: u64, total: Option<u64>) {
         // A header that lies about the length must not push the bar past 100 %.
         let total = total.filter(|&t| t >= done);
-        // Created lazily: when the length is unknown, a spinner appears once the audio decoded
-        // so far is itself long.
-        if bar.is_none() && show_bar(total.unwrap_or(done) as f64 / rate) {
-            bar = Some(progress_bar("decoding", total));
+        if self.bar.is_none() && self.interactive && total.unwrap_or(done) as f64 / self.rate > PROGRESS_MIN_SECONDS {
+            self.bar = Some(progress_bar(self.stage, total));
         }
-        if let Some(bar) = &bar {
+        if let Some(bar) = &self.bar {
             bar.set_position(done);
             if bar.length().is_none() {
-                bar.set_message(format!("{:.0} s", done as f64 / rate));
+                bar.set_message(format!("{:.0} s", done as f64 / self.rate));
             }
         }
-    });
-    if let Some(bar) = bar.take() {
-        bar.finish_and_clear();
     }
-    let decoded = decoded?;
+
+    /// Removes the bar; `true` when one was shown.
+    pub fn finish(self) -> bool {
+        self.bar.map(|bar| bar.finish_and_clear()).is_some()
+    }
+}
+
+/// Warns on stderr about damaged packets of `path` that were replaced by silence.
+pub fn warn_concealed(path: &Path, decoded: &offline::DecodeSummary, sample_rate: u32) {
     if decoded.concealed_packets > 0 {
-        let at = decoded.first_concealed_frame.unwrap_or(0) as f64 / f64::from(decoded.audio.sample_rate.max(1));
+        let at = decoded.first_concealed_frame.unwrap_or(0) as f64 / f64::from(sample_rate.max(1));
         eprintln!(
             "warning: {} damaged packet(s) in '{}' were replaced by silence (first at {at:.3} s)",
             decoded.concealed_packets,
             path.display()
         );
     }
-    Ok(decoded)
 }
 
 /// A bar on stderr, or a spinner showing the decoded seconds when the length is unknown.

@@ -7,14 +7,11 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 
-use audiocollab::offline::{self, RenderError, WavFormat, RENDER_BLOCK, SAMPLE_RATE_RANGE};
+use audiocollab::offline::{self, RenderError, RenderFileError, WavFormat, RENDER_BLOCK, SAMPLE_RATE_RANGE};
 use audiocollab::spec::{Kind, ParamId, Settings, PARAMS};
 use audiocollab::untrusted::{excerpt, json_error};
 
-use crate::{
-    decode_with_progress, print_stdout, progress_bar, Failure, EXIT_INPUT, EXIT_OTHER, EXIT_OUTPUT,
-    PROGRESS_MIN_SECONDS,
-};
+use crate::{print_stdout, warn_concealed, Failure, FileProgress, EXIT_INPUT, EXIT_OTHER, EXIT_OUTPUT};
 
 #[derive(Args)]
 pub struct RenderArgs {
@@ -194,40 +191,37 @@ pub fn render(args: RenderArgs) -> Result<(), Failure> {
         }
     }
 
-    let show_bar = |seconds: f64| interactive && seconds > PROGRESS_MIN_SECONDS;
-    let decoded = decode_with_progress(&args.input, &info, interactive).map_err(|e| Failure::new(EXIT_INPUT, e))?;
-    let mut audio = decoded.audio;
-    let total = audio.frames() as u64;
-    let bar = show_bar(audio.duration_secs()).then(|| progress_bar("rendering", Some(total)));
-    let rendered = offline::render(&mut audio, &settings, RENDER_BLOCK, &mut |done, _| {
-        if let Some(bar) = &bar {
-            bar.set_position(done);
-        }
-    });
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    rendered.map_err(|e| match e {
-        RenderError::UnsupportedChannels { channels } => {
+    // Decoded, processed and written in blocks: memory does not depend on the file's length.
+    let mut progress = FileProgress::new("rendering", &info, interactive);
+    let rendered =
+        offline::render_file(&args.input, &args.output, &settings, format, RENDER_BLOCK, &mut |done, total| {
+            progress.update(done, total)
+        });
+    progress.finish();
+    let rendered = rendered.map_err(|e| match e {
+        RenderFileError::Decode(e) => Failure::new(EXIT_INPUT, e),
+        RenderFileError::Write(e) => Failure::new(EXIT_OUTPUT, e),
+        RenderFileError::Render(RenderError::UnsupportedChannels { channels }) => {
             Failure::new(EXIT_INPUT, input_channels_error(&args.input, channels))
         }
         // The file is fine, the chain cannot take it: an unsupported input, like >2 channels.
-        e @ RenderError::UnsupportedSampleRate { .. } => {
+        RenderFileError::Render(e @ RenderError::UnsupportedSampleRate { .. }) => {
             Failure::new(EXIT_INPUT, anyhow!("cannot render '{}': {e}", args.input.display()))
         }
-        other => Failure::new(EXIT_OTHER, anyhow!("cannot render '{}': {other}", args.input.display())),
+        RenderFileError::Render(other) => {
+            Failure::new(EXIT_OTHER, anyhow!("cannot render '{}': {other}", args.input.display()))
+        }
     })?;
-
-    let report = offline::write_wav(&args.output, &audio, format).map_err(|e| Failure::new(EXIT_OUTPUT, e))?;
-    if report.clipped_samples > 0 {
+    warn_concealed(&args.input, &rendered.decoded, rendered.sample_rate);
+    if rendered.written.clipped_samples > 0 {
         eprintln!(
             "warning: {} samples above 0 dBFS were clipped in the {} output; use --bits 32f to keep them",
-            report.clipped_samples,
+            rendered.written.clipped_samples,
             format.label()
         );
     }
 
-    print_stdout(&summary(&args, &audio, &settings, format))
+    print_stdout(&summary(&args, &rendered, &settings, format))
 }
 
 /// Reads an assistant reply from `path` (untrusted JSON), validates it against `settings` and
@@ -264,8 +258,8 @@ fn input_channels_error(path: &Path, channels: usize) -> anyhow::Error {
     anyhow!("cannot render '{}': {reason}", path.display())
 }
 
-fn summary(args: &RenderArgs, audio: &offline::AudioBuffer, settings: &Settings, format: WavFormat) -> String {
-    let channels = match audio.num_channels() {
+fn summary(args: &RenderArgs, rendered: &offline::RenderSummary, settings: &Settings, format: WavFormat) -> String {
+    let channels = match rendered.channels {
         1 => "mono".to_string(),
         2 => "stereo".to_string(),
         n => format!("{n} channels"),
@@ -273,14 +267,14 @@ fn summary(args: &RenderArgs, audio: &offline::AudioBuffer, settings: &Settings,
     let changed: Vec<String> =
         settings.changed().map(|(p, v)| format!("{}={}", p.spec().id, p.spec().format(v))).collect();
     let changed = if changed.is_empty() { "none (default settings)".to_string() } else { changed.join(", ") };
-    let peak = audio.peak_dbfs();
+    let peak = offline::gain_to_db(rendered.rendered.peak);
     let peak = if peak.is_finite() { format!("{peak:.2} dBFS") } else { "-inf dBFS (silence)".to_string() };
     format!(
         "rendered '{}' -> '{}': {:.2} s, {} Hz, {channels}, {}; changed: {changed}; output peak {peak}\n",
         args.input.display(),
         args.output.display(),
-        audio.duration_secs(),
-        audio.sample_rate,
+        rendered.duration_secs(),
+        rendered.sample_rate,
         format.label(),
     )
 }
