@@ -7,11 +7,22 @@
 //! file in blocks. Everything derived afterwards (loudness, tonal balance, findings) reads the
 //! timeline, never the audio, so both paths give the same answers.
 //!
-//! Memory: about 260 bytes per 100 ms frame plus 32 bytes per 10 ms cell, 12 MB per hour.
+//! # Surround
+//!
+//! A stream of more than two channels (up to 5.1, [`MAX_CHANNELS`]) is measured in two parts
+//! ([`Timeline::of_audio_with_layout`]): its loudness, sample and true peak on every channel,
+//! each weighted for its speaker ([`ChannelLayout::weights`], BS.1770-4); everything else the
+//! frames carry (band levels, RMS, DC, correlation, mid/side) on its stereo fold-down
+//! ([`ChannelLayout::fold_down`], ITU-R BS.775), which is also what tempo, key and the tonal
+//! balance read. The frames' peaks, clip and non-finite counts are of the stream's own
+//! channels, all in index 0, so clipping in any channel is found where it is.
+//!
+//! Memory: about 260 bytes per 100 ms frame plus 32 bytes per 10 ms cell, 12 MB per hour
+//! (twice the cells for surround: the fold-down's loudness is kept for the tonal balance).
 
 use super::loudness::{LoudnessAnalysis, LoudnessError, LoudnessReport};
-use crate::meter::stats::{BAND_COUNT, STATS_MAX_CHANNELS};
-use crate::meter::{StatsError, StatsFrame, StatsMeter, CELL_SECONDS};
+use crate::meter::stats::{frame_of_sample, is_clipped, BAND_COUNT, STATS_MAX_CHANNELS};
+use crate::meter::{Cell, ChannelLayout, LoudnessGrid, StatsError, StatsFrame, StatsMeter, CELL_SECONDS, MAX_CHANNELS};
 use std::ops::Range;
 
 /// Samples per block when a timeline is measured from a file (the meter's results do not depend
@@ -70,6 +81,9 @@ pub struct FrameStats {
     pub clip_samples: [u32; STATS_MAX_CHANNELS],
     /// Runs of clipped samples starting in this frame, per channel.
     pub clip_runs: [u32; STATS_MAX_CHANNELS],
+    /// Non-finite samples (NaN, ±∞) in this frame, all channels: found by the meter, or by the
+    /// decoder that concealed them ([`Timeline::note_non_finite`]).
+    pub non_finite: u32,
     /// Mean per channel.
     pub dc: [f32; STATS_MAX_CHANNELS],
     /// RMS per channel.
@@ -117,6 +131,7 @@ impl FrameStats {
             true_peak: frame.true_peak_fs,
             clip_samples: frame.clip_samples,
             clip_runs: frame.clip_runs,
+            non_finite: frame.non_finite_samples,
             dc: frame.dc_fs,
             rms: frame.rms_fs,
             correlation: frame.correlation,
@@ -143,37 +158,115 @@ pub struct CellPeak {
 #[derive(Clone, Debug)]
 pub struct Timeline {
     sample_rate: u32,
+    /// Channels of the frames (1 or 2; 2 for a surround stream's fold-down).
     channels: usize,
+    /// The stream's own channels.
+    layout: ChannelLayout,
     frames: Vec<FrameStats>,
+    /// Loudness of the stream, every channel.
     loudness: LoudnessAnalysis,
+    /// Loudness of the fold-down the frames describe, for a surround stream.
+    fold_down: Option<LoudnessAnalysis>,
     dropped_frames: u64,
+}
+
+/// What the frames of a surround stream take from its own channels rather than from the
+/// fold-down: peaks, clip and non-finite counts of the frame being measured.
+#[derive(Clone, Copy, Debug, Default)]
+struct SurroundFrame {
+    sample_peak: f32,
+    true_peak: f32,
+    clip_samples: u32,
+    clip_runs: u32,
+    non_finite: u32,
+}
+
+impl SurroundFrame {
+    fn add_cell(&mut self, cell: &Cell) {
+        for ch in 0..cell.channels as usize {
+            self.sample_peak = self.sample_peak.max(cell.sample_peak[ch]);
+            self.true_peak = self.true_peak.max(cell.true_peak[ch]);
+        }
+    }
+
+    /// Counts the clipped and non-finite samples of `block`; `in_clip` carries each channel's
+    /// run across blocks.
+    fn add_samples(&mut self, block: &[&[f32]], in_clip: &mut [bool; MAX_CHANNELS]) {
+        for (samples, in_clip) in block.iter().zip(in_clip.iter_mut()) {
+            for &x in samples.iter() {
+                let clipped = is_clipped(x);
+                self.clip_samples += clipped as u32;
+                self.clip_runs += (clipped && !*in_clip) as u32;
+                self.non_finite += !x.is_finite() as u32;
+                *in_clip = clipped;
+            }
+        }
+    }
+
+    /// Puts these figures into the fold-down's frame, in index 0.
+    fn apply(self, frame: &mut StatsFrame) {
+        frame.sample_peak_fs = [self.sample_peak, 0.0];
+        frame.true_peak_fs = [self.true_peak, 0.0];
+        frame.clip_samples = [self.clip_samples, 0];
+        frame.clip_runs = [self.clip_runs, 0];
+        frame.non_finite_samples = self.non_finite;
+    }
 }
 
 impl Timeline {
     /// An empty timeline for a meter of `channels` (1 or 2) at `sample_rate` Hz.
     pub fn new(sample_rate: u32, channels: usize) -> Result<Self, TimelineError> {
-        if channels == 0 || channels > STATS_MAX_CHANNELS {
-            return Err(StatsError::UnsupportedChannels(channels).into());
-        }
+        let layout = ChannelLayout::itu(channels)
+            .filter(|_| channels <= STATS_MAX_CHANNELS)
+            .ok_or(StatsError::UnsupportedChannels(channels))?;
+        Self::with_layout(sample_rate, &layout)
+    }
+
+    /// An empty timeline for a stream of `layout`'s channels at `sample_rate` Hz: frames of its
+    /// own channels for mono and stereo, of its fold-down for surround (see the module
+    /// documentation).
+    pub fn with_layout(sample_rate: u32, layout: &ChannelLayout) -> Result<Self, TimelineError> {
+        let fold_down =
+            layout.is_surround().then(|| LoudnessAnalysis::new(sample_rate as f64, STATS_MAX_CHANNELS)).transpose()?;
         Ok(Self {
             sample_rate,
-            channels,
+            channels: layout.channels().min(STATS_MAX_CHANNELS),
+            layout: *layout,
             frames: Vec::new(),
-            loudness: LoudnessAnalysis::new(sample_rate as f64, channels)?,
+            loudness: LoudnessAnalysis::with_layout(sample_rate as f64, layout)?,
+            fold_down,
             dropped_frames: 0,
         })
     }
 
-    /// Measures a whole decoded stream (`audio[ch][frame]`, 1 or 2 channels) with the same
-    /// [`StatsMeter`] the plugin runs, in blocks of [`OFFLINE_BLOCK`]; `progress` gets the
-    /// frames done after every block.
-    pub fn of_audio(
+    /// Measures a whole decoded stream (`audio[ch][frame]`, 1 to [`MAX_CHANNELS`] channels in
+    /// the default order for their count, [`ChannelLayout::itu`]); see
+    /// [`Self::of_audio_with_layout`].
+    pub fn of_audio(sample_rate: u32, audio: &[&[f32]], progress: impl FnMut(usize)) -> Result<Self, TimelineError> {
+        let layout = ChannelLayout::itu(audio.len())
+            .ok_or(StatsError::Meter(crate::meter::MeterError::UnsupportedChannels(audio.len())))?;
+        Self::of_audio_with_layout(sample_rate, audio, &layout, progress)
+    }
+
+    /// Measures a whole decoded stream (`audio[ch][frame]`, the channels of `layout`) with the
+    /// same [`StatsMeter`] the plugin runs, in blocks of [`OFFLINE_BLOCK`] (frames, for
+    /// surround); `progress` gets the frames done after every block.
+    pub fn of_audio_with_layout(
         sample_rate: u32,
         audio: &[&[f32]],
+        layout: &ChannelLayout,
         mut progress: impl FnMut(usize),
     ) -> Result<Self, TimelineError> {
+        if audio.len() != layout.channels() {
+            let mismatch =
+                crate::meter::MeterError::ChannelCountMismatch { expected: layout.channels(), got: audio.len() };
+            return Err(StatsError::Meter(mismatch).into());
+        }
+        if layout.is_surround() {
+            return Self::of_surround(sample_rate, audio, layout, progress);
+        }
         let mut meter = StatsMeter::new(sample_rate as f64, audio.len())?;
-        let mut timeline = Self::new(sample_rate, audio.len())?;
+        let mut timeline = Self::with_layout(sample_rate, layout)?;
         let len = audio.iter().map(|c| c.len()).min().unwrap_or(0);
         let mut result = Ok(());
         let mut take = |f: &StatsFrame| {
@@ -197,6 +290,72 @@ impl Timeline {
         Ok(timeline)
     }
 
+    /// [`Self::of_audio_with_layout`] for more than two channels: a [`LoudnessGrid`] on every
+    /// channel feeds the loudness, a [`StatsMeter`] on the fold-down the frames. The blocks are
+    /// the frames themselves, so the figures taken from the stream's own channels
+    /// ([`SurroundFrame`]) cover exactly the samples of the frame they go into.
+    fn of_surround(
+        sample_rate: u32,
+        audio: &[&[f32]],
+        layout: &ChannelLayout,
+        mut progress: impl FnMut(usize),
+    ) -> Result<Self, TimelineError> {
+        let rate = sample_rate as f64;
+        let mut grid = LoudnessGrid::new(rate, layout.channels()).map_err(StatsError::from)?;
+        let mut meter = StatsMeter::new(rate, STATS_MAX_CHANNELS)?;
+        let mut timeline = Self::with_layout(sample_rate, layout)?;
+        let len = audio.iter().map(|c| c.len()).min().unwrap_or(0);
+        let longest_frame = (sample_rate as usize).div_ceil(10);
+        let (mut lo, mut ro) = (vec![0.0f32; longest_frame], vec![0.0f32; longest_frame]);
+        let mut current = SurroundFrame::default();
+        let mut in_clip = [false; MAX_CHANNELS];
+        let mut result: Result<(), TimelineError> = Ok(());
+        let mut start = 0;
+        while start < len {
+            let seq = frame_of_sample(start as u64, sample_rate);
+            let end = (((seq + 1) * u64::from(sample_rate) / 10) as usize).min(len);
+            let mut views: [&[f32]; MAX_CHANNELS] = [&[]; MAX_CHANNELS];
+            for (v, ch) in views.iter_mut().zip(audio) {
+                *v = &ch[start..end];
+            }
+            let views = &views[..audio.len()];
+            grid.process(views, |c| {
+                current.add_cell(c);
+                if result.is_ok() {
+                    result = timeline.loudness.push(c).map_err(TimelineError::from);
+                }
+            })
+            .map_err(StatsError::from)?;
+            current.add_samples(views, &mut in_clip);
+            let n = end - start;
+            layout.fold_down(views, &mut lo[..n], &mut ro[..n]);
+            meter.process(&[&lo[..n], &ro[..n]], None, |f| {
+                let mut frame = *f;
+                std::mem::take(&mut current).apply(&mut frame);
+                if result.is_ok() {
+                    result = timeline.push(&frame);
+                }
+            })?;
+            start = end;
+            progress(end);
+        }
+        grid.finish(|c| {
+            current.add_cell(c);
+            if result.is_ok() {
+                result = timeline.loudness.push(c).map_err(TimelineError::from);
+            }
+        });
+        meter.finish(|f| {
+            let mut frame = *f;
+            std::mem::take(&mut current).apply(&mut frame);
+            if result.is_ok() {
+                result = timeline.push(&frame);
+            }
+        });
+        result?;
+        Ok(timeline)
+    }
+
     /// Adds the next frame from the meter. Frames must come in `seq` order; missing ones (a
     /// full ring) leave a gap in [`Self::frames`], count as silence in the loudness and are
     /// counted in [`Self::dropped_frames`].
@@ -213,8 +372,11 @@ impl Timeline {
         if frame.seq < next {
             return Err(TimelineError::OutOfOrder { last: next.saturating_sub(1), got: frame.seq });
         }
+        // A surround stream's own loudness comes from its own grid; the frames' cells are the
+        // fold-down's.
+        let loudness = self.fold_down.as_mut().unwrap_or(&mut self.loudness);
         for cell in &frame.cells[..(frame.cell_count as usize).min(frame.cells.len())] {
-            self.loudness.push(cell)?;
+            loudness.push(cell)?;
         }
         self.dropped_frames += frame.seq - next;
         self.frames.push(FrameStats::from_frame(frame));
@@ -226,9 +388,26 @@ impl Timeline {
         self.sample_rate
     }
 
-    /// Channels measured (1 or 2).
+    /// Channels of the frames (1 or 2; 2 for a surround stream, whose frames describe its
+    /// fold-down).
     pub fn channels(&self) -> usize {
         self.channels
+    }
+
+    /// The stream's own channels.
+    pub fn layout(&self) -> &ChannelLayout {
+        &self.layout
+    }
+
+    /// Adds non-finite samples found outside the meter (the decoder conceals them before the
+    /// meter sees them, [`super::sanitize`]) to the frames that held them: `(frame seq,
+    /// count)` pairs. Counts for frames the timeline does not have are ignored.
+    pub fn note_non_finite(&mut self, counts: &[(u64, u32)]) {
+        for &(seq, count) in counts {
+            if let Ok(i) = self.frames.binary_search_by_key(&seq, |f| f.seq) {
+                self.frames[i].non_finite = self.frames[i].non_finite.saturating_add(count);
+            }
+        }
     }
 
     /// Every frame received, in order.
@@ -254,6 +433,13 @@ impl Timeline {
     /// Every loudness figure of `[t0, t1]` seconds, as if the stream started at `t0`.
     pub fn loudness_between(&self, t0: f64, t1: f64) -> LoudnessReport {
         self.loudness.report_between(t0, t1)
+    }
+
+    /// For a surround stream, the loudness of the fold-down its frames describe over `[t0, t1]`
+    /// (band levels are relative to it); `None` for mono and stereo, whose frames describe the
+    /// stream itself ([`Self::loudness_between`]).
+    pub fn fold_down_loudness_between(&self, t0: f64, t1: f64) -> Option<LoudnessReport> {
+        self.fold_down.as_ref().map(|f| f.report_between(t0, t1))
     }
 
     /// Index range of the frames that lie inside `[t0, t1]` seconds (a frame is inside when its

@@ -9,14 +9,17 @@ use super::character::{self, Character, Source};
 use super::findings::{self, Context, Finding};
 use super::key::{self, Mode};
 use super::loudness::LoudnessReport;
+use super::sanitize::Sanitizer;
 use super::sections::{self, Section};
-use super::spectral::{mono_downmix, Features};
+use super::spectral::{mono_fold_down, Features};
 use super::targets::{self, GenreTarget, Platform};
 use super::tempo;
 use super::timeline::{Timeline, TimelineError};
 use super::tonal::{self, TonalBalance};
 use crate::meter::stats::{BAND_COUNT, BAND_NOMINAL_HZ};
+use crate::meter::{ChannelLayout, MeterError, StatsError};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Platform used when none is chosen.
@@ -105,7 +108,8 @@ pub struct KeyEstimate {
 pub struct TrackAnalysis {
     /// Sample rate, Hz.
     pub sample_rate: u32,
-    /// Channels.
+    /// Channels of the stream (up to 6; more than two are measured as the module
+    /// [`super::timeline`] explains).
     pub channels: usize,
     /// Length of the whole track, seconds.
     pub duration_s: f64,
@@ -173,8 +177,13 @@ fn resolve(options: &AnalyzeOptions) -> Result<(&'static Platform, &GenreTarget)
     Ok((platform, genre))
 }
 
-/// Analyses decoded planar audio (`channels[ch][frame]`, 1 or 2 channels). `progress` gets
-/// the fraction done (0 … 1) as the statistics are measured.
+/// Analyses decoded planar audio (`channels[ch][frame]`, 1 to 6 channels in the default
+/// order for their count, [`ChannelLayout::itu`]). `progress` gets the fraction done (0 … 1)
+/// as the statistics are measured.
+///
+/// Non-finite samples are concealed (on a copy) and reported as the decoder does it
+/// ([`super::sanitize`]), so audio that did not come from the decoder is measured
+/// the same way.
 pub fn analyze(
     sample_rate: u32,
     channels: &[Vec<f32>],
@@ -182,10 +191,23 @@ pub fn analyze(
     mut progress: impl FnMut(f64),
 ) -> Result<TrackAnalysis, AnalyzeError> {
     resolve(options)?;
+    let layout = ChannelLayout::itu(channels.len())
+        .ok_or(StatsError::Meter(MeterError::UnsupportedChannels(channels.len())))
+        .map_err(TimelineError::from)?;
+    let mut sanitizer = Sanitizer::new();
+    let channels: Cow<[Vec<f32>]> = if channels.iter().flatten().all(|x| x.is_finite()) {
+        Cow::Borrowed(channels)
+    } else {
+        let mut owned = channels.to_vec();
+        sanitizer.conceal(&mut owned, 0, sample_rate);
+        Cow::Owned(owned)
+    };
     let views: Vec<&[f32]> = channels.iter().map(Vec::as_slice).collect();
     let len = views.iter().map(|c| c.len()).min().unwrap_or(0).max(1);
-    let timeline = Timeline::of_audio(sample_rate, &views, |done| progress(done as f64 / len as f64))?;
-    let mono = mono_downmix(channels);
+    let mut timeline =
+        Timeline::of_audio_with_layout(sample_rate, &views, &layout, |done| progress(done as f64 / len as f64))?;
+    timeline.note_non_finite(&sanitizer.found().frames);
+    let mono = mono_fold_down(&views, &layout);
     analyze_timeline(&timeline, &mono, options)
 }
 
@@ -211,7 +233,11 @@ pub fn analyze_timeline(
     }
     let loudness = timeline.loudness_between(from, to);
     let frames = timeline.frames_between(from, to);
-    let tonal_balance = tonal::measure(frames, loudness.integrated_lufs, genre);
+    // Band levels are relative to the loudness of what the frames measured (a surround
+    // stream's fold-down).
+    let frames_lufs =
+        timeline.fold_down_loudness_between(from, to).map_or(loudness.integrated_lufs, |r| r.integrated_lufs);
+    let tonal_balance = tonal::measure(frames, frames_lufs, genre);
     let findings = findings::detect(timeline, from, to, &Context { platform, genre });
 
     let rate = timeline.sample_rate() as f64;
@@ -249,7 +275,7 @@ pub fn analyze_timeline(
     };
     Ok(TrackAnalysis {
         sample_rate: timeline.sample_rate(),
-        channels: timeline.channels(),
+        channels: timeline.layout().channels(),
         duration_s: duration,
         from_s: from,
         to_s: to,

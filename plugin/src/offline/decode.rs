@@ -23,7 +23,9 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 use symphonia::core::sample::Sample;
 
-use super::AudioBuffer;
+use super::{speakers, AudioBuffer};
+use crate::analysis::sanitize::{NonFinite, Sanitizer};
+use crate::meter::ChannelLayout;
 
 /// What the user can do when the format itself is the problem.
 const CONVERT_HINT: &str = "convert it to WAV or FLAC first, e.g. `ffmpeg -i IN -c:a pcm_f32le out.wav`";
@@ -121,6 +123,17 @@ pub enum DecodeError {
         /// The file.
         path: PathBuf,
     },
+    /// Every sample of the file is NaN or infinite: there is nothing to measure or process.
+    #[error(
+        "cannot read '{}': it has no valid samples (all {samples} are NaN or infinite); \
+         the program that wrote it failed, export it again", .path.display()
+    )]
+    NoValidSamples {
+        /// The file.
+        path: PathBuf,
+        /// Samples in the file (frames × channels).
+        samples: u64,
+    },
     /// The decoder library panicked on this file. Caught so that a damaged file can never
     /// crash the caller; the message is kept for bug reports.
     #[error("cannot read '{}': the decoder failed on damaged or unusual data ({message}); re-export the file as WAV or FLAC", .path.display())]
@@ -147,6 +160,7 @@ impl DecodeError {
             | DecodeError::Truncated { path, .. }
             | DecodeError::FormatChange { path, .. }
             | DecodeError::ZeroLength { path }
+            | DecodeError::NoValidSamples { path, .. }
             | DecodeError::DecoderPanic { path, .. } => path,
         }
     }
@@ -164,6 +178,12 @@ pub struct Decoded {
     pub concealed_packets: u64,
     /// Position of the first concealed packet, in frames.
     pub first_concealed_frame: Option<u64>,
+    /// Which speaker each channel feeds, as the file states it or by default
+    /// ([`speakers`]); `None` for more channels than the meters take (six).
+    pub layout: Option<ChannelLayout>,
+    /// Non-finite samples (NaN, ±∞) found in the file, which were concealed
+    /// ([`crate::analysis::sanitize`]).
+    pub non_finite: NonFinite,
 }
 
 /// Decodes a whole file. See [`decode_file`] for the policy on damaged data.
@@ -244,6 +264,8 @@ struct Opened {
     codec_name: String,
     /// An AIFF/AIFC whose length comes from its COMM chunk.
     aiff: bool,
+    /// The channel mask of a `WAVE_FORMAT_EXTENSIBLE` WAV.
+    wav_mask: Option<u32>,
 }
 
 fn open(path: &Path) -> Result<Opened, DecodeError> {
@@ -264,6 +286,7 @@ fn open(path: &Path) -> Result<Opened, DecodeError> {
     }
     let mut file = File::open(path).map_err(io_error)?;
     let aiff_frames = aiff_declared_frames(&mut file).map_err(io_error)?;
+    let wav_mask = speakers::wav_channel_mask(&mut file).map_err(io_error)?;
 
     let mss = MediaSourceStream::new(Box::new(file), MediaSourceStreamOptions::default());
     let mut hint = Hint::new();
@@ -292,7 +315,7 @@ fn open(path: &Path) -> Result<Opened, DecodeError> {
         .get_codec(params.codec)
         .map(|d| d.long_name.to_string())
         .unwrap_or_else(|| format!("codec id {}", params.codec));
-    Ok(Opened { format, track_id, params, codec_name, aiff: aiff_frames.is_some() })
+    Ok(Opened { format, track_id, params, codec_name, aiff: aiff_frames.is_some(), wav_mask })
 }
 
 /// The length an AIFF/AIFC file declares in its COMM chunk, or `None` for other files.
@@ -373,7 +396,7 @@ pub fn probe(path: &Path) -> Result<StreamInfo, DecodeError> {
 
 fn decode_inner(path: &Path, progress: &mut dyn FnMut(u64, Option<u64>)) -> Result<Decoded, DecodeError> {
     let owned = || path.to_path_buf();
-    let Opened { mut format, track_id, params, codec_name, aiff } = open(path)?;
+    let Opened { mut format, track_id, params, codec_name, aiff, wav_mask } = open(path)?;
 
     let codecs = symphonia::default::get_codecs();
     // `verify` makes the FLAC decoder compute the MD5 of the decoded audio, checked in
@@ -397,6 +420,7 @@ fn decode_inner(path: &Path, progress: &mut dyn FnMut(u64, Option<u64>)) -> Resu
     // Where the next packet should start, to detect data skipped by the demuxer.
     let mut next_ts: Option<u64> = None;
     let mut concealed_frames: u64 = 0;
+    let mut sanitizer = Sanitizer::new();
 
     loop {
         let packet = match format.next_packet() {
@@ -478,6 +502,8 @@ fn decode_inner(path: &Path, progress: &mut dyn FnMut(u64, Option<u64>)) -> Resu
                     Some(_) => {}
                 }
                 append(&decoded, &mut channels);
+                let mut fresh: Vec<&mut [f32]> = channels.iter_mut().map(|c| &mut c[frames as usize..]).collect();
+                sanitizer.conceal(&mut fresh, frames, spec.rate);
                 frames += decoded.frames() as u64;
             }
             Err(e @ (SymError::DecodeError(_) | SymError::IoError(_))) if lossy => {
@@ -557,11 +583,17 @@ fn decode_inner(path: &Path, progress: &mut dyn FnMut(u64, Option<u64>)) -> Resu
         }
     }
 
+    let non_finite = sanitizer.finish();
+    if non_finite.all_invalid() {
+        return Err(DecodeError::NoValidSamples { path: owned(), samples: non_finite.total });
+    }
     Ok(Decoded {
+        layout: speakers::layout_of(params.codec, params.channels, wav_mask, channels.len()),
         audio: AudioBuffer { sample_rate, channels },
         codec: codec_name,
         concealed_packets: concealed,
         first_concealed_frame: first_concealed,
+        non_finite,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod decode;
 pub mod plot;
 pub mod render;
 pub mod report;
+pub mod speakers;
 pub mod write;
 
 pub use decode::{decode_file, probe, read_audio, read_audio_with_progress, DecodeError, Decoded, StreamInfo};

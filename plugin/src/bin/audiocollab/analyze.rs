@@ -7,9 +7,10 @@ use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 
 use audiocollab::analysis::findings::Severity;
-use audiocollab::analysis::spectral::mono_downmix;
+use audiocollab::analysis::spectral::mono_fold_down;
 use audiocollab::analysis::timeline::Timeline;
 use audiocollab::analysis::track::{self, AnalyzeError, AnalyzeOptions, TrackAnalysis};
+use audiocollab::meter::MAX_CHANNELS;
 use audiocollab::offline::plot;
 use audiocollab::offline::report::{self, DecoderInfo, JsonDocument, JsonError, JsonFile, Lang};
 use audiocollab::offline::{self, DecodeError};
@@ -33,7 +34,7 @@ The JSON (--json) is described in docs/analyze.md and assets/schema/analysis.sch
 
 #[derive(Args)]
 pub struct AnalyzeArgs {
-    /// Audio files: WAV, AIFF, FLAC, MP3 or Ogg Vorbis, mono or stereo.
+    /// Audio files: WAV, AIFF, FLAC, MP3 or Ogg Vorbis; mono, stereo or surround up to 5.1.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Print one JSON document on stdout instead of the report.
@@ -216,6 +217,7 @@ fn decode_error_kind(e: &DecodeError) -> &'static str {
         DecodeError::Truncated { .. } => "truncated",
         DecodeError::FormatChange { .. } => "format_change",
         DecodeError::ZeroLength { .. } => "no_audio",
+        DecodeError::NoValidSamples { .. } => "no_valid_samples",
         DecodeError::DecoderPanic { .. } => "decoder_failure",
         _ => "decode_failed",
     }
@@ -225,8 +227,8 @@ fn channels_failure(path: &Path, channels: usize) -> FileFailure {
     FileFailure::new(
         "unsupported_channels",
         format!(
-            "cannot analyse '{}': it has {channels} channels; analyze takes mono or stereo files, \
-             downmix it first, e.g. `ffmpeg -i IN -ac 2 out.wav`",
+            "cannot analyse '{}': it has {channels} channels; analyze takes up to {MAX_CHANNELS} (5.1), \
+             downmix it first, e.g. `ffmpeg -i IN -ac 6 out.wav`",
             path.display()
         ),
     )
@@ -239,14 +241,14 @@ pub fn analyse_file(path: &Path, options: &AnalyzeOptions, interactive: bool) ->
     let decode_failure = |e: DecodeError| FileFailure::new(decode_error_kind(&e), e);
     let info = offline::probe(path).map_err(decode_failure)?;
     // Checked before decoding to fail fast, and again after: not every header states it.
-    if let Some(channels) = info.channels.filter(|&c| c > 2) {
+    if let Some(channels) = info.channels.filter(|&c| c > MAX_CHANNELS) {
         return Err(channels_failure(path, channels));
     }
     let decoded = decode_with_progress(path, &info, interactive).map_err(decode_failure)?;
     let audio = decoded.audio;
-    if audio.num_channels() > 2 {
+    let Some(layout) = decoded.layout else {
         return Err(channels_failure(path, audio.num_channels()));
-    }
+    };
 
     let duration = audio.duration_secs();
     let outside = |what: String| {
@@ -277,7 +279,7 @@ pub fn analyse_file(path: &Path, options: &AnalyzeOptions, interactive: bool) ->
     let bar = (interactive && duration > PROGRESS_MIN_SECONDS)
         .then(|| progress_bar("analysing", Some(audio.frames() as u64)));
     let views: Vec<&[f32]> = audio.channels.iter().map(Vec::as_slice).collect();
-    let timeline = Timeline::of_audio(audio.sample_rate, &views, |done| {
+    let timeline = Timeline::of_audio_with_layout(audio.sample_rate, &views, &layout, |done| {
         if let Some(bar) = &bar {
             bar.set_position(done as u64);
         }
@@ -290,15 +292,22 @@ pub fn analyse_file(path: &Path, options: &AnalyzeOptions, interactive: bool) ->
         spinner.enable_steady_tick(SPINNER_TICK);
         spinner
     });
-    let result = timeline.map_err(AnalyzeError::from).and_then(|timeline| {
-        let mono = mono_downmix(&audio.channels);
+    let result = timeline.map_err(AnalyzeError::from).and_then(|mut timeline| {
+        // The decoder concealed them; the findings say where they were.
+        timeline.note_non_finite(&decoded.non_finite.frames);
+        let mono = mono_fold_down(&views, &layout);
         track::analyze_timeline(&timeline, &mono, options).map(|analysis| (timeline, analysis))
     });
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     let (timeline, analysis) = result.map_err(analysis_failure)?;
-    let decoder = DecoderInfo { codec: decoded.codec, concealed_packets: decoded.concealed_packets };
+    let decoder = DecoderInfo {
+        codec: decoded.codec,
+        concealed_packets: decoded.concealed_packets,
+        channel_layout: layout.describe(),
+        non_finite_samples: decoded.non_finite.samples,
+    };
     Ok(Analysed { decoder, analysis, audio, timeline })
 }
 

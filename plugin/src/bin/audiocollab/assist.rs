@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 
-use audiocollab::analysis::spectral::mono_downmix;
+use audiocollab::analysis::spectral::mono_fold_down;
 use audiocollab::analysis::track::{self, AnalyzeOptions, TrackAnalysis};
 use audiocollab::assistant::actions::ChangeSet;
 use audiocollab::assistant::brief;
@@ -155,7 +155,8 @@ fn conversation(file: &Path, target: &TargetArgs) -> Result<Conversation, Failur
     let options = target.options()?;
     let analysed = analyse_file(file, &options, io::stderr().is_terminal())
         .map_err(|f| Failure::new(EXIT_INPUT, anyhow!("{}", f.message)))?;
-    let mono = mono_downmix(&analysed.audio.channels);
+    let views: Vec<&[f32]> = analysed.audio.channels.iter().map(Vec::as_slice).collect();
+    let mono = mono_fold_down(&views, analysed.timeline.layout());
     let timeline = analysed.timeline;
     let segment_options = options.clone();
     let segment = move |from: f64, to: f64| -> Option<TrackAnalysis> {
