@@ -10,7 +10,7 @@
 //! # Surround
 //!
 //! A stream of more than two channels (up to 5.1, [`MAX_CHANNELS`]) is measured in two parts
-//! ([`Timeline::of_audio_with_layout`]): its loudness, sample and true peak on every channel,
+//! ([`TimelineMeter`]): its loudness, sample and true peak on every channel,
 //! each weighted for its speaker ([`ChannelLayout::weights`], BS.1770-4); everything else the
 //! frames carry (band levels, RMS, DC, correlation, mid/side) on its stereo fold-down
 //! ([`ChannelLayout::fold_down`], ITU-R BS.775), which is also what tempo, key and the tonal
@@ -22,7 +22,9 @@
 
 use super::loudness::{LoudnessAnalysis, LoudnessError, LoudnessReport};
 use crate::meter::stats::{frame_of_sample, is_clipped, BAND_COUNT, STATS_MAX_CHANNELS};
-use crate::meter::{Cell, ChannelLayout, LoudnessGrid, StatsError, StatsFrame, StatsMeter, CELL_SECONDS, MAX_CHANNELS};
+use crate::meter::{
+    Cell, ChannelLayout, LoudnessGrid, MeterError, StatsError, StatsFrame, StatsMeter, CELL_SECONDS, MAX_CHANNELS,
+};
 use std::ops::Range;
 
 /// Samples per block when a timeline is measured from a file (the meter's results do not depend
@@ -213,6 +215,131 @@ impl SurroundFrame {
     }
 }
 
+/// Measures a stream into a [`Timeline`] block by block (any block sizes), with the same
+/// [`StatsMeter`] the plugin runs: for mono and stereo on the stream itself; for surround
+/// (see the module documentation) a [`LoudnessGrid`] on every channel feeds the loudness and a
+/// [`StatsMeter`] on the fold-down the frames. Blocks are cut at the frames' edges, so the
+/// figures taken from the stream's own channels ([`SurroundFrame`]) cover exactly the samples
+/// of the frame they go into.
+#[derive(Debug)]
+pub struct TimelineMeter {
+    layout: ChannelLayout,
+    stats: StatsMeter,
+    timeline: Timeline,
+    surround: Option<Surround>,
+    /// The first error a frame or cell met; later ones are dropped.
+    result: Result<(), TimelineError>,
+}
+
+/// The surround half of a [`TimelineMeter`].
+#[derive(Debug)]
+struct Surround {
+    grid: LoudnessGrid,
+    /// The fold-down of the current piece, at most one frame long.
+    lo: Vec<f32>,
+    ro: Vec<f32>,
+    current: SurroundFrame,
+    in_clip: [bool; MAX_CHANNELS],
+    /// Frames of the stream measured so far.
+    position: u64,
+}
+
+impl TimelineMeter {
+    /// A meter for a stream of `layout`'s channels at `sample_rate` Hz.
+    pub fn new(sample_rate: u32, layout: &ChannelLayout) -> Result<Self, TimelineError> {
+        let timeline = Timeline::with_layout(sample_rate, layout)?;
+        let stats = StatsMeter::new(sample_rate as f64, timeline.channels)?;
+        let surround = layout
+            .is_surround()
+            .then(|| -> Result<Surround, TimelineError> {
+                let longest_frame = (sample_rate as usize).div_ceil(10);
+                Ok(Surround {
+                    grid: LoudnessGrid::new(sample_rate as f64, layout.channels()).map_err(StatsError::from)?,
+                    lo: vec![0.0; longest_frame],
+                    ro: vec![0.0; longest_frame],
+                    current: SurroundFrame::default(),
+                    in_clip: [false; MAX_CHANNELS],
+                    position: 0,
+                })
+            })
+            .transpose()?;
+        Ok(Self { layout: *layout, stats, timeline, surround, result: Ok(()) })
+    }
+
+    /// Measures the next block (`block[ch][frame]`, the layout's channels, all as long).
+    pub fn process(&mut self, block: &[&[f32]]) -> Result<(), TimelineError> {
+        if block.len() != self.layout.channels() {
+            let mismatch = MeterError::ChannelCountMismatch { expected: self.layout.channels(), got: block.len() };
+            return Err(StatsError::Meter(mismatch).into());
+        }
+        let Self { stats, timeline, surround, result, layout } = self;
+        let Some(s) = surround else {
+            stats.process(block, None, |f| keep(result, timeline.push(f)))?;
+            return std::mem::replace(result, Ok(()));
+        };
+        let len = block.iter().map(|c| c.len()).min().unwrap_or(0);
+        let rate = timeline.sample_rate;
+        let mut start = 0;
+        while start < len {
+            let frame_end = (frame_of_sample(s.position, rate) + 1) * u64::from(rate) / 10;
+            let end = len.min(start + (frame_end - s.position) as usize);
+            let mut views: [&[f32]; MAX_CHANNELS] = [&[]; MAX_CHANNELS];
+            for (v, ch) in views.iter_mut().zip(block) {
+                *v = &ch[start..end];
+            }
+            let views = &views[..block.len()];
+            let (current, loudness) = (&mut s.current, &mut timeline.loudness);
+            s.grid
+                .process(views, |c| {
+                    current.add_cell(c);
+                    keep(result, loudness.push(c).map_err(TimelineError::from));
+                })
+                .map_err(StatsError::from)?;
+            s.current.add_samples(views, &mut s.in_clip);
+            let n = end - start;
+            layout.fold_down(views, &mut s.lo[..n], &mut s.ro[..n]);
+            stats.process(&[&s.lo[..n], &s.ro[..n]], None, |f| {
+                let mut frame = *f;
+                std::mem::take(&mut s.current).apply(&mut frame);
+                keep(result, timeline.push(&frame));
+            })?;
+            s.position += n as u64;
+            start = end;
+        }
+        std::mem::replace(result, Ok(()))
+    }
+
+    /// Ends the stream (the meters' tails and partial last cell and frame) and returns its
+    /// timeline.
+    pub fn finish(mut self) -> Result<Timeline, TimelineError> {
+        let Self { stats, timeline, surround, result, .. } = &mut self;
+        match surround {
+            None => stats.finish(|f| keep(result, timeline.push(f))),
+            Some(s) => {
+                let (current, loudness) = (&mut s.current, &mut timeline.loudness);
+                s.grid.finish(|c| {
+                    current.add_cell(c);
+                    keep(result, loudness.push(c).map_err(TimelineError::from));
+                });
+                stats.finish(|f| {
+                    let mut frame = *f;
+                    std::mem::take(&mut s.current).apply(&mut frame);
+                    keep(result, timeline.push(&frame));
+                });
+            }
+        }
+        std::mem::replace(result, Ok(()))?;
+        Ok(self.timeline)
+    }
+}
+
+/// Keeps the first error of a run of callbacks.
+fn keep(first: &mut Result<(), TimelineError>, next: Result<(), TimelineError>) {
+    if first.is_ok() {
+        *first = next;
+    }
+}
+
 impl Timeline {
     /// An empty timeline for a meter of `channels` (1 or 2) at `sample_rate` Hz.
     pub fn new(sample_rate: u32, channels: usize) -> Result<Self, TimelineError> {
@@ -243,117 +370,33 @@ impl Timeline {
     /// the default order for their count, [`ChannelLayout::itu`]); see
     /// [`Self::of_audio_with_layout`].
     pub fn of_audio(sample_rate: u32, audio: &[&[f32]], progress: impl FnMut(usize)) -> Result<Self, TimelineError> {
-        let layout = ChannelLayout::itu(audio.len())
-            .ok_or(StatsError::Meter(crate::meter::MeterError::UnsupportedChannels(audio.len())))?;
+        let layout =
+            ChannelLayout::itu(audio.len()).ok_or(StatsError::Meter(MeterError::UnsupportedChannels(audio.len())))?;
         Self::of_audio_with_layout(sample_rate, audio, &layout, progress)
     }
 
-    /// Measures a whole decoded stream (`audio[ch][frame]`, the channels of `layout`) with the
-    /// same [`StatsMeter`] the plugin runs, in blocks of [`OFFLINE_BLOCK`] (frames, for
-    /// surround); `progress` gets the frames done after every block.
+    /// Measures a whole decoded stream (`audio[ch][frame]`, the channels of `layout`) with a
+    /// [`TimelineMeter`], in blocks of [`OFFLINE_BLOCK`]; `progress` gets the frames done
+    /// after every block.
     pub fn of_audio_with_layout(
         sample_rate: u32,
         audio: &[&[f32]],
         layout: &ChannelLayout,
         mut progress: impl FnMut(usize),
     ) -> Result<Self, TimelineError> {
-        if audio.len() != layout.channels() {
-            let mismatch =
-                crate::meter::MeterError::ChannelCountMismatch { expected: layout.channels(), got: audio.len() };
-            return Err(StatsError::Meter(mismatch).into());
-        }
-        if layout.is_surround() {
-            return Self::of_surround(sample_rate, audio, layout, progress);
-        }
-        let mut meter = StatsMeter::new(sample_rate as f64, audio.len())?;
-        let mut timeline = Self::with_layout(sample_rate, layout)?;
+        let mut meter = TimelineMeter::new(sample_rate, layout)?;
         let len = audio.iter().map(|c| c.len()).min().unwrap_or(0);
-        let mut result = Ok(());
-        let mut take = |f: &StatsFrame| {
-            if result.is_ok() {
-                result = timeline.push(f);
-            }
-        };
+        let mut views: Vec<&[f32]> = Vec::with_capacity(audio.len());
         let mut start = 0;
         while start < len {
             let end = (start + OFFLINE_BLOCK).min(len);
-            let mut views: [&[f32]; STATS_MAX_CHANNELS] = [&[]; STATS_MAX_CHANNELS];
-            for (v, ch) in views.iter_mut().zip(audio) {
-                *v = &ch[start..end];
-            }
-            meter.process(&views[..audio.len()], None, &mut take)?;
+            views.clear();
+            views.extend(audio.iter().map(|ch| &ch[start..end]));
+            meter.process(&views)?;
             start = end;
             progress(end);
         }
-        meter.finish(&mut take);
-        result?;
-        Ok(timeline)
-    }
-
-    /// [`Self::of_audio_with_layout`] for more than two channels: a [`LoudnessGrid`] on every
-    /// channel feeds the loudness, a [`StatsMeter`] on the fold-down the frames. The blocks are
-    /// the frames themselves, so the figures taken from the stream's own channels
-    /// ([`SurroundFrame`]) cover exactly the samples of the frame they go into.
-    fn of_surround(
-        sample_rate: u32,
-        audio: &[&[f32]],
-        layout: &ChannelLayout,
-        mut progress: impl FnMut(usize),
-    ) -> Result<Self, TimelineError> {
-        let rate = sample_rate as f64;
-        let mut grid = LoudnessGrid::new(rate, layout.channels()).map_err(StatsError::from)?;
-        let mut meter = StatsMeter::new(rate, STATS_MAX_CHANNELS)?;
-        let mut timeline = Self::with_layout(sample_rate, layout)?;
-        let len = audio.iter().map(|c| c.len()).min().unwrap_or(0);
-        let longest_frame = (sample_rate as usize).div_ceil(10);
-        let (mut lo, mut ro) = (vec![0.0f32; longest_frame], vec![0.0f32; longest_frame]);
-        let mut current = SurroundFrame::default();
-        let mut in_clip = [false; MAX_CHANNELS];
-        let mut result: Result<(), TimelineError> = Ok(());
-        let mut start = 0;
-        while start < len {
-            let seq = frame_of_sample(start as u64, sample_rate);
-            let end = (((seq + 1) * u64::from(sample_rate) / 10) as usize).min(len);
-            let mut views: [&[f32]; MAX_CHANNELS] = [&[]; MAX_CHANNELS];
-            for (v, ch) in views.iter_mut().zip(audio) {
-                *v = &ch[start..end];
-            }
-            let views = &views[..audio.len()];
-            grid.process(views, |c| {
-                current.add_cell(c);
-                if result.is_ok() {
-                    result = timeline.loudness.push(c).map_err(TimelineError::from);
-                }
-            })
-            .map_err(StatsError::from)?;
-            current.add_samples(views, &mut in_clip);
-            let n = end - start;
-            layout.fold_down(views, &mut lo[..n], &mut ro[..n]);
-            meter.process(&[&lo[..n], &ro[..n]], None, |f| {
-                let mut frame = *f;
-                std::mem::take(&mut current).apply(&mut frame);
-                if result.is_ok() {
-                    result = timeline.push(&frame);
-                }
-            })?;
-            start = end;
-            progress(end);
-        }
-        grid.finish(|c| {
-            current.add_cell(c);
-            if result.is_ok() {
-                result = timeline.loudness.push(c).map_err(TimelineError::from);
-            }
-        });
-        meter.finish(|f| {
-            let mut frame = *f;
-            std::mem::take(&mut current).apply(&mut frame);
-            if result.is_ok() {
-                result = timeline.push(&frame);
-            }
-        });
-        result?;
-        Ok(timeline)
+        meter.finish()
     }
 
     /// Adds the next frame from the meter. Frames must come in `seq` order; missing ones (a
@@ -471,5 +514,61 @@ impl Timeline {
         let i = self.frames.partition_point(|f| f.start_s <= stream_s);
         let near = self.frames[..i].iter().rev().find(|f| f.transport_s.is_some())?;
         Some(near.transport_s? + (stream_s - near.start_s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_surround_stream_measures_the_same_in_any_blocks() {
+        let layout = ChannelLayout::itu(6).expect("5.1");
+        let len = 48_000 + 1234;
+        // A tone per channel, and one clipped sample in each channel at 30 000 + channel
+        // (frame 6).
+        let audio: Vec<Vec<f32>> = (0..6)
+            .map(|c| {
+                (0..len)
+                    .map(|i| if i == 30_000 + c { 1.2 } else { 0.3 * (i as f32 * 0.01 * (c + 1) as f32).sin() })
+                    .collect()
+            })
+            .collect();
+        let views: Vec<&[f32]> = audio.iter().map(Vec::as_slice).collect();
+        let whole = Timeline::of_audio_with_layout(48_000, &views, &layout, |_| {}).expect("timeline");
+        let mut meter = TimelineMeter::new(48_000, &layout).expect("meter");
+        let (mut start, mut k) = (0, 0);
+        while start < len {
+            let end = (start + [1, 777, 4800, 13, 9000][k % 5]).min(len);
+            let block: Vec<&[f32]> = audio.iter().map(|c| &c[start..end]).collect();
+            meter.process(&block).expect("block");
+            (start, k) = (end, k + 1);
+        }
+        let pieces = meter.finish().expect("timeline");
+        assert_eq!(whole.frames().len(), 11);
+        assert_eq!(pieces.frames().len(), 11);
+        for (a, b) in whole.frames().iter().zip(pieces.frames()) {
+            // The sums run in `f32` per block: equal up to rounding.
+            assert_eq!(
+                (a.seq, a.clip_samples, a.clip_runs, a.sample_peak, a.true_peak),
+                (b.seq, b.clip_samples, b.clip_runs, b.sample_peak, b.true_peak)
+            );
+            for (x, y) in a.rms.iter().chain(&a.dc).chain(&a.bands_db).zip(b.rms.iter().chain(&b.dc).chain(&b.bands_db))
+            {
+                assert!((x - y).abs() <= 1e-5 * x.abs().max(1.0), "frame {}: {x} vs {y}", a.seq);
+            }
+        }
+        let (a, b) = (whole.loudness_between(0.0, 2.0), pieces.loudness_between(0.0, 2.0));
+        assert_eq!(a.sample_peak_dbfs, b.sample_peak_dbfs);
+        let (a, b) = (a.integrated_lufs.expect("loud"), b.integrated_lufs.expect("loud"));
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        assert_eq!(whole.layout().channels(), 6);
+        assert_eq!(whole.channels(), 2);
+        // The clipped samples of every channel, the LFE's included, counted where they are.
+        let clips: Vec<u32> = whole.frames().iter().map(|f| f.clip_samples[0]).collect();
+        assert_eq!(clips, [0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0]);
+        assert_eq!(whole.frames()[6].clip_runs[0], 6);
+        assert_eq!(whole.frames()[6].sample_peak[0], 1.2);
+        assert!(whole.fold_down_loudness_between(0.0, 1.0).is_some());
     }
 }
