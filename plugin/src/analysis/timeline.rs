@@ -219,8 +219,8 @@ impl SurroundFrame {
 /// [`StatsMeter`] the plugin runs: for mono and stereo on the stream itself; for surround
 /// (see the module documentation) a [`LoudnessGrid`] on every channel feeds the loudness and a
 /// [`StatsMeter`] on the fold-down the frames. Blocks are cut at the frames' edges, so the
-/// figures taken from the stream's own channels ([`SurroundFrame`]) cover exactly the samples
-/// of the frame they go into.
+/// figures taken from the stream's own channels (peaks, clip and non-finite counts) cover
+/// exactly the samples of the frame they go into.
 #[derive(Debug)]
 pub struct TimelineMeter {
     layout: ChannelLayout,

@@ -213,6 +213,9 @@ pub fn read_audio_with_progress(
 ///   error for lossless formats, silence for Vorbis. (symphonia's MP3 reader numbers packets
 ///   itself, so frames it skips cannot be seen; the concealment count above still catches
 ///   the packets around real damage.)
+/// - NaN and infinite samples of a float file are replaced by the line between their
+///   neighbours and counted with their times ([`crate::analysis::sanitize`]); a file with no
+///   other sample is [`DecodeError::NoValidSamples`].
 ///
 /// Panics inside symphonia (it has had some on fuzzed input) are caught and returned as
 /// [`DecodeError::DecoderPanic`]. A panic in `progress` is reported the same way.
