@@ -588,3 +588,52 @@ fn a_segment_sees_only_its_own_problems() {
     assert!(findings::detect(&t, 40.0, 20.0, &ctx).is_empty());
     assert!(findings::detect(&t, f64::NAN, f64::NAN, &ctx).iter().all(|f| f.value.is_finite()));
 }
+
+/// Samples that are not numbers, in the mix: the meter on the raw stream (as the live plugin
+/// runs it) counts them in its frames, the analysis conceals them before measuring, and both
+/// find them where they are. The analysis finds nothing else (the clean mix has no finding);
+/// a stream of nothing but NaN has no valid samples, which is not silence.
+#[test]
+fn non_finite_samples_are_found_where_they_are() {
+    use audiocollab::analysis::track::{analyze, AnalyzeOptions};
+    let (mut l, mut r) = (mix().l.clone(), mix().r.clone());
+    l[at(20.0)] = f32::NAN;
+    r[at(20.0) + 5] = f32::INFINITY;
+    l[at(20.05)] = f32::NEG_INFINITY;
+    r[at(41.234)..at(41.234) + 10].fill(f32::NAN);
+
+    let raw = analyse(&l, &r);
+    show("3 non-finite samples at 20.0 s, 10 at 41.234 s, measured raw", &raw);
+    let analysis = analyze(RATE, &[l, r], &AnalyzeOptions::default(), |_| {}).expect("analysis");
+    show("the same, analysed", &analysis.findings);
+    assert!(analysis.findings.iter().all(|f| f.kind == FindingKind::NonFiniteSamples), "{:#?}", analysis.findings);
+    for found in [&raw, &analysis.findings] {
+        let of: Vec<&Finding> = found.iter().filter(|f| f.kind == FindingKind::NonFiniteSamples).collect();
+        assert_eq!(of.len(), 2, "{of:#?}");
+        for (f, (start, count)) in of.iter().zip([(20.0, 3.0), (41.2, 10.0)]) {
+            assert_eq!(f.value, count);
+            assert_eq!(f.severity, Severity::Problem);
+            near("start", f.start_s, start, 1e-6);
+            near("end", f.end_s, start + 0.1, 1e-6);
+        }
+        assert!(of[1].explanation_en.starts_with("10 samples at 0:41.2 are not numbers"), "{}", of[1].explanation_en);
+        assert!(of[1].explanation_fr.starts_with("10 échantillons invalides à 0:41,2"), "{}", of[1].explanation_fr);
+    }
+    assert!(analysis
+        .loudness
+        .integrated_lufs
+        .is_some_and(|i| (i - mix().report.integrated_lufs.unwrap()).abs() < 0.01));
+
+    let nothing = analyze(RATE, &vec![vec![f32::NAN; 3 * RATE as usize]; 2], &AnalyzeOptions::default(), |_| {})
+        .expect("analysis");
+    show("3 s of NaN", &nothing.findings);
+    assert_eq!(nothing.findings.len(), 1, "no silence finding: {:#?}", nothing.findings);
+    let f = the(&nothing.findings, FindingKind::NonFiniteSamples);
+    assert_eq!(f.value, 2.0 * 3.0 * RATE as f64);
+    assert!(
+        f.explanation_en.starts_with("No valid samples: all 288000 samples are NaN or infinite"),
+        "{}",
+        f.explanation_en
+    );
+    assert!(f.explanation_fr.starts_with("Aucun échantillon valide"), "{}", f.explanation_fr);
+}

@@ -8,6 +8,9 @@
 //!   phase running on across level changes; every channel carries the same tone.
 //!   Segment boundaries fall on `round(t·fs)`.
 //! * 3341-06 (5.0): channel order L, R, C, Ls, Rs with the BS.1770-4 weights (surrounds 1.41).
+//!   Measured here as the corpus describes it, and again as WAV files through the decoder and
+//!   the analysis `audiocollab analyze` runs ([`surround_files_are_measured_per_bs1770`]),
+//!   with an LFE channel and channel masks that move the channels around.
 //! * "M/S constant after 1 s / 3 s" (3341-12, 3341-09): every momentary (short-term) value on
 //!   the 10 ms grid from 1 s (3 s) on must be within tolerance; the worst one is reported.
 //! * Per-segment maxima (3341-11, 3341-14): the largest value whose window ends inside the
@@ -21,10 +24,15 @@
 
 mod common;
 use audiocollab::analysis::loudness::{LoudnessAnalysis, LoudnessReport, TimelinePoint};
+use audiocollab::analysis::spectral::mono_fold_down;
+use audiocollab::analysis::timeline::Timeline;
+use audiocollab::analysis::track::{analyze_timeline, AnalyzeOptions, TrackAnalysis};
 use audiocollab::meter::LoudnessGrid;
+use audiocollab::offline::decode_file;
 use common::Rng;
 use serde_json::Value;
 use std::f64::consts::PI;
+use std::path::{Path, PathBuf};
 
 // The allocation guard the plugin's process() runs under: nice-plug installs this allocator
 // itself when `assert_process_allocs` is on (the workspace test build); a test run of this
@@ -365,4 +373,156 @@ fn the_meter_does_not_allocate_per_block() {
     assert!(!failed, "the meter refused a valid block");
     assert_eq!(cells, 200);
     assert_eq!(last.map(|c| c.index), Some(199));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Surround files, through the decoder and the analysis the CLI runs
+// ---------------------------------------------------------------------------------------------
+
+/// A folder for this test's files, removed at the end.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("audiocollab-ebu-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes planar 32-bit float `channels` at 48 kHz with hound (which writes a
+/// `WAVE_FORMAT_EXTENSIBLE` header whose mask is the lowest bits, 0x1F for five channels),
+/// then sets the header's channel mask to `mask` (0: "not stated").
+fn write_surround_wav(path: &Path, channels: &[Vec<f32>], mask: u32) {
+    let spec = hound::WavSpec {
+        channels: channels.len() as u16,
+        sample_rate: 48_000,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("create wav");
+    for n in 0..channels[0].len() {
+        for ch in channels {
+            w.write_sample(ch[n]).expect("write sample");
+        }
+    }
+    w.finalize().expect("finalize wav");
+    let mut bytes = std::fs::read(path).expect("read back");
+    // RIFF header (12 bytes), then chunks: hound writes `fmt ` first.
+    assert_eq!(&bytes[12..16], b"fmt ", "hound's layout changed");
+    let fmt = 20;
+    assert_eq!(u16::from_le_bytes([bytes[fmt], bytes[fmt + 1]]), 0xFFFE, "not WAVE_FORMAT_EXTENSIBLE");
+    bytes[fmt + 20..fmt + 24].copy_from_slice(&mask.to_le_bytes());
+    std::fs::write(path, bytes).expect("write back");
+}
+
+/// What `audiocollab analyze` measures in a file: decoded, its channel layout read from the
+/// file, the timeline and the analysis (the same library calls the CLI makes).
+fn analyse_file(path: &Path) -> (String, TrackAnalysis) {
+    let decoded = decode_file(path, &mut |_, _| {}).expect("decode");
+    let layout = decoded.layout.expect("a layout for up to six channels");
+    let views: Vec<&[f32]> = decoded.audio.channels.iter().map(Vec::as_slice).collect();
+    let timeline =
+        Timeline::of_audio_with_layout(decoded.audio.sample_rate, &views, &layout, |_| {}).expect("timeline");
+    let mono = mono_fold_down(&views, &layout);
+    let analysis = analyze_timeline(&timeline, &mono, &AnalyzeOptions::default()).expect("analysis");
+    (layout.describe(), analysis)
+}
+
+/// Loudness of 1 kHz sines of peak level `levels[i]` dBFS on channels of BS.1770-4 weight
+/// `weights[i]`, computed from the definition: a stereo 1 kHz sine at L dBFS reads L LUFS
+/// (3341-01), so each channel adds `G·10^(L/10)/2` to the weighted power.
+fn expected_lufs(levels: &[f64], weights: &[f64]) -> f64 {
+    10.0 * levels.iter().zip(weights).map(|(l, g)| g * 10f64.powf(l / 10.0) / 2.0).sum::<f64>().log10()
+}
+
+fn tone(level_db: f64, freq: f64, seconds: f64) -> Vec<f32> {
+    let amp = 10f64.powf(level_db / 20.0);
+    (0..(seconds * 48_000.0) as usize).map(|n| (amp * (2.0 * PI * freq * n as f64 / 48_000.0).sin()) as f32).collect()
+}
+
+fn integrated(a: &TrackAnalysis) -> f64 {
+    a.loudness.integrated_lufs.expect("loud enough to gate")
+}
+
+#[test]
+fn surround_files_are_measured_per_bs1770() {
+    let dir = Scratch::new("surround");
+    let case6: Vec<Vec<f32>> = [-28.0, -28.0, -24.0, -30.0, -30.0].iter().map(|&l| tone(l, 1000.0, 20.0)).collect();
+
+    // 3341-06 with no stated layout (mask 0: the ITU order L R C Ls Rs) and with a mask
+    // naming the same speakers (FL FR FC SL SR).
+    for (name, mask, layout) in [("unstated", 0, "L R C Ls Rs"), ("side", 0x607, "L R C Ls Rs")] {
+        let path = dir.0.join(format!("case6-{name}.wav"));
+        write_surround_wav(&path, &case6, mask);
+        let (described, a) = analyse_file(&path);
+        println!("3341-06 ({name} mask): {:.3} LUFS", integrated(&a));
+        assert_eq!(described, layout);
+        assert_eq!(a.channels, 5);
+        assert!((integrated(&a) + 23.0).abs() <= 0.1, "3341-06 {name}: {:.3} LUFS", integrated(&a));
+        // Every channel's peak is measured: the centre, at −24 dBFS, is the highest.
+        assert!((a.loudness.sample_peak_dbfs.unwrap() + 24.0).abs() < 0.01, "{:?}", a.loudness.sample_peak_dbfs);
+        // The tonal balance is measured on the fold-down.
+        assert!(!a.tonal_balance.bands.is_empty());
+    }
+
+    // 5.1 in the ITU order (no mask) with a loud LFE: 60 Hz at −3 dBFS, which would read
+    // about −2 LUFS if it were weighed like a main channel. It is left out of the loudness but
+    // its peak counts.
+    let mut five_one = case6.clone();
+    five_one.insert(3, tone(-3.0, 60.0, 20.0));
+    let path = dir.0.join("five-one.wav");
+    write_surround_wav(&path, &five_one, 0);
+    let (described, a) = analyse_file(&path);
+    println!(
+        "5.1 with a loud LFE: {:.3} LUFS, sample peak {:.2} dBFS",
+        integrated(&a),
+        a.loudness.sample_peak_dbfs.unwrap()
+    );
+    assert_eq!(described, "L R C LFE Ls Rs");
+    assert_eq!(a.channels, 6);
+    assert!((integrated(&a) + 23.0).abs() <= 0.1, "5.1: {:.3} LUFS", integrated(&a));
+    assert!((a.loudness.sample_peak_dbfs.unwrap() + 3.0).abs() < 0.01);
+    assert!(a.loudness.true_peak_dbtp.unwrap() >= -3.01);
+
+    // The same 5.1 with the back-speaker mask most files carry (0x3F: FL FR FC LFE BL BR).
+    let path = dir.0.join("five-one-back.wav");
+    write_surround_wav(&path, &five_one, 0x3F);
+    let (described, a) = analyse_file(&path);
+    assert_eq!(described, "L R C LFE Lb Rb");
+    assert!((integrated(&a) + 23.0).abs() <= 0.1, "5.1 back: {:.3} LUFS", integrated(&a));
+
+    // A mask that puts the channels in another order: 4.1 without a centre (0x3B: FL FR LFE BL
+    // BR), so the third channel is the LFE, not the centre the default order would make it.
+    let four_one: Vec<Vec<f32>> = vec![
+        tone(-28.0, 1000.0, 20.0),
+        tone(-28.0, 1000.0, 20.0),
+        tone(-3.0, 60.0, 20.0),
+        tone(-30.0, 1000.0, 20.0),
+        tone(-30.0, 1000.0, 20.0),
+    ];
+    let path = dir.0.join("four-one.wav");
+    write_surround_wav(&path, &four_one, 0x3B);
+    let (described, a) = analyse_file(&path);
+    let want = expected_lufs(&[-28.0, -28.0, -30.0, -30.0], &[1.0, 1.0, 1.41, 1.41]);
+    println!("4.1 (mask 0x3B): {:.3} LUFS, expected {want:.3}", integrated(&a));
+    assert_eq!(described, "L R LFE Lb Rb");
+    assert!((integrated(&a) - want).abs() <= 0.1, "4.1: {:.3} LUFS, expected {want:.3}", integrated(&a));
+
+    // Quad (0x33: FL FR BL BR): the back pair weighs 1.41, 0.5 LU more than plain channels.
+    let quad: Vec<Vec<f32>> = [-28.0, -28.0, -24.0, -24.0].iter().map(|&l| tone(l, 1000.0, 20.0)).collect();
+    let path = dir.0.join("quad.wav");
+    write_surround_wav(&path, &quad, 0x33);
+    let (described, a) = analyse_file(&path);
+    let want = expected_lufs(&[-28.0, -28.0, -24.0, -24.0], &[1.0, 1.0, 1.41, 1.41]);
+    let unweighted = expected_lufs(&[-28.0, -28.0, -24.0, -24.0], &[1.0; 4]);
+    println!("quad (mask 0x33): {:.3} LUFS, expected {want:.3} (unweighted {unweighted:.3})", integrated(&a));
+    assert_eq!(described, "L R Lb Rb");
+    assert!((integrated(&a) - want).abs() <= 0.1 && (want - unweighted).abs() > 0.5, "quad: {:.3}", integrated(&a));
 }

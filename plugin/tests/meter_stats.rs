@@ -379,3 +379,24 @@ fn the_standalone_player_fills_blocks_without_allocating() {
     }
     assert!(energy > 1.0, "the demo is heard");
 }
+
+#[test]
+fn non_finite_samples_are_counted_and_measured_as_silence() {
+    let sr = 48_000.0;
+    for channels in [1, 2] {
+        let mut audio = vec![vec![0.25f32; 9600]; channels];
+        audio[0][10] = f32::NAN;
+        audio[channels - 1][11] = f32::INFINITY;
+        audio[0][4799] = f32::NEG_INFINITY;
+        // 13 across the block boundary at 6144 (blocks of 1024).
+        audio[channels - 1][6140..6153].fill(f32::NAN);
+        let frames = measure(sr, &audio, &[1024], None, false);
+        assert_eq!(frames.len(), 2);
+        assert_eq!((frames[0].non_finite_samples, frames[1].non_finite_samples), (3, 13), "{channels} ch");
+        for f in &frames {
+            assert_eq!(f.sample_peak_fs[0], 0.25);
+            assert!(f.rms_fs[0] > 0.24 && f.rms_fs[0] <= 0.25, "{}", f.rms_fs[0]);
+            assert!(f.band_energy_db.iter().all(|b| b.is_finite()));
+        }
+    }
+}

@@ -112,9 +112,14 @@ fn number(v: &Value, pointer: &str) -> f64 {
 
 /// Writes planar 32-bit float `channels` with hound.
 fn write_wav(path: &Path, channels: &[Vec<f32>]) {
+    write_wav_at(path, channels, RATE);
+}
+
+/// [`write_wav`] at `rate` Hz.
+fn write_wav_at(path: &Path, channels: &[Vec<f32>], rate: u32) {
     let spec = hound::WavSpec {
         channels: channels.len() as u16,
-        sample_rate: RATE,
+        sample_rate: rate,
         bits_per_sample: 32,
         sample_format: hound::SampleFormat::Float,
     };
@@ -272,14 +277,14 @@ fn unsupported_inputs_are_refused_clearly() {
     let dir = TempDir::new("unsupported");
     let text = dir.path("notes.txt");
     fs::write(&text, "not audio at all\n").unwrap();
-    let surround = dir.path("three.wav");
-    write_wav(&surround, &sine(1.0, 3, |_| 0.1));
+    let surround = dir.path("seven.wav");
+    write_wav(&surround, &sine(1.0, 7, |_| 0.1));
 
     let run = analyze(&[&text, &surround]).expect(3);
     let errors: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(errors.len(), 2, "{}", run.stderr);
     assert!(errors[0].contains("notes.txt") && errors[0].contains("not a recognised audio file"), "{}", errors[0]);
-    assert!(errors[1].contains("three.wav") && errors[1].contains("3 channels"), "{}", errors[1]);
+    assert!(errors[1].contains("seven.wav") && errors[1].contains("7 channels"), "{}", errors[1]);
     assert!(run.stdout.is_empty());
 }
 
@@ -545,4 +550,186 @@ fn a_reference_track_replaces_the_genre_curve() {
     // A reference that cannot be read: an input error naming it, nothing analysed.
     let run = analyze(&[demo().as_os_str(), OsStr::new("--reference"), OsStr::new("/nonexistent/ref.wav")]).expect(3);
     assert!(run.stderr.contains("reference ref.wav"), "{}", run.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Samples that are not numbers
+// ---------------------------------------------------------------------------------------------
+
+/// The demo song decoded and written as a 32-bit float WAV (its own sample rate), after
+/// `damage` has been done to its samples.
+fn demo_as_float_wav(path: &Path, damage: impl FnOnce(&mut [Vec<f32>])) {
+    let mut audio = read_audio(&demo()).expect("demo");
+    damage(&mut audio.channels);
+    write_wav_at(path, &audio.channels, audio.sample_rate);
+}
+
+/// Findings of one kind in an analysis.
+fn findings_of<'a>(analysis: &'a Value, kind: &str) -> Vec<&'a Value> {
+    analysis["findings"].as_array().expect("findings").iter().filter(|f| f["kind"] == kind).collect()
+}
+
+/// 100 infinite samples in three bursts of the demo song (40 at 2.0 s, 30 at 7.5 s, 30 at
+/// 12.25 s, both signs, both channels): every measure reads as for the clean file, and one
+/// finding per burst gives its count and time. Zeroed as the meters used to, they raised the
+/// 2–5 kHz bands by ~17 dB and the air band by ~30 dB and lost the key.
+#[test]
+fn infinite_samples_are_left_out_of_every_measure_and_reported_where_they_are() {
+    let dir = TempDir::new("infinite");
+    let (clean, damaged) = (dir.path("clean.wav"), dir.path("infinite.wav"));
+    demo_as_float_wav(&clean, |_| {});
+    let rate = 44_100.0;
+    let bursts = [(2.0, 40), (7.5, 30), (12.25, 30)];
+    demo_as_float_wav(&damaged, |channels| {
+        for &(at, count) in &bursts {
+            for k in 0..count {
+                // Every 37th sample from `at`, alternating channel and sign.
+                let i = (at * rate) as usize + 37 * k;
+                channels[k % 2][i] = if k % 3 == 0 { f32::NEG_INFINITY } else { f32::INFINITY };
+            }
+        }
+    });
+    let doc = analyze(&[clean.as_os_str(), damaged.as_os_str(), OsStr::new("--json")]).expect(0).json();
+    assert_valid(&doc);
+    let (a, b) = (&doc["files"][0]["analysis"], &doc["files"][1]["analysis"]);
+    assert_eq!(doc["files"][1]["decoder"]["non_finite_samples"], 100);
+    assert_eq!(doc["files"][0]["decoder"]["non_finite_samples"], 0);
+
+    let bands = |x: &Value| -> Vec<(f64, f64)> {
+        x["tonal_balance"]["bands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (number(b, "/centre_hz"), number(b, "/level_db")))
+            .collect()
+    };
+    let (clean_bands, damaged_bands) = (bands(a), bands(b));
+    assert_eq!(clean_bands.len(), damaged_bands.len());
+    let worst = clean_bands
+        .iter()
+        .zip(&damaged_bands)
+        .map(|(&(hz, x), &(_, y))| (hz, (y - x).abs()))
+        .max_by(|p, q| p.1.total_cmp(&q.1))
+        .unwrap();
+    println!("largest band difference: {:.4} dB at {} Hz", worst.1, worst.0);
+    assert!(worst.1 <= 0.1, "band {} Hz moved by {:.3} dB", worst.0, worst.1);
+    for field in ["integrated_lufs", "true_peak_dbtp", "sample_peak_dbfs", "loudness_range_lu", "rms_dbfs"] {
+        let pointer = format!("/loudness/{field}");
+        assert_close(number(b, &pointer), number(a, &pointer), 0.1, field);
+    }
+    assert_eq!(a["key"]["name"], b["key"]["name"]);
+    assert_eq!(a["key"]["name"], "E minor");
+    assert_eq!(a["tempo"]["bpm"], b["tempo"]["bpm"]);
+
+    assert!(findings_of(a, "non_finite_samples").is_empty());
+    let found = findings_of(b, "non_finite_samples");
+    assert_eq!(found.len(), bursts.len(), "{found:#?}");
+    for (f, &(at, count)) in found.iter().zip(&bursts) {
+        assert_eq!(f["severity"], "problem");
+        assert_eq!(number(f, "/value"), count as f64);
+        assert_eq!(f["unit"], "samples");
+        // Each burst spans 37 × count samples (≤ 34 ms): within the 100 ms frames around it.
+        let end = at + 37.0 * count as f64 / rate;
+        assert!(number(f, "/start_s") <= at && number(f, "/start_s") > at - 0.1, "{f}");
+        assert!(number(f, "/end_s") >= end && number(f, "/end_s") < end + 0.1, "{f}");
+    }
+    let text = found[1]["explanation_en"].as_str().unwrap();
+    assert!(text.starts_with("30 samples at 0:07.5 are not numbers (NaN or infinite)"), "{text}");
+
+    let report = analyze(&[&damaged]).expect(0).stdout;
+    assert!(report.contains("100 NaN or infinite sample(s) left out of every measure"), "{report}");
+    assert!(report.contains("Invalid samples: 40.0 samples"), "{report}");
+    let rapport = analyze(&[damaged.as_os_str(), OsStr::new("--lang"), OsStr::new("fr")]).expect(0).stdout;
+    assert!(
+        rapport.contains("Échantillons invalides") && rapport.contains("30 échantillons invalides à 0:07,5"),
+        "{rapport}"
+    );
+}
+
+/// A few NaN samples in a chord: found where they are, nothing else changes.
+#[test]
+fn a_few_nan_samples_are_found_at_their_time() {
+    let dir = TempDir::new("nan");
+    let path = dir.path("nan.wav");
+    let mut audio = sine(6.0, 2, |_| 0.3);
+    for i in [0, 7, 8] {
+        audio[1][(4.5 * f64::from(RATE)) as usize + i] = f32::NAN;
+    }
+    write_wav(&path, &audio);
+    let doc = analyze(&[path.as_os_str(), OsStr::new("--json")]).expect(0).json();
+    assert_valid(&doc);
+    let a = &doc["files"][0]["analysis"];
+    let found = findings_of(a, "non_finite_samples");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(number(found[0], "/value"), 3.0);
+    assert_close(number(found[0], "/start_s"), 4.5, 1e-9, "start");
+    assert_close(number(found[0], "/end_s"), 4.6, 1e-9, "end");
+    let text = found[0]["explanation_en"].as_str().unwrap();
+    assert!(text.starts_with("3 samples at 0:04.5 are not numbers"), "{text}");
+    // The sine at 0.3 (−10.5 dBFS): nothing of the NaN shows in the level.
+    assert_close(number(a, "/loudness/sample_peak_dbfs"), 20.0 * 0.3f64.log10(), 0.01, "sample peak");
+}
+
+/// A file of nothing but NaN is not silence: it has no valid samples.
+#[test]
+fn an_all_nan_file_has_no_valid_samples() {
+    let dir = TempDir::new("all-nan");
+    let path = dir.path("all-nan.wav");
+    write_wav(&path, &vec![vec![f32::NAN; RATE as usize]; 2]);
+    let run = analyze(&[path.as_os_str(), OsStr::new("--json")]).expect(3);
+    assert_valid(&run.json());
+    let file = &run.json()["files"][0];
+    assert_eq!(file["error"]["kind"], "no_valid_samples");
+    let message = file["error"]["message"].as_str().unwrap();
+    assert!(message.contains("no valid samples (all 96000 are NaN or infinite)"), "{message}");
+    assert!(!message.contains("silence"));
+    let run = analyze(&[&path]).expect(3);
+    assert!(run.stderr.contains("no valid samples") && !run.stdout.contains("silence"), "{}", run.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Surround
+// ---------------------------------------------------------------------------------------------
+
+/// Sets the channel mask of a `WAVE_FORMAT_EXTENSIBLE` file written by hound (which writes the
+/// lowest bits: 0x1F, "L R C LFE Lb", for five channels).
+fn set_channel_mask(path: &Path, mask: u32) {
+    let mut bytes = fs::read(path).expect("read wav");
+    assert_eq!(&bytes[12..16], b"fmt ", "hound writes fmt first");
+    assert_eq!(u16::from_le_bytes([bytes[20], bytes[21]]), 0xFFFE, "WAVE_FORMAT_EXTENSIBLE");
+    bytes[40..44].copy_from_slice(&mask.to_le_bytes());
+    fs::write(path, bytes).expect("write wav");
+}
+
+/// EBU Tech 3341 case 6 (5.0: L, R −28, C −24, Ls, Rs −30 dBFS, 1 kHz, 20 s) reads
+/// −23.0 ± 0.1 LUFS, with the surround weights of BS.1770-4; a mask that says the fourth
+/// channel is an LFE is obeyed.
+#[test]
+fn a_surround_file_reads_its_bs1770_loudness() {
+    let dir = TempDir::new("surround");
+    let levels = [-28.0, -28.0, -24.0, -30.0, -30.0];
+    let case6: Vec<Vec<f32>> = levels.iter().map(|&l| sine(20.0, 1, |_| db_to_gain(l)).remove(0)).collect();
+    let (side, hound_mask) = (dir.path("case6.wav"), dir.path("case6-hound-mask.wav"));
+    write_wav(&side, &case6);
+    set_channel_mask(&side, 0x607);
+    write_wav(&hound_mask, &case6);
+
+    let doc = analyze(&[side.as_os_str(), hound_mask.as_os_str(), OsStr::new("--json")]).expect(0).json();
+    assert_valid(&doc);
+    let file = &doc["files"][0];
+    assert_eq!(file["decoder"]["channel_layout"], "L R C Ls Rs");
+    assert_eq!(file["analysis"]["channels"], 5);
+    let lufs = number(file, "/analysis/loudness/integrated_lufs");
+    println!("3341-06 through the CLI: {lufs:.3} LUFS");
+    assert_close(lufs, -23.0, 0.1, "3341-06 integrated");
+    assert_close(number(file, "/analysis/loudness/sample_peak_dbfs"), -24.0, 0.01, "sample peak (the centre)");
+    // hound's mask 0x1F makes the fourth channel an LFE (left out) and the fifth a surround:
+    // (2·10^−2.8 + 10^−2.4 + 1.41·10^−3)/2 → −23.68 LUFS.
+    let other = &doc["files"][1];
+    assert_eq!(other["decoder"]["channel_layout"], "L R C LFE Lb");
+    assert_close(number(other, "/analysis/loudness/integrated_lufs"), -23.68, 0.1, "4.1 integrated");
+
+    let report = analyze(&[&side]).expect(0).stdout;
+    assert!(report.contains("48000 Hz, 5 channels (L R C Ls Rs)"), "{report}");
+    assert_close(report_value(&report, "Integrated"), -23.0, 0.1, "report integrated");
 }

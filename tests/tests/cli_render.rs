@@ -691,6 +691,43 @@ fn identity_render_at_default_settings_is_transparent() {
     }
 }
 
+/// NaN and infinite input samples are replaced by the line between their neighbours, and
+/// `render` says how many and where; a file of nothing but NaN is refused.
+#[test]
+fn non_finite_input_samples_are_replaced_and_reported() {
+    let dir = TempDir::new("non-finite-cli");
+    let input = dir.path("nan.wav");
+    let mut signal = sine(3 * RATE as usize, 2, 1000.0, RATE);
+    let at = |t: f64| (t * f64::from(RATE)) as usize;
+    for (ch, i, bad) in [(0, at(0.5), f32::NAN), (1, at(0.5) + 3, f32::INFINITY), (0, at(2.25), f32::NEG_INFINITY)] {
+        signal[ch][i] = bad;
+    }
+    write_wav_hound(&input, &signal, RATE, Fmt::F32);
+    let output = dir.path("out.wav");
+    let out = cli(["render".as_ref(), input.as_os_str(), output.as_os_str()]);
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("warning: 3 samples of '{}' were NaN or infinite; they were replaced", input.display())),
+        "{err}"
+    );
+    assert!(err.trim_end().ends_with("at 0:00.5–0:00.6, 0:02.2–0:02.3"), "{err}");
+    // The identity render is transparent: the replaced samples sit on the sine (a 1 kHz sine
+    // moves by at most 2π·1000/48000·AMP per sample, and the line between two neighbours is
+    // closer than that).
+    let (_, rendered) = read_wav_hound(&output);
+    assert!(rendered.iter().flatten().all(|x| x.is_finite()));
+    let clean = sine(3 * RATE as usize, 2, 1000.0, RATE);
+    let worst = max_abs_diff(&rendered, &clean);
+    println!("largest change from the clean sine: {worst:e}");
+    assert!(worst < 0.01, "{worst}");
+
+    let all_nan = dir.path("all-nan.wav");
+    write_wav_hound(&all_nan, &vec![vec![f32::NAN; 4_800]; 2], RATE, Fmt::F32);
+    let out = cli(["render".as_ref(), all_nan.as_os_str(), dir.path("out2.wav").as_os_str()]);
+    assert_cli_error(&out, 3, "no valid samples (all 9600 are NaN or infinite)");
+}
+
 #[test]
 fn output_gain_minus_6_db_lowers_the_peak_by_6_02_db() {
     let dir = TempDir::new("out-gain");

@@ -19,7 +19,7 @@
 //!   blocks, as BS.1770-4 and Tech 3342 require; a measurement shorter than 400 ms has no
 //!   integrated loudness and one shorter than 3 s no LRA.
 
-use crate::meter::{bs1770_weights, Cell, LoudnessGrid, MeterError, CELL_SECONDS, MAX_CHANNELS};
+use crate::meter::{bs1770_weights, Cell, ChannelLayout, LoudnessGrid, MeterError, CELL_SECONDS, MAX_CHANNELS};
 use std::ops::Range;
 
 /// BS.1770-4 eq. 2 offset, in dB.
@@ -166,6 +166,15 @@ impl LoudnessAnalysis {
             return Err(MeterError::UnsupportedSampleRate(sample_rate).into());
         }
         Ok(Self { sample_rate, channels, weights: bs1770_weights(channels), cells: Vec::new(), missing: 0 })
+    }
+
+    /// [`Self::new`] for a stream whose channels feed the speakers of `layout`: each channel
+    /// weighs what its speaker does (a 5.1 file whose mask puts the LFE third is measured
+    /// without its third channel).
+    pub fn with_layout(sample_rate: f64, layout: &ChannelLayout) -> Result<Self, LoudnessError> {
+        let mut analysis = Self::new(sample_rate, layout.channels())?;
+        analysis.weights = layout.weights();
+        Ok(analysis)
     }
 
     /// Measures a whole file in one go (`audio[ch][frame]`): the same meter and analysis as the

@@ -9,6 +9,7 @@ pub mod key;
 pub mod levels;
 pub mod live;
 pub mod loudness;
+pub mod sanitize;
 pub mod sections;
 pub mod spectral;
 pub mod stream;

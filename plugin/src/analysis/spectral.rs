@@ -16,6 +16,8 @@
 //!   class at A4 = 440 Hz, weighted by how close they fall to it. A second "bass" chroma keeps
 //!   only the peaks between 40 and 260 Hz (E1–C4), where the bass line plays the chord roots.
 
+use super::sanitize::Sanitizer;
+use crate::meter::ChannelLayout;
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 use std::sync::Arc;
@@ -85,6 +87,35 @@ pub fn downmix_into(channels: &[&[f32]], mono: &mut Vec<f32>) {
     }
     let scale = 1.0 / channels.len() as f32;
     mono.extend((0..frames).map(|i| channels.iter().map(|c| c[i]).sum::<f32>() * scale));
+}
+
+/// The mono signal tempo, key, sections and character are measured on: the average of the
+/// channels for mono and stereo ([`downmix_into`]), the average of the stereo fold-down for
+/// surround ([`ChannelLayout::fold_down`]: the LFE is left out). `channels` are `layout`'s.
+pub fn mono_fold_down(channels: &[&[f32]], layout: &ChannelLayout) -> Vec<f32> {
+    let mut mono = Vec::new();
+    fold_down_into(channels, layout, &mut mono);
+    mono
+}
+
+/// Appends [`mono_fold_down`] of a planar block to `mono`.
+pub fn fold_down_into(channels: &[&[f32]], layout: &ChannelLayout, mono: &mut Vec<f32>) {
+    if !layout.is_surround() || channels.len() != layout.channels() {
+        return downmix_into(channels, mono);
+    }
+    const BLOCK: usize = 4096;
+    let frames = channels.iter().map(|c| c.len()).min().unwrap_or(0);
+    let (mut lo, mut ro) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
+    let mut views: Vec<&[f32]> = Vec::with_capacity(channels.len());
+    mono.reserve(frames);
+    for start in (0..frames).step_by(BLOCK) {
+        let end = (start + BLOCK).min(frames);
+        views.clear();
+        views.extend(channels.iter().map(|c| &c[start..end]));
+        let n = end - start;
+        layout.fold_down(&views, &mut lo[..n], &mut ro[..n]);
+        mono.extend(lo[..n].iter().zip(&ro[..n]).map(|(l, r)| 0.5 * (l + r)));
+    }
 }
 
 /// A Hann-windowed short-time Fourier transform with its plan and buffers allocated once.
@@ -262,7 +293,15 @@ impl Features {
     /// [`FeatureBuilder`] given the whole signal.
     pub fn compute(mono: &[f32], sample_rate: u32) -> Result<Features, AnalysisError> {
         let mut builder = FeatureBuilder::new(sample_rate)?;
-        builder.push(mono);
+        if mono.iter().all(|x| x.is_finite()) {
+            builder.push(mono);
+        } else {
+            // The decoder conceals non-finite samples; one that got here another way would make
+            // every transform it reaches NaN (and lose the key), so it is concealed the same way.
+            let mut copy = [mono.to_vec()];
+            Sanitizer::new().conceal(&mut copy, 0, sample_rate);
+            builder.push(&copy[0]);
+        }
         builder.finish()
     }
 
@@ -489,6 +528,22 @@ mod tests {
             let best = (0..12).max_by(|&a, &b| total[a].total_cmp(&total[b])).unwrap();
             assert_eq!(best, pc, "{freq} Hz: {total:?}");
         }
+    }
+
+    #[test]
+    fn non_finite_samples_do_not_poison_the_features() {
+        let clean = sine(440.0, 44_100.0, 3.0);
+        let mut bad = clean.clone();
+        for (k, i) in (1000..bad.len()).step_by(4999).enumerate() {
+            bad[i] = if k % 2 == 0 { f32::NAN } else { f32::INFINITY };
+        }
+        let (a, b) = (Features::compute(&clean, 44_100).unwrap(), Features::compute(&bad, 44_100).unwrap());
+        let values =
+            |f: &Features| -> Vec<f32> { f.chroma.iter().flatten().chain(f.onset.iter().flatten()).copied().collect() };
+        assert!(values(&b).iter().all(|x| x.is_finite()));
+        let total = |f: &Features, p: usize| f.chroma.iter().map(|c| c[p]).sum::<f32>();
+        let (ta, tb) = (total(&a, 9), total(&b, 9));
+        assert!((ta - tb).abs() < 1e-3 * ta, "A: {ta} vs {tb}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Measuring a stream for the analysis block by block, so that a file of any length is analysed
 //! in bounded memory: the [`Timeline`] of all of it (about 20 MB per hour: 9 MB of 100 ms
-//! frames, 12 MB of 10 ms loudness cells) and the spectral [`Features`] of the stretch asked for
+//! frames, 12 MB of 10 ms loudness cells, twice the cells for surround) and the spectral [`Features`] of the stretch asked for
 //! (about 12 MB per hour at 48 kHz), never the audio itself.
 //!
 //! The tempo, key, section and character detectors read only the features (onset envelopes and
@@ -13,8 +13,9 @@
 
 use std::ops::Range;
 
-use super::spectral::{downmix_into, FeatureBuilder, Features};
+use super::spectral::{fold_down_into, FeatureBuilder, Features};
 use super::timeline::{Timeline, TimelineError, TimelineMeter};
+use crate::meter::ChannelLayout;
 
 pub use super::timeline::OFFLINE_BLOCK;
 
@@ -30,8 +31,10 @@ pub fn segment_frames(sample_rate: u32, from_s: Option<f64>, to_s: Option<f64>) 
 }
 
 /// The [`Features`] of one stretch of a stream given block by block: the mono downmix of the
-/// frames inside the stretch goes to a [`FeatureBuilder`], the rest is skipped.
+/// frames inside the stretch ([`fold_down_into`]) goes to a [`FeatureBuilder`], the rest is
+/// skipped.
 pub struct SegmentFeatures {
+    layout: ChannelLayout,
     /// `None` when the sample rate is outside what the detectors take (no features then).
     builder: Option<FeatureBuilder>,
     segment: Range<u64>,
@@ -42,10 +45,11 @@ pub struct SegmentFeatures {
 }
 
 impl SegmentFeatures {
-    /// Features of `[from_s, to_s)` seconds (see [`segment_frames`]) of a stream at
-    /// `sample_rate`.
-    pub fn new(sample_rate: u32, from_s: Option<f64>, to_s: Option<f64>) -> SegmentFeatures {
+    /// Features of `[from_s, to_s)` seconds (see [`segment_frames`]) of a stream of `layout`'s
+    /// channels at `sample_rate`.
+    pub fn new(sample_rate: u32, layout: &ChannelLayout, from_s: Option<f64>, to_s: Option<f64>) -> SegmentFeatures {
         SegmentFeatures {
+            layout: *layout,
             builder: FeatureBuilder::new(sample_rate).ok(),
             segment: segment_frames(sample_rate, from_s, to_s),
             pos: 0,
@@ -66,7 +70,7 @@ impl SegmentFeatures {
         let (a, b) = ((a - start) as usize, (b - start) as usize);
         let views: Vec<&[f32]> = block.iter().map(|ch| &ch[a..b]).collect();
         self.mono.clear();
-        downmix_into(&views, &mut self.mono);
+        fold_down_into(&views, &self.layout, &mut self.mono);
         builder.push(&self.mono);
     }
 
@@ -99,17 +103,17 @@ pub struct StreamAnalyzer {
 }
 
 impl StreamAnalyzer {
-    /// Measures a stream of `channels` (1 or 2) at `sample_rate` Hz; the features cover
-    /// `[from_s, to_s)` seconds of it (see [`segment_frames`]).
+    /// Measures a stream of `layout`'s channels (mono to 5.1) at `sample_rate` Hz; the
+    /// features cover `[from_s, to_s)` seconds of it (see [`segment_frames`]).
     pub fn new(
         sample_rate: u32,
-        channels: usize,
+        layout: &ChannelLayout,
         from_s: Option<f64>,
         to_s: Option<f64>,
     ) -> Result<StreamAnalyzer, TimelineError> {
         Ok(StreamAnalyzer {
-            timeline: TimelineMeter::new(sample_rate, channels)?,
-            features: SegmentFeatures::new(sample_rate, from_s, to_s),
+            timeline: TimelineMeter::new(sample_rate, layout)?,
+            features: SegmentFeatures::new(sample_rate, layout, from_s, to_s),
         })
     }
 

@@ -7,11 +7,24 @@
 //! file in blocks. Everything derived afterwards (loudness, tonal balance, findings) reads the
 //! timeline, never the audio, so both paths give the same answers.
 //!
-//! Memory: about 260 bytes per 100 ms frame plus 32 bytes per 10 ms cell, 12 MB per hour.
+//! # Surround
+//!
+//! A stream of more than two channels (up to 5.1, [`MAX_CHANNELS`]) is measured in two parts
+//! ([`TimelineMeter`]): its loudness, sample and true peak on every channel,
+//! each weighted for its speaker ([`ChannelLayout::weights`], BS.1770-4); everything else the
+//! frames carry (band levels, RMS, DC, correlation, mid/side) on its stereo fold-down
+//! ([`ChannelLayout::fold_down`], ITU-R BS.775), which is also what tempo, key and the tonal
+//! balance read. The frames' peaks, clip and non-finite counts are of the stream's own
+//! channels, all in index 0, so clipping in any channel is found where it is.
+//!
+//! Memory: about 260 bytes per 100 ms frame plus 32 bytes per 10 ms cell, 12 MB per hour
+//! (twice the cells for surround: the fold-down's loudness is kept for the tonal balance).
 
 use super::loudness::{LoudnessAnalysis, LoudnessError, LoudnessReport};
-use crate::meter::stats::{BAND_COUNT, STATS_MAX_CHANNELS};
-use crate::meter::{StatsError, StatsFrame, StatsMeter, CELL_SECONDS};
+use crate::meter::stats::{frame_of_sample, is_clipped, BAND_COUNT, STATS_MAX_CHANNELS};
+use crate::meter::{
+    Cell, ChannelLayout, LoudnessGrid, MeterError, StatsError, StatsFrame, StatsMeter, CELL_SECONDS, MAX_CHANNELS,
+};
 use std::ops::Range;
 
 /// Samples per block when a timeline is measured from a file (the meter's results do not depend
@@ -70,6 +83,9 @@ pub struct FrameStats {
     pub clip_samples: [u32; STATS_MAX_CHANNELS],
     /// Runs of clipped samples starting in this frame, per channel.
     pub clip_runs: [u32; STATS_MAX_CHANNELS],
+    /// Non-finite samples (NaN, ±∞) in this frame, all channels: found by the meter, or by the
+    /// decoder that concealed them ([`Timeline::note_non_finite`]).
+    pub non_finite: u32,
     /// Mean per channel.
     pub dc: [f32; STATS_MAX_CHANNELS],
     /// RMS per channel.
@@ -117,6 +133,7 @@ impl FrameStats {
             true_peak: frame.true_peak_fs,
             clip_samples: frame.clip_samples,
             clip_runs: frame.clip_runs,
+            non_finite: frame.non_finite_samples,
             dc: frame.dc_fs,
             rms: frame.rms_fs,
             correlation: frame.correlation,
@@ -143,45 +160,239 @@ pub struct CellPeak {
 #[derive(Clone, Debug)]
 pub struct Timeline {
     sample_rate: u32,
+    /// Channels of the frames (1 or 2; 2 for a surround stream's fold-down).
     channels: usize,
+    /// The stream's own channels.
+    layout: ChannelLayout,
     frames: Vec<FrameStats>,
+    /// Loudness of the stream, every channel.
     loudness: LoudnessAnalysis,
+    /// Loudness of the fold-down the frames describe, for a surround stream.
+    fold_down: Option<LoudnessAnalysis>,
     dropped_frames: u64,
+}
+
+/// What the frames of a surround stream take from its own channels rather than from the
+/// fold-down: peaks, clip and non-finite counts of the frame being measured.
+#[derive(Clone, Copy, Debug, Default)]
+struct SurroundFrame {
+    sample_peak: f32,
+    true_peak: f32,
+    clip_samples: u32,
+    clip_runs: u32,
+    non_finite: u32,
+}
+
+impl SurroundFrame {
+    fn add_cell(&mut self, cell: &Cell) {
+        for ch in 0..cell.channels as usize {
+            self.sample_peak = self.sample_peak.max(cell.sample_peak[ch]);
+            self.true_peak = self.true_peak.max(cell.true_peak[ch]);
+        }
+    }
+
+    /// Counts the clipped and non-finite samples of `block`; `in_clip` carries each channel's
+    /// run across blocks.
+    fn add_samples(&mut self, block: &[&[f32]], in_clip: &mut [bool; MAX_CHANNELS]) {
+        for (samples, in_clip) in block.iter().zip(in_clip.iter_mut()) {
+            for &x in samples.iter() {
+                let clipped = is_clipped(x);
+                self.clip_samples += clipped as u32;
+                self.clip_runs += (clipped && !*in_clip) as u32;
+                self.non_finite += !x.is_finite() as u32;
+                *in_clip = clipped;
+            }
+        }
+    }
+
+    /// Puts these figures into the fold-down's frame, in index 0.
+    fn apply(self, frame: &mut StatsFrame) {
+        frame.sample_peak_fs = [self.sample_peak, 0.0];
+        frame.true_peak_fs = [self.true_peak, 0.0];
+        frame.clip_samples = [self.clip_samples, 0];
+        frame.clip_runs = [self.clip_runs, 0];
+        frame.non_finite_samples = self.non_finite;
+    }
+}
+
+/// Measures a stream into a [`Timeline`] block by block (any block sizes), with the same
+/// [`StatsMeter`] the plugin runs: for mono and stereo on the stream itself; for surround
+/// (see the module documentation) a [`LoudnessGrid`] on every channel feeds the loudness and a
+/// [`StatsMeter`] on the fold-down the frames. Blocks are cut at the frames' edges, so the
+/// figures taken from the stream's own channels (peaks, clip and non-finite counts) cover
+/// exactly the samples of the frame they go into.
+#[derive(Debug)]
+pub struct TimelineMeter {
+    layout: ChannelLayout,
+    stats: StatsMeter,
+    timeline: Timeline,
+    surround: Option<Surround>,
+    /// The first error a frame or cell met; later ones are dropped.
+    result: Result<(), TimelineError>,
+}
+
+/// The surround half of a [`TimelineMeter`].
+#[derive(Debug)]
+struct Surround {
+    grid: LoudnessGrid,
+    /// The fold-down of the current piece, at most one frame long.
+    lo: Vec<f32>,
+    ro: Vec<f32>,
+    current: SurroundFrame,
+    in_clip: [bool; MAX_CHANNELS],
+    /// Frames of the stream measured so far.
+    position: u64,
+}
+
+impl TimelineMeter {
+    /// A meter for a stream of `layout`'s channels at `sample_rate` Hz.
+    pub fn new(sample_rate: u32, layout: &ChannelLayout) -> Result<Self, TimelineError> {
+        let timeline = Timeline::with_layout(sample_rate, layout)?;
+        let stats = StatsMeter::new(sample_rate as f64, timeline.channels)?;
+        let surround = layout
+            .is_surround()
+            .then(|| -> Result<Surround, TimelineError> {
+                let longest_frame = (sample_rate as usize).div_ceil(10);
+                Ok(Surround {
+                    grid: LoudnessGrid::new(sample_rate as f64, layout.channels()).map_err(StatsError::from)?,
+                    lo: vec![0.0; longest_frame],
+                    ro: vec![0.0; longest_frame],
+                    current: SurroundFrame::default(),
+                    in_clip: [false; MAX_CHANNELS],
+                    position: 0,
+                })
+            })
+            .transpose()?;
+        Ok(Self { layout: *layout, stats, timeline, surround, result: Ok(()) })
+    }
+
+    /// Measures the next block (`block[ch][frame]`, the layout's channels, all as long).
+    pub fn process(&mut self, block: &[&[f32]]) -> Result<(), TimelineError> {
+        if block.len() != self.layout.channels() {
+            let mismatch = MeterError::ChannelCountMismatch { expected: self.layout.channels(), got: block.len() };
+            return Err(StatsError::Meter(mismatch).into());
+        }
+        let Self { stats, timeline, surround, result, layout } = self;
+        let Some(s) = surround else {
+            stats.process(block, None, |f| keep(result, timeline.push(f)))?;
+            return std::mem::replace(result, Ok(()));
+        };
+        let len = block.iter().map(|c| c.len()).min().unwrap_or(0);
+        let rate = timeline.sample_rate;
+        let mut start = 0;
+        while start < len {
+            let frame_end = (frame_of_sample(s.position, rate) + 1) * u64::from(rate) / 10;
+            let end = len.min(start + (frame_end - s.position) as usize);
+            let mut views: [&[f32]; MAX_CHANNELS] = [&[]; MAX_CHANNELS];
+            for (v, ch) in views.iter_mut().zip(block) {
+                *v = &ch[start..end];
+            }
+            let views = &views[..block.len()];
+            let (current, loudness) = (&mut s.current, &mut timeline.loudness);
+            s.grid
+                .process(views, |c| {
+                    current.add_cell(c);
+                    keep(result, loudness.push(c).map_err(TimelineError::from));
+                })
+                .map_err(StatsError::from)?;
+            s.current.add_samples(views, &mut s.in_clip);
+            let n = end - start;
+            layout.fold_down(views, &mut s.lo[..n], &mut s.ro[..n]);
+            stats.process(&[&s.lo[..n], &s.ro[..n]], None, |f| {
+                let mut frame = *f;
+                std::mem::take(&mut s.current).apply(&mut frame);
+                keep(result, timeline.push(&frame));
+            })?;
+            s.position += n as u64;
+            start = end;
+        }
+        std::mem::replace(result, Ok(()))
+    }
+
+    /// Ends the stream (the meters' tails and partial last cell and frame) and returns its
+    /// timeline.
+    pub fn finish(mut self) -> Result<Timeline, TimelineError> {
+        let Self { stats, timeline, surround, result, .. } = &mut self;
+        match surround {
+            None => stats.finish(|f| keep(result, timeline.push(f))),
+            Some(s) => {
+                let (current, loudness) = (&mut s.current, &mut timeline.loudness);
+                s.grid.finish(|c| {
+                    current.add_cell(c);
+                    keep(result, loudness.push(c).map_err(TimelineError::from));
+                });
+                stats.finish(|f| {
+                    let mut frame = *f;
+                    std::mem::take(&mut s.current).apply(&mut frame);
+                    keep(result, timeline.push(&frame));
+                });
+            }
+        }
+        std::mem::replace(result, Ok(()))?;
+        Ok(self.timeline)
+    }
+}
+
+/// Keeps the first error of a run of callbacks.
+fn keep(first: &mut Result<(), TimelineError>, next: Result<(), TimelineError>) {
+    if first.is_ok() {
+        *first = next;
+    }
 }
 
 impl Timeline {
     /// An empty timeline for a meter of `channels` (1 or 2) at `sample_rate` Hz.
     pub fn new(sample_rate: u32, channels: usize) -> Result<Self, TimelineError> {
-        if channels == 0 || channels > STATS_MAX_CHANNELS {
-            return Err(StatsError::UnsupportedChannels(channels).into());
-        }
+        let layout = ChannelLayout::itu(channels)
+            .filter(|_| channels <= STATS_MAX_CHANNELS)
+            .ok_or(StatsError::UnsupportedChannels(channels))?;
+        Self::with_layout(sample_rate, &layout)
+    }
+
+    /// An empty timeline for a stream of `layout`'s channels at `sample_rate` Hz: frames of its
+    /// own channels for mono and stereo, of its fold-down for surround (see the module
+    /// documentation).
+    pub fn with_layout(sample_rate: u32, layout: &ChannelLayout) -> Result<Self, TimelineError> {
+        let fold_down =
+            layout.is_surround().then(|| LoudnessAnalysis::new(sample_rate as f64, STATS_MAX_CHANNELS)).transpose()?;
         Ok(Self {
             sample_rate,
-            channels,
+            channels: layout.channels().min(STATS_MAX_CHANNELS),
+            layout: *layout,
             frames: Vec::new(),
-            loudness: LoudnessAnalysis::new(sample_rate as f64, channels)?,
+            loudness: LoudnessAnalysis::with_layout(sample_rate as f64, layout)?,
+            fold_down,
             dropped_frames: 0,
         })
     }
 
-    /// Measures a whole decoded stream (`audio[ch][frame]`, 1 or 2 channels) with the same
-    /// [`StatsMeter`] the plugin runs: a [`TimelineMeter`] given blocks of [`OFFLINE_BLOCK`];
-    /// `progress` gets the frames done after every block.
-    pub fn of_audio(
+    /// Measures a whole decoded stream (`audio[ch][frame]`, 1 to [`MAX_CHANNELS`] channels in
+    /// the default order for their count, [`ChannelLayout::itu`]); see
+    /// [`Self::of_audio_with_layout`].
+    pub fn of_audio(sample_rate: u32, audio: &[&[f32]], progress: impl FnMut(usize)) -> Result<Self, TimelineError> {
+        let layout =
+            ChannelLayout::itu(audio.len()).ok_or(StatsError::Meter(MeterError::UnsupportedChannels(audio.len())))?;
+        Self::of_audio_with_layout(sample_rate, audio, &layout, progress)
+    }
+
+    /// Measures a whole decoded stream (`audio[ch][frame]`, the channels of `layout`) with a
+    /// [`TimelineMeter`], in blocks of [`OFFLINE_BLOCK`]; `progress` gets the frames done
+    /// after every block.
+    pub fn of_audio_with_layout(
         sample_rate: u32,
         audio: &[&[f32]],
+        layout: &ChannelLayout,
         mut progress: impl FnMut(usize),
     ) -> Result<Self, TimelineError> {
-        let mut meter = TimelineMeter::new(sample_rate, audio.len())?;
+        let mut meter = TimelineMeter::new(sample_rate, layout)?;
         let len = audio.iter().map(|c| c.len()).min().unwrap_or(0);
+        let mut views: Vec<&[f32]> = Vec::with_capacity(audio.len());
         let mut start = 0;
         while start < len {
             let end = (start + OFFLINE_BLOCK).min(len);
-            let mut views: [&[f32]; STATS_MAX_CHANNELS] = [&[]; STATS_MAX_CHANNELS];
-            for (v, ch) in views.iter_mut().zip(audio) {
-                *v = &ch[start..end];
-            }
-            meter.process(&views[..audio.len()])?;
+            views.clear();
+            views.extend(audio.iter().map(|ch| &ch[start..end]));
+            meter.process(&views)?;
             start = end;
             progress(end);
         }
@@ -204,8 +415,11 @@ impl Timeline {
         if frame.seq < next {
             return Err(TimelineError::OutOfOrder { last: next.saturating_sub(1), got: frame.seq });
         }
+        // A surround stream's own loudness comes from its own grid; the frames' cells are the
+        // fold-down's.
+        let loudness = self.fold_down.as_mut().unwrap_or(&mut self.loudness);
         for cell in &frame.cells[..(frame.cell_count as usize).min(frame.cells.len())] {
-            self.loudness.push(cell)?;
+            loudness.push(cell)?;
         }
         self.dropped_frames += frame.seq - next;
         self.frames.push(FrameStats::from_frame(frame));
@@ -217,9 +431,26 @@ impl Timeline {
         self.sample_rate
     }
 
-    /// Channels measured (1 or 2).
+    /// Channels of the frames (1 or 2; 2 for a surround stream, whose frames describe its
+    /// fold-down).
     pub fn channels(&self) -> usize {
         self.channels
+    }
+
+    /// The stream's own channels.
+    pub fn layout(&self) -> &ChannelLayout {
+        &self.layout
+    }
+
+    /// Adds non-finite samples found outside the meter (the decoder conceals them before the
+    /// meter sees them, [`super::sanitize`]) to the frames that held them: `(frame seq,
+    /// count)` pairs. Counts for frames the timeline does not have are ignored.
+    pub fn note_non_finite(&mut self, counts: &[(u64, u32)]) {
+        for &(seq, count) in counts {
+            if let Ok(i) = self.frames.binary_search_by_key(&seq, |f| f.seq) {
+                self.frames[i].non_finite = self.frames[i].non_finite.saturating_add(count);
+            }
+        }
     }
 
     /// Every frame received, in order.
@@ -245,6 +476,13 @@ impl Timeline {
     /// Every loudness figure of `[t0, t1]` seconds, as if the stream started at `t0`.
     pub fn loudness_between(&self, t0: f64, t1: f64) -> LoudnessReport {
         self.loudness.report_between(t0, t1)
+    }
+
+    /// For a surround stream, the loudness of the fold-down its frames describe over `[t0, t1]`
+    /// (band levels are relative to it); `None` for mono and stereo, whose frames describe the
+    /// stream itself ([`Self::loudness_between`]).
+    pub fn fold_down_loudness_between(&self, t0: f64, t1: f64) -> Option<LoudnessReport> {
+        self.fold_down.as_ref().map(|f| f.report_between(t0, t1))
     }
 
     /// Index range of the frames that lie inside `[t0, t1]` seconds (a frame is inside when its
@@ -279,47 +517,58 @@ impl Timeline {
     }
 }
 
-/// A [`Timeline`] measured from audio given block by block: a [`StatsMeter`] whose frames go
-/// straight into the timeline, so only the statistics are kept, never the audio.
-///
-/// The meter sums some statistics in `f32` within a block, so the figures depend on the block
-/// sizes by rounding only; blocks of [`OFFLINE_BLOCK`] frames (the last one shorter) give the
-/// figures of [`Timeline::of_audio`] to the bit.
-pub struct TimelineMeter {
-    meter: StatsMeter,
-    timeline: Timeline,
-    /// The first error of [`Timeline::push`], reported by [`TimelineMeter::finish`].
-    result: Result<(), TimelineError>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl TimelineMeter {
-    /// A meter for `channels` (1 or 2) at `sample_rate` Hz.
-    pub fn new(sample_rate: u32, channels: usize) -> Result<Self, TimelineError> {
-        let meter = StatsMeter::new(sample_rate as f64, channels)?;
-        let timeline = Timeline::new(sample_rate, channels)?;
-        Ok(Self { meter, timeline, result: Ok(()) })
-    }
-
-    /// Measures the next block (`block[ch][frame]`, one slice per channel, equal lengths).
-    pub fn process(&mut self, block: &[&[f32]]) -> Result<(), TimelineError> {
-        let (timeline, result) = (&mut self.timeline, &mut self.result);
-        self.meter.process(block, None, |f| {
-            if result.is_ok() {
-                *result = timeline.push(f);
+    #[test]
+    fn a_surround_stream_measures_the_same_in_any_blocks() {
+        let layout = ChannelLayout::itu(6).expect("5.1");
+        let len = 48_000 + 1234;
+        // A tone per channel, and one clipped sample in each channel at 30 000 + channel
+        // (frame 6).
+        let audio: Vec<Vec<f32>> = (0..6)
+            .map(|c| {
+                (0..len)
+                    .map(|i| if i == 30_000 + c { 1.2 } else { 0.3 * (i as f32 * 0.01 * (c + 1) as f32).sin() })
+                    .collect()
+            })
+            .collect();
+        let views: Vec<&[f32]> = audio.iter().map(Vec::as_slice).collect();
+        let whole = Timeline::of_audio_with_layout(48_000, &views, &layout, |_| {}).expect("timeline");
+        let mut meter = TimelineMeter::new(48_000, &layout).expect("meter");
+        let (mut start, mut k) = (0, 0);
+        while start < len {
+            let end = (start + [1, 777, 4800, 13, 9000][k % 5]).min(len);
+            let block: Vec<&[f32]> = audio.iter().map(|c| &c[start..end]).collect();
+            meter.process(&block).expect("block");
+            (start, k) = (end, k + 1);
+        }
+        let pieces = meter.finish().expect("timeline");
+        assert_eq!(whole.frames().len(), 11);
+        assert_eq!(pieces.frames().len(), 11);
+        for (a, b) in whole.frames().iter().zip(pieces.frames()) {
+            // The sums run in `f32` per block: equal up to rounding.
+            assert_eq!(
+                (a.seq, a.clip_samples, a.clip_runs, a.sample_peak, a.true_peak),
+                (b.seq, b.clip_samples, b.clip_runs, b.sample_peak, b.true_peak)
+            );
+            for (x, y) in a.rms.iter().chain(&a.dc).chain(&a.bands_db).zip(b.rms.iter().chain(&b.dc).chain(&b.bands_db))
+            {
+                assert!((x - y).abs() <= 1e-5 * x.abs().max(1.0), "frame {}: {x} vs {y}", a.seq);
             }
-        })?;
-        Ok(())
-    }
-
-    /// Ends the stream (the partial last frame is measured) and returns the timeline.
-    pub fn finish(mut self) -> Result<Timeline, TimelineError> {
-        let (timeline, result) = (&mut self.timeline, &mut self.result);
-        self.meter.finish(|f| {
-            if result.is_ok() {
-                *result = timeline.push(f);
-            }
-        });
-        self.result?;
-        Ok(self.timeline)
+        }
+        let (a, b) = (whole.loudness_between(0.0, 2.0), pieces.loudness_between(0.0, 2.0));
+        assert_eq!(a.sample_peak_dbfs, b.sample_peak_dbfs);
+        let (a, b) = (a.integrated_lufs.expect("loud"), b.integrated_lufs.expect("loud"));
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        assert_eq!(whole.layout().channels(), 6);
+        assert_eq!(whole.channels(), 2);
+        // The clipped samples of every channel, the LFE's included, counted where they are.
+        let clips: Vec<u32> = whole.frames().iter().map(|f| f.clip_samples[0]).collect();
+        assert_eq!(clips, [0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0]);
+        assert_eq!(whole.frames()[6].clip_runs[0], 6);
+        assert_eq!(whole.frames()[6].sample_peak[0], 1.2);
+        assert!(whole.fold_down_loudness_between(0.0, 1.0).is_some());
     }
 }

@@ -316,6 +316,7 @@ mod tests {
             true_peak: [0.5; 2],
             clip_samples: [0; 2],
             clip_runs: [0; 2],
+            non_finite: 0,
             dc: [0.0; 2],
             rms: [0.1, 0.1],
             correlation: Some(0.5),

@@ -11,6 +11,7 @@ use super::character::{self, Character, Source};
 use super::findings::{self, Context, Finding};
 use super::key::{self, Mode};
 use super::loudness::LoudnessReport;
+use super::sanitize::Sanitizer;
 use super::sections::{self, Section};
 use super::spectral::Features;
 use super::stream::{StreamAnalyzer, OFFLINE_BLOCK};
@@ -19,6 +20,7 @@ use super::tempo;
 use super::timeline::{Timeline, TimelineError};
 use super::tonal::{self, TonalBalance};
 use crate::meter::stats::{BAND_COUNT, BAND_NOMINAL_HZ};
+use crate::meter::{ChannelLayout, MeterError, StatsError};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -108,7 +110,8 @@ pub struct KeyEstimate {
 pub struct TrackAnalysis {
     /// Sample rate, Hz.
     pub sample_rate: u32,
-    /// Channels.
+    /// Channels of the stream (up to 6; more than two are measured as the module
+    /// [`super::timeline`] explains).
     pub channels: usize,
     /// Length of the whole track, seconds.
     pub duration_s: f64,
@@ -176,11 +179,14 @@ fn resolve(options: &AnalyzeOptions) -> Result<(&'static Platform, &GenreTarget)
     Ok((platform, genre))
 }
 
-/// Analyses decoded planar audio (`channels[ch][frame]`, 1 or 2 channels). `progress` gets
-/// the fraction done (0 … 1) as the statistics are measured.
+/// Analyses decoded planar audio (`channels[ch][frame]`, 1 to 6 channels in the default
+/// order for their count, [`ChannelLayout::itu`]). `progress` gets the fraction done (0 … 1)
+/// as the statistics are measured.
 ///
 /// The buffer goes through a [`StreamAnalyzer`] in blocks of [`OFFLINE_BLOCK`], as a file
-/// streamed by the CLI does, so both give the same analysis.
+/// streamed by the CLI does, so both give the same analysis. Non-finite samples are concealed
+/// (on a copy of each block) and reported as the decoder does it ([`super::sanitize`]), so
+/// audio that did not come from the decoder is measured the same way.
 pub fn analyze(
     sample_rate: u32,
     channels: &[Vec<f32>],
@@ -188,17 +194,28 @@ pub fn analyze(
     mut progress: impl FnMut(f64),
 ) -> Result<TrackAnalysis, AnalyzeError> {
     resolve(options)?;
-    let mut analyzer = StreamAnalyzer::new(sample_rate, channels.len(), options.from_s, options.to_s)?;
+    let layout = ChannelLayout::itu(channels.len())
+        .ok_or(StatsError::Meter(MeterError::UnsupportedChannels(channels.len())))
+        .map_err(TimelineError::from)?;
+    let mut analyzer = StreamAnalyzer::new(sample_rate, &layout, options.from_s, options.to_s)?;
+    let mut sanitizer = Sanitizer::new();
+    let mut block: Vec<Vec<f32>> = vec![Vec::with_capacity(OFFLINE_BLOCK); channels.len()];
     let len = channels.iter().map(Vec::len).min().unwrap_or(0);
     let mut start = 0;
     while start < len {
         let end = (start + OFFLINE_BLOCK).min(len);
-        let block: Vec<&[f32]> = channels.iter().map(|c| &c[start..end]).collect();
-        analyzer.push(&block)?;
+        for (copy, channel) in block.iter_mut().zip(channels) {
+            copy.clear();
+            copy.extend_from_slice(&channel[start..end]);
+        }
+        sanitizer.conceal(&mut block, start as u64, sample_rate);
+        let views: Vec<&[f32]> = block.iter().map(Vec::as_slice).collect();
+        analyzer.push(&views)?;
         start = end;
         progress(end as f64 / len.max(1) as f64);
     }
-    let measured = analyzer.finish()?;
+    let mut measured = analyzer.finish()?;
+    measured.timeline.note_non_finite(&sanitizer.finish().frames);
     analyze_with_features(&measured.timeline, measured.features.as_ref(), options)
 }
 
@@ -261,7 +278,11 @@ fn judge(
     let duration = timeline.duration_s();
     let loudness = timeline.loudness_between(from, to);
     let frames = timeline.frames_between(from, to);
-    let tonal_balance = tonal::measure(frames, loudness.integrated_lufs, genre);
+    // Band levels are relative to the loudness of what the frames measured (a surround
+    // stream's fold-down).
+    let frames_lufs =
+        timeline.fold_down_loudness_between(from, to).map_or(loudness.integrated_lufs, |r| r.integrated_lufs);
+    let tonal_balance = tonal::measure(frames, frames_lufs, genre);
     let findings = findings::detect(timeline, from, to, &Context { platform, genre });
 
     let (tempo, key, sections, character, source) = match features {
@@ -293,7 +314,7 @@ fn judge(
     };
     TrackAnalysis {
         sample_rate: timeline.sample_rate(),
-        channels: timeline.channels(),
+        channels: timeline.layout().channels(),
         duration_s: duration,
         from_s: from,
         to_s: to,

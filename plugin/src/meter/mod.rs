@@ -7,25 +7,22 @@
 //! no allocation, take no lock and do no I/O. Nothing here knows about nice-plug.
 
 pub mod kweight;
+pub mod layout;
 pub mod loudness_grid;
 pub mod stats;
 pub mod true_peak;
 
+pub use layout::{ChannelLayout, Speaker};
 pub use loudness_grid::{Cell, LoudnessGrid, MeterError, CELL_SECONDS, MAX_CHANNELS};
 pub use stats::{StatsError, StatsFrame, StatsMeter};
 
-/// BS.1770-4 channel weights `G_i` (Table 3) for a channel count, in the usual orders:
-/// mono and stereo weigh 1.0; five channels are L, R, C, Ls, Rs (surrounds 1.41); six are
-/// L, R, C, LFE, Ls, Rs with the LFE excluded. A mono signal is measured as one channel
-/// (BS.1770-4 does not add the +3 dB some meters apply to "dual mono").
+/// BS.1770-4 channel weights `G_i` (Table 3) of the default layout for a channel count
+/// ([`ChannelLayout::itu`]): mono and stereo weigh 1.0; five channels are L, R, C, Ls, Rs
+/// (surrounds 1.41); six are L, R, C, LFE, Ls, Rs with the LFE excluded. A mono signal is
+/// measured as one channel (BS.1770-4 does not add the +3 dB some meters apply to "dual
+/// mono"). A stream whose layout is known uses [`ChannelLayout::weights`] instead.
 pub fn bs1770_weights(channels: usize) -> [f64; MAX_CHANNELS] {
-    let mut w = [0.0; MAX_CHANNELS];
-    match channels {
-        5 => w[..5].copy_from_slice(&[1.0, 1.0, 1.0, 1.41, 1.41]),
-        6 => w.copy_from_slice(&[1.0, 1.0, 1.0, 0.0, 1.41, 1.41]),
-        n => w[..n.min(MAX_CHANNELS)].fill(1.0),
-    }
-    w
+    ChannelLayout::itu(channels).map_or([1.0; MAX_CHANNELS], |layout| layout.weights())
 }
 
 /// Does the CPU run AVX2 and FMA instructions? The meters ask once, in their constructors, and

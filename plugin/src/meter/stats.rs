@@ -67,6 +67,12 @@ pub const BAND_NOMINAL_HZ: [f32; BAND_COUNT] = [
     20_000.0,
 ];
 
+/// The frame (`seq`) that holds stream sample `sample` at `sample_rate` Hz: the `n` with
+/// `⌊n·fs/10⌋ ≤ sample < ⌊(n+1)·fs/10⌋` (see the module documentation).
+pub fn frame_of_sample(sample: u64, sample_rate: u32) -> u64 {
+    (sample * FRAMES_PER_SECOND + FRAMES_PER_SECOND - 1) / u64::from(sample_rate.max(1))
+}
+
 /// Exact centre frequency of band `index` (0 = 20 Hz … 30 = 20 kHz), Hz.
 pub fn band_centre_hz(index: usize) -> f64 {
     1000.0 * 10f64.powf((index as f64 - 17.0) / 10.0)
@@ -128,6 +134,9 @@ pub struct StatsFrame {
     /// Runs of consecutive clipped samples that *start* in this frame, per channel (a run
     /// continuing from the previous frame or block is counted once, where it began).
     pub clip_runs: [u32; STATS_MAX_CHANNELS],
+    /// Non-finite samples (NaN, ±∞) in the frame, summed over the channels. Every other
+    /// figure measured them as silence.
+    pub non_finite_samples: u32,
     /// Mean (DC offset) per channel, linear full scale.
     pub dc_fs: [f32; STATS_MAX_CHANNELS],
     /// RMS per channel, linear full scale (a full-scale sine reads 0.707).
@@ -156,6 +165,7 @@ pub struct StatsFrame {
 struct Sums {
     clip_samples: [u32; STATS_MAX_CHANNELS],
     clip_runs: [u32; STATS_MAX_CHANNELS],
+    non_finite: u32,
     sum: [f64; STATS_MAX_CHANNELS],
     sum_lr: f64,
     sum_ll: f64,
@@ -279,7 +289,7 @@ fn finite(x: f32) -> f32 {
 
 /// Is a sample clipped (finite and at or above [`CLIP_LEVEL`] in magnitude)?
 #[inline(always)]
-fn is_clipped(x: f32) -> bool {
+pub(crate) fn is_clipped(x: f32) -> bool {
     let a = x.abs();
     (CLIP_LEVEL..f32::INFINITY).contains(&a)
 }
@@ -292,6 +302,8 @@ struct BlockSums {
     sum: [f32; STATS_MAX_CHANNELS],
     /// Clipped samples per channel.
     clips: [f32; STATS_MAX_CHANNELS],
+    /// Non-finite samples, all channels.
+    bad: f32,
     /// Σlr, Σl², Σr² (stereo only).
     lr: f32,
     ll: f32,
@@ -311,6 +323,16 @@ fn lane_sum(v: [f32; LANES]) -> f32 {
     v.iter().sum()
 }
 
+/// 1 for a non-finite sample, else 0.
+#[inline(always)]
+fn bad_count(x: f32) -> f32 {
+    if x.is_finite() {
+        0.0
+    } else {
+        1.0
+    }
+}
+
 /// 1 for a clipped sample, else 0.
 #[inline(always)]
 fn clip_count(x: f32) -> f32 {
@@ -326,10 +348,11 @@ fn stereo_block(l: &[f32], r: &[f32]) -> BlockSums {
     let n = l.len().min(r.len());
     let ((l, l_rest), (r, r_rest)) = (l[..n].as_chunks::<LANES>(), r[..n].as_chunks::<LANES>());
     let z = [0.0f32; LANES];
-    let (mut sum_l, mut sum_r, mut clip_l, mut clip_r) = (z, z, z, z);
+    let (mut sum_l, mut sum_r, mut clip_l, mut clip_r, mut bad) = (z, z, z, z, z);
     let (mut lr, mut ll, mut rr, mut mid, mut side) = (z, z, z, z, z);
     for (a, b) in l.iter().zip(r) {
         for k in 0..LANES {
+            bad[k] += bad_count(a[k]) + bad_count(b[k]);
             let (a, b) = (finite(a[k]), finite(b[k]));
             sum_l[k] += a;
             sum_r[k] += b;
@@ -346,6 +369,7 @@ fn stereo_block(l: &[f32], r: &[f32]) -> BlockSums {
     let mut out = BlockSums {
         sum: [lane_sum(sum_l), lane_sum(sum_r)],
         clips: [lane_sum(clip_l), lane_sum(clip_r)],
+        bad: lane_sum(bad),
         lr: lane_sum(lr),
         ll: lane_sum(ll),
         rr: lane_sum(rr),
@@ -353,6 +377,7 @@ fn stereo_block(l: &[f32], r: &[f32]) -> BlockSums {
         side: lane_sum(side),
     };
     for (&a, &b) in l_rest.iter().zip(r_rest) {
+        out.bad += bad_count(a) + bad_count(b);
         let (a, b) = (finite(a), finite(b));
         out.sum[0] += a;
         out.sum[1] += b;
@@ -371,9 +396,11 @@ fn stereo_block(l: &[f32], r: &[f32]) -> BlockSums {
 /// [`BlockSums`] of a mono block.
 fn mono_block(x: &[f32]) -> BlockSums {
     let (x, rest) = x.as_chunks::<LANES>();
-    let (mut sum, mut clips, mut squares) = ([0.0f32; LANES], [0.0f32; LANES], [0.0f32; LANES]);
+    let z = [0.0f32; LANES];
+    let (mut sum, mut clips, mut squares, mut bad) = (z, z, z, z);
     for v in x {
         for k in 0..LANES {
+            bad[k] += bad_count(v[k]);
             let v = finite(v[k]);
             sum[k] += v;
             clips[k] += clip_count(v);
@@ -383,10 +410,12 @@ fn mono_block(x: &[f32]) -> BlockSums {
     let mut out = BlockSums {
         sum: [lane_sum(sum), 0.0],
         clips: [lane_sum(clips), 0.0],
+        bad: lane_sum(bad),
         mid: lane_sum(squares),
         ..BlockSums::default()
     };
     for &v in rest {
+        out.bad += bad_count(v);
         let v = finite(v);
         out.sum[0] += v;
         out.clips[0] += clip_count(v);
@@ -513,7 +542,8 @@ impl StatsMeter {
     /// Measures one block (`block[ch][frame]`, any length, all channels the same length) and
     /// calls `emit` for every frame it completes, in order. `transport_pos_samples` is the
     /// host's transport position of the block's first sample, if it gave one. Realtime-safe: no
-    /// allocation, lock or I/O. Non-finite samples are measured as silence.
+    /// allocation, lock or I/O. Non-finite samples are measured as silence, and counted
+    /// ([`StatsFrame::non_finite_samples`]).
     pub fn process(
         &mut self,
         block: &[&[f32]],
@@ -605,6 +635,7 @@ impl StatsMeter {
                     self.in_clip[ch] = false;
                 }
             }
+            s.non_finite += b.bad as u32;
             s.sum_lr += b.lr as f64;
             s.sum_ll += b.ll as f64;
             s.sum_rr += b.rr as f64;
@@ -738,6 +769,7 @@ impl StatsMeter {
             true_peak_fs: true_peak,
             clip_samples: s.clip_samples,
             clip_runs: s.clip_runs,
+            non_finite_samples: s.non_finite,
             dc_fs: dc,
             rms_fs: rms,
             correlation,

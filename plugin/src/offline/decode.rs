@@ -23,7 +23,9 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 use symphonia::core::sample::Sample;
 
-use super::AudioBuffer;
+use super::{speakers, AudioBuffer};
+use crate::analysis::sanitize::{NonFinite, Sanitizer};
+use crate::meter::ChannelLayout;
 
 /// What the user can do when the format itself is the problem.
 const CONVERT_HINT: &str = "convert it to WAV or FLAC first, e.g. `ffmpeg -i IN -c:a pcm_f32le out.wav`";
@@ -121,6 +123,17 @@ pub enum DecodeError {
         /// The file.
         path: PathBuf,
     },
+    /// Every sample of the file is NaN or infinite: there is nothing to measure or process.
+    #[error(
+        "cannot read '{}': it has no valid samples (all {samples} are NaN or infinite); \
+         the program that wrote it failed, export it again", .path.display()
+    )]
+    NoValidSamples {
+        /// The file.
+        path: PathBuf,
+        /// Samples in the file (frames × channels).
+        samples: u64,
+    },
     /// The decoder library panicked on this file. Caught so that a damaged file can never
     /// crash the caller; the message is kept for bug reports.
     #[error("cannot read '{}': the decoder failed on damaged or unusual data ({message}); re-export the file as WAV or FLAC", .path.display())]
@@ -147,6 +160,7 @@ impl DecodeError {
             | DecodeError::Truncated { path, .. }
             | DecodeError::FormatChange { path, .. }
             | DecodeError::ZeroLength { path }
+            | DecodeError::NoValidSamples { path, .. }
             | DecodeError::DecoderPanic { path, .. } => path,
         }
     }
@@ -164,6 +178,12 @@ pub struct Decoded {
     pub concealed_packets: u64,
     /// Position of the first concealed packet, in frames.
     pub first_concealed_frame: Option<u64>,
+    /// Which speaker each channel feeds, as the file states it or by default
+    /// ([`speakers`]); `None` for more channels than the meters take (six).
+    pub layout: Option<ChannelLayout>,
+    /// Non-finite samples (NaN, ±∞) found in the file, which were concealed
+    /// ([`crate::analysis::sanitize`]).
+    pub non_finite: NonFinite,
 }
 
 /// What reading a whole stream took, known once [`AudioReader::finish`] has checked its end.
@@ -177,6 +197,8 @@ pub struct DecodeSummary {
     pub concealed_packets: u64,
     /// As in [`Decoded::first_concealed_frame`].
     pub first_concealed_frame: Option<u64>,
+    /// As in [`Decoded::non_finite`].
+    pub non_finite: NonFinite,
 }
 
 /// Decodes a whole file. See [`decode_file`] for the policy on damaged data.
@@ -214,6 +236,9 @@ const DECODE_CHUNK: usize = 4096;
 ///   error for lossless formats, silence for Vorbis. (symphonia's MP3 reader numbers packets
 ///   itself, so frames it skips cannot be seen; the concealment count above still catches
 ///   the packets around real damage.)
+/// - NaN and infinite samples of a float file are replaced by the line between their
+///   neighbours and counted with their times ([`crate::analysis::sanitize`]); a file with no
+///   other sample is [`DecodeError::NoValidSamples`].
 ///
 /// Panics inside symphonia (it has had some on fuzzed input) are caught and returned as
 /// [`DecodeError::DecoderPanic`]. A panic in `progress` is reported the same way.
@@ -232,13 +257,15 @@ pub fn decode_file(path: &Path, progress: &mut dyn FnMut(u64, Option<u64>)) -> R
             done += n as u64;
             progress(done, total);
         }
-        let sample_rate = reader.sample_rate();
+        let (sample_rate, layout) = (reader.sample_rate(), reader.layout());
         let summary = reader.finish()?;
         Ok(Decoded {
             audio: AudioBuffer { sample_rate, channels },
             codec: summary.codec,
             concealed_packets: summary.concealed_packets,
             first_concealed_frame: summary.first_concealed_frame,
+            layout,
+            non_finite: summary.non_finite,
         })
     })
 }
@@ -291,6 +318,8 @@ struct Opened {
     codec_name: String,
     /// An AIFF/AIFC whose length comes from its COMM chunk.
     aiff: bool,
+    /// The channel mask of a `WAVE_FORMAT_EXTENSIBLE` WAV.
+    wav_mask: Option<u32>,
 }
 
 fn open(path: &Path) -> Result<Opened, DecodeError> {
@@ -311,6 +340,7 @@ fn open(path: &Path) -> Result<Opened, DecodeError> {
     }
     let mut file = File::open(path).map_err(io_error)?;
     let aiff_frames = aiff_declared_frames(&mut file).map_err(io_error)?;
+    let wav_mask = speakers::wav_channel_mask(&mut file).map_err(io_error)?;
 
     let mss = MediaSourceStream::new(Box::new(file), MediaSourceStreamOptions::default());
     let mut hint = Hint::new();
@@ -339,7 +369,7 @@ fn open(path: &Path) -> Result<Opened, DecodeError> {
         .get_codec(params.codec)
         .map(|d| d.long_name.to_string())
         .unwrap_or_else(|| format!("codec id {}", params.codec));
-    Ok(Opened { format, track_id, params, codec_name, aiff: aiff_frames.is_some() })
+    Ok(Opened { format, track_id, params, codec_name, aiff: aiff_frames.is_some(), wav_mask })
 }
 
 /// The length an AIFF/AIFC file declares in its COMM chunk, or `None` for other files.
@@ -467,6 +497,10 @@ pub struct AudioReader {
     ended: bool,
     /// The message of a panic caught in an earlier call.
     panicked: Option<String>,
+    /// Conceals and counts non-finite samples, packet by packet.
+    sanitizer: Sanitizer,
+    /// Which speaker each channel feeds (known with the channel count).
+    layout: Option<ChannelLayout>,
 }
 
 impl AudioReader {
@@ -475,7 +509,7 @@ impl AudioReader {
     pub fn open(path: &Path) -> Result<AudioReader, DecodeError> {
         catch_decoder_panic(path, || {
             let owned = || path.to_path_buf();
-            let Opened { format, track_id, params, codec_name, aiff } = open(path)?;
+            let Opened { format, track_id, params, codec_name, aiff, wav_mask } = open(path)?;
             // `verify` makes the FLAC decoder compute the MD5 of the decoded audio, checked in
             // `finish` against STREAMINFO: the one check that catches silently corrupted FLAC data.
             let decoder = symphonia::default::get_codecs().make(&params, &DecoderOptions { verify: true }).map_err(
@@ -511,6 +545,8 @@ impl AudioReader {
                 next_ts: None,
                 ended: false,
                 panicked: None,
+                sanitizer: Sanitizer::new(),
+                layout: None,
             };
             while reader.sample_rate.is_none() && reader.pull()? {}
             if reader.sample_rate.is_none() {
@@ -524,6 +560,7 @@ impl AudioReader {
                     DecodeError::ZeroLength { path: owned() }
                 });
             }
+            reader.layout = speakers::layout_of(reader.params.codec, reader.params.channels, wav_mask, reader.channels());
             Ok(reader)
         })
     }
@@ -536,6 +573,12 @@ impl AudioReader {
     /// Channels.
     pub fn channels(&self) -> usize {
         self.packet.len()
+    }
+
+    /// Which speaker each channel feeds, as the file states it or by default ([`speakers`]);
+    /// `None` for more channels than the meters take (six).
+    pub fn layout(&self) -> Option<ChannelLayout> {
+        self.layout
     }
 
     /// The length the header declares, if it does (an estimate for MP3 without a Xing/LAME tag).
@@ -626,11 +669,16 @@ impl AudioReader {
                     });
                 }
             }
+            let non_finite = std::mem::take(&mut reader.sanitizer).finish();
+            if non_finite.all_invalid() {
+                return Err(DecodeError::NoValidSamples { path, samples: non_finite.total });
+            }
             Ok(DecodeSummary {
                 codec: reader.codec_name.clone(),
                 frames: reader.emitted,
                 concealed_packets: reader.concealed,
                 first_concealed_frame: reader.first_concealed,
+                non_finite,
             })
         })
     }
@@ -752,6 +800,7 @@ impl AudioReader {
                 }
                 load_packet(&decoded, &mut self.packet);
                 self.packet_pos = 0;
+                self.sanitizer.conceal(&mut self.packet, self.frames, spec.rate);
                 self.frames += decoded.frames() as u64;
             }
             Err(e @ (SymError::DecodeError(_) | SymError::IoError(_))) if self.lossy => {

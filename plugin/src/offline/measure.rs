@@ -9,6 +9,7 @@ use super::decode::{AudioReader, DecodeError, DecodeSummary};
 use crate::analysis::spectral::Features;
 use crate::analysis::stream::{Measured, SegmentFeatures, StreamAnalyzer, OFFLINE_BLOCK};
 use crate::analysis::timeline::TimelineError;
+use crate::meter::{ChannelLayout, MAX_CHANNELS};
 
 /// Why a file could not be measured.
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +17,10 @@ pub enum MeasureError {
     /// The file could not be decoded.
     #[error(transparent)]
     Decode(#[from] DecodeError),
-    /// The statistics meter refused the stream (more than two channels, sample rate).
+    /// The file has more channels than the meters take ([`MAX_CHANNELS`], 5.1).
+    #[error("{0} channels: the analysis takes up to {MAX_CHANNELS} (5.1)")]
+    Channels(usize),
+    /// The statistics meter refused the stream (sample rate).
     #[error(transparent)]
     Timeline(#[from] TimelineError),
 }
@@ -25,9 +29,12 @@ pub enum MeasureError {
 pub struct MeasuredFile {
     /// Frames per second.
     pub sample_rate: u32,
-    /// Channels.
-    pub channels: usize,
-    /// The timeline and the features.
+    /// Which speaker each channel feeds.
+    pub layout: ChannelLayout,
+    /// The timeline (its non-finite samples noted, [`Timeline::note_non_finite`]) and the
+    /// features.
+    ///
+    /// [`Timeline::note_non_finite`]: crate::analysis::timeline::Timeline::note_non_finite
     pub measured: Measured,
     /// What decoding did.
     pub decoded: DecodeSummary,
@@ -53,7 +60,8 @@ pub fn measure_file(
 ) -> Result<MeasuredFile, MeasureError> {
     let mut reader = AudioReader::open(path)?;
     let (sample_rate, channels, total) = (reader.sample_rate(), reader.channels(), reader.header_frames());
-    let mut analyzer = StreamAnalyzer::new(sample_rate, channels, from_s, to_s)?;
+    let layout = reader.layout().ok_or(MeasureError::Channels(channels))?;
+    let mut analyzer = StreamAnalyzer::new(sample_rate, &layout, from_s, to_s)?;
     let mut block: Vec<Vec<f32>> = (0..channels).map(|_| Vec::with_capacity(OFFLINE_BLOCK)).collect();
     loop {
         block.iter_mut().for_each(Vec::clear);
@@ -67,7 +75,10 @@ pub fn measure_file(
         progress(reader.frames_read(), total);
     }
     let decoded = reader.finish()?;
-    Ok(MeasuredFile { sample_rate, channels, measured: analyzer.finish()?, decoded })
+    let mut measured = analyzer.finish()?;
+    // The decoder concealed them; the findings say where they were.
+    measured.timeline.note_non_finite(&decoded.non_finite.frames);
+    Ok(MeasuredFile { sample_rate, layout, measured, decoded })
 }
 
 /// The spectral features of `[from_s, to_s)` seconds of `path`, decoding only up to `to_s`:
@@ -78,7 +89,8 @@ pub fn measure_file(
 /// end-of-stream checks do not run, [`measure_file`] ran them.
 pub fn segment_features(path: &Path, from_s: Option<f64>, to_s: Option<f64>) -> Result<Option<Features>, DecodeError> {
     let mut reader = AudioReader::open(path)?;
-    let mut features = SegmentFeatures::new(reader.sample_rate(), from_s, to_s);
+    let Some(layout) = reader.layout() else { return Ok(None) };
+    let mut features = SegmentFeatures::new(reader.sample_rate(), &layout, from_s, to_s);
     let mut block = Vec::new();
     while !features.is_complete() {
         block.iter_mut().for_each(Vec::clear);

@@ -11,6 +11,7 @@ pub mod measure;
 pub mod plot;
 pub mod render;
 pub mod report;
+pub mod speakers;
 pub mod write;
 
 pub use decode::{

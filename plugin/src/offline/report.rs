@@ -37,6 +37,12 @@ pub struct DecoderInfo {
     pub codec: String,
     /// Damaged packets of a lossy stream that were replaced by silence (0 for lossless files).
     pub concealed_packets: u64,
+    /// The speaker of each channel, in order, as the file states it or by default
+    /// (`"L R"`, `"L R C LFE Ls Rs"`; see [`crate::meter::layout`]).
+    pub channel_layout: String,
+    /// Samples that were NaN or infinite, concealed before anything was measured (see
+    /// [`crate::analysis::sanitize`]).
+    pub non_finite_samples: u64,
 }
 
 /// The JSON document `audiocollab analyze --json` prints: one entry per input, in the order
@@ -118,6 +124,7 @@ struct Labels {
     stereo: &'static str,
     channels: &'static str,
     concealed: &'static str,
+    non_finite: &'static str,
     key: &'static str,
     tempo: &'static str,
     confidence: &'static str,
@@ -159,6 +166,7 @@ const EN: Labels = Labels {
     stereo: "stereo",
     channels: "channels",
     concealed: "damaged packet(s) replaced by silence",
+    non_finite: "NaN or infinite sample(s) left out of every measure (see the findings)",
     key: "Key",
     tempo: "Tempo",
     confidence: "confidence",
@@ -200,6 +208,7 @@ const FR: Labels = Labels {
     stereo: "stéréo",
     channels: "canaux",
     concealed: "paquet(s) abîmé(s) remplacé(s) par du silence",
+    non_finite: "échantillon(s) NaN ou infini(s) exclu(s) de toutes les mesures (voir les problèmes relevés)",
     key: "Tonalité",
     tempo: "Tempo",
     confidence: "confiance",
@@ -267,7 +276,7 @@ pub fn text_report(path: &Path, decoder: &DecoderInfo, a: &TrackAnalysis, lang: 
     let channels = match a.channels {
         1 => l.mono.to_string(),
         2 => l.stereo.to_string(),
-        n => format!("{n} {}", l.channels),
+        n => format!("{n} {} ({})", l.channels, decoder.channel_layout),
     };
     let _ = writeln!(
         out,
@@ -279,6 +288,9 @@ pub fn text_report(path: &Path, decoder: &DecoderInfo, a: &TrackAnalysis, lang: 
     );
     if decoder.concealed_packets > 0 {
         let _ = writeln!(out, "  {} {}", decoder.concealed_packets, l.concealed);
+    }
+    if decoder.non_finite_samples > 0 {
+        let _ = writeln!(out, "  {} {}", decoder.non_finite_samples, l.non_finite);
     }
     if a.from_s > 0.0 || a.to_s < a.duration_s {
         let _ = writeln!(out, "  {} {} ({} {})", l.segment, clock_span(a.from_s, a.to_s), l.of, clock(a.duration_s));
@@ -558,6 +570,7 @@ pub fn kind_name(kind: FindingKind, lang: Lang) -> &'static str {
     use FindingKind as K;
     match lang {
         Lang::En => match kind {
+            K::NonFiniteSamples => "Invalid samples",
             K::Clipping => "Clipping",
             K::InterSampleOvers => "Inter-sample overs",
             K::TruePeakOverTarget => "True peak over target",
@@ -579,6 +592,7 @@ pub fn kind_name(kind: FindingKind, lang: Lang) -> &'static str {
             K::SilenceTail => "Silence at the tail",
         },
         Lang::Fr => match kind {
+            K::NonFiniteSamples => "Échantillons invalides",
             K::Clipping => "Écrêtage",
             K::InterSampleOvers => "Dépassements inter-échantillons",
             K::TruePeakOverTarget => "Crête vraie au-dessus de la cible",
@@ -821,7 +835,12 @@ mod tests {
             explanation_en: "Samples sit at full scale: the waveform was cut flat.".into(),
             explanation_fr: "Des échantillons sont à pleine échelle : la forme d'onde a été écrêtée.".into(),
         }];
-        let decoder = DecoderInfo { codec: "PCM".into(), concealed_packets: 0 };
+        let decoder = DecoderInfo {
+            codec: "PCM".into(),
+            concealed_packets: 0,
+            channel_layout: "L R".into(),
+            non_finite_samples: 0,
+        };
         let en = text_report(Path::new("tone.wav"), &decoder, &a, Lang::En);
         for needle in [
             "tone.wav\n  0:05.0, PCM, 48000 Hz, stereo",

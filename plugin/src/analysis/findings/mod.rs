@@ -3,6 +3,8 @@
 //!
 //! Every check reads the [`Timeline`] (never the audio), one family per file:
 //!
+//! * `samples`: samples that are not numbers (NaN, ±∞), from the frames' counts (times
+//!   within 100 ms);
 //! * `peaks`: clipping, inter-sample overs, true peak above the platform's ceiling, from the
 //!   10 ms cells (times within 10 ms);
 //! * `dynamics`: too loud / too quiet for the platform, over-compression (PLR over the whole
@@ -22,6 +24,7 @@
 mod dynamics;
 mod floor;
 mod peaks;
+mod samples;
 mod spans;
 mod spectrum;
 mod stereo;
@@ -36,6 +39,9 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
+    /// Samples that are not numbers (NaN or ±∞), left out of every measure. Value: their
+    /// count (summed over the channels).
+    NonFiniteSamples,
     /// Runs of samples at full scale. Value: clipped samples (summed over the channels).
     Clipping,
     /// Inter-sample peaks above full scale with sample peaks below it. Value: highest true
@@ -82,6 +88,7 @@ impl FindingKind {
     /// The snake_case name, as in the JSON.
     pub fn id(self) -> &'static str {
         match self {
+            FindingKind::NonFiniteSamples => "non_finite_samples",
             FindingKind::Clipping => "clipping",
             FindingKind::InterSampleOvers => "inter_sample_overs",
             FindingKind::TruePeakOverTarget => "true_peak_over_target",
@@ -157,6 +164,11 @@ pub fn detect(timeline: &Timeline, t0: f64, t1: f64, ctx: &Context) -> Vec<Findi
         return Vec::new();
     };
     let mut out = Vec::new();
+    if samples::detect(&scope, &mut out) {
+        // Nothing but NaN and infinity: every other check would judge the silence they were
+        // measured as.
+        return out;
+    }
     peaks::detect(&scope, ctx, &mut out);
     dynamics::detect(&scope, ctx, &mut out);
     spectrum::detect(&scope, ctx, &mut out);

@@ -13,7 +13,7 @@
 //! * true peak over the ceiling: Warning, Problem more than [`CEILING_PROBLEM_DB`] over.
 
 use super::spans::{join, Span};
-use super::text::{clock, clock_tenths, num, signed};
+use super::text::{clock, clock_tenths, num, plural, signed, when};
 use super::{amp_db, Context, Finding, FindingKind, Scope, Severity};
 use crate::analysis::timeline::CellPeak;
 use crate::meter::stats::CLIP_LEVEL;
@@ -32,8 +32,6 @@ const OVER_RUN_SAMPLES: f64 = 3.0;
 const OVERS_PROBLEM_DBTP: f64 = 1.0;
 /// True peak above the platform's ceiling by more than this is a Problem, dB.
 const CEILING_PROBLEM_DB: f64 = 1.0;
-/// An event shorter than this is told as an instant ("at 0:12.3"), s.
-const INSTANT_S: f64 = 0.5;
 
 pub(super) fn detect(scope: &Scope, ctx: &Context, out: &mut Vec<Finding>) {
     let over = scope.cells.iter().filter(|c| c.sample_peak >= CLIP_LEVEL || c.true_peak > 1.0);
@@ -62,21 +60,6 @@ fn cells_in(cells: &[CellPeak], span: Span) -> &[CellPeak] {
     let a = cells.partition_point(|c| c.start_s < span.start - 1e-9);
     let b = cells.partition_point(|c| c.start_s < span.end - 1e-9).max(a);
     &cells[a..b]
-}
-
-/// "at 0:12.3" or "from 1:02 to 1:30".
-fn when(span: Span) -> (String, String) {
-    if span.len() <= INSTANT_S {
-        let (en, fr) = clock_tenths(span.start);
-        (format!("at {en}"), format!("à {fr}"))
-    } else {
-        let (a, b) = (clock(span.start), clock(span.end));
-        (format!("from {a} to {b}"), format!("de {a} à {b}"))
-    }
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn clipping(scope: &Scope, span: Span) -> Finding {

@@ -36,6 +36,26 @@ pub(super) fn signed(x: f64, decimals: usize) -> (String, String) {
     (en, fr)
 }
 
+/// An event shorter than this is told as an instant ("at 0:12.3"), s.
+const INSTANT_S: f64 = 0.5;
+
+/// "at 0:12.3" / "à 0:12,3" for an event shorter than [`INSTANT_S`], else "from 1:02 to
+/// 1:30" / "de 1:02 à 1:30".
+pub(super) fn when(span: Span) -> (String, String) {
+    if span.len() <= INSTANT_S {
+        let (en, fr) = clock_tenths(span.start);
+        (format!("at {en}"), format!("à {fr}"))
+    } else {
+        let (a, b) = (clock(span.start), clock(span.end));
+        (format!("from {a} to {b}"), format!("de {a} à {b}"))
+    }
+}
+
+/// `n` and the noun in the singular or the plural: "1 sample", "3 samples".
+pub(super) fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// "from 0:40 to 0:50" / "de 0:40 à 0:50", or "throughout" / "sur toute la durée"
 /// when the span covers the whole stretch.
 pub(super) fn span(scope: &Scope, s: Span) -> (String, String) {

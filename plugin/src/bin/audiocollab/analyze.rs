@@ -7,9 +7,9 @@ use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 
 use audiocollab::analysis::findings::Severity;
-use audiocollab::analysis::timeline::{Timeline, TimelineError};
+use audiocollab::analysis::timeline::Timeline;
 use audiocollab::analysis::track::{self, AnalyzeError, AnalyzeOptions, TrackAnalysis};
-use audiocollab::meter::StatsError;
+use audiocollab::meter::MAX_CHANNELS;
 use audiocollab::offline::plot::{self, Waveform};
 use audiocollab::offline::report::{self, DecoderInfo, JsonDocument, JsonError, JsonFile, Lang};
 use audiocollab::offline::{self, DecodeError, MeasureError};
@@ -33,7 +33,7 @@ The JSON (--json) is described in docs/analyze.md and assets/schema/analysis.sch
 
 #[derive(Args)]
 pub struct AnalyzeArgs {
-    /// Audio files: WAV, AIFF, FLAC, MP3 or Ogg Vorbis, mono or stereo.
+    /// Audio files: WAV, AIFF, FLAC, MP3 or Ogg Vorbis; mono, stereo or surround up to 5.1.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Print one JSON document on stdout instead of the report.
@@ -217,6 +217,7 @@ fn decode_error_kind(e: &DecodeError) -> &'static str {
         DecodeError::Truncated { .. } => "truncated",
         DecodeError::FormatChange { .. } => "format_change",
         DecodeError::ZeroLength { .. } => "no_audio",
+        DecodeError::NoValidSamples { .. } => "no_valid_samples",
         DecodeError::DecoderPanic { .. } => "decoder_failure",
         _ => "decode_failed",
     }
@@ -226,8 +227,8 @@ fn channels_failure(path: &Path, channels: usize) -> FileFailure {
     FileFailure::new(
         "unsupported_channels",
         format!(
-            "cannot analyse '{}': it has {channels} channels; analyze takes mono or stereo files, \
-             downmix it first, e.g. `ffmpeg -i IN -ac 2 out.wav`",
+            "cannot analyse '{}': it has {channels} channels; analyze takes up to {MAX_CHANNELS} (5.1), \
+             downmix it first, e.g. `ffmpeg -i IN -ac 6 out.wav`",
             path.display()
         ),
     )
@@ -245,8 +246,9 @@ pub fn analyse_file(
 ) -> Result<Analysed, FileFailure> {
     let decode_failure = |e: DecodeError| FileFailure::new(decode_error_kind(&e), e);
     let info = offline::probe(path).map_err(decode_failure)?;
-    // Checked before decoding to fail fast, and again by the meter: not every header states it.
-    if let Some(channels) = info.channels.filter(|&c| c > 2) {
+    // Checked before decoding to fail fast, and again once decoding started: not every header
+    // states it.
+    if let Some(channels) = info.channels.filter(|&c| c > MAX_CHANNELS) {
         return Err(channels_failure(path, channels));
     }
     let analysis_failure = |e: AnalyzeError| {
@@ -283,9 +285,7 @@ pub fn analyse_file(
     let shown = progress.finish();
     let file = measured.map_err(|e| match e {
         MeasureError::Decode(e) => decode_failure(e),
-        MeasureError::Timeline(TimelineError::Stats(StatsError::UnsupportedChannels(channels))) => {
-            channels_failure(path, channels)
-        }
+        MeasureError::Channels(channels) => channels_failure(path, channels),
         MeasureError::Timeline(e) => analysis_failure(e.into()),
     })?;
     warn_concealed(path, &file.decoded, file.sample_rate);
@@ -327,7 +327,12 @@ pub fn analyse_file(
         None if plot => Some(plot::waveform_of_file(path, file.decoded.frames, &analysis).map_err(decode_failure)?),
         None => None,
     };
-    let decoder = DecoderInfo { codec: file.decoded.codec, concealed_packets: file.decoded.concealed_packets };
+    let decoder = DecoderInfo {
+        codec: file.decoded.codec,
+        concealed_packets: file.decoded.concealed_packets,
+        channel_layout: file.layout.describe(),
+        non_finite_samples: file.decoded.non_finite.samples,
+    };
     Ok(Analysed { decoder, analysis, timeline, waveform })
 }
 

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 
+use audiocollab::analysis::sanitize::NonFinite;
+use audiocollab::offline::report::clock_span;
 use audiocollab::offline::{self, RenderError, RenderFileError, WavFormat, RENDER_BLOCK, SAMPLE_RATE_RANGE};
 use audiocollab::spec::{Kind, ParamId, Settings, PARAMS};
 use audiocollab::untrusted::{excerpt, json_error};
@@ -213,6 +215,9 @@ pub fn render(args: RenderArgs) -> Result<(), Failure> {
         }
     })?;
     warn_concealed(&args.input, &rendered.decoded, rendered.sample_rate);
+    if !rendered.decoded.non_finite.is_empty() {
+        eprintln!("{}", non_finite_warning(&args.input, &rendered.decoded.non_finite));
+    }
     if rendered.written.clipped_samples > 0 {
         eprintln!(
             "warning: {} samples above 0 dBFS were clipped in the {} output; use --bits 32f to keep them",
@@ -251,6 +256,26 @@ fn apply_reply(path: &Path, settings: &mut Settings) -> Result<(), Failure> {
     }
     set.apply(settings);
     Ok(())
+}
+
+/// Stretches listed by [`non_finite_warning`]; the rest are counted.
+const LISTED_PLACES: usize = 5;
+
+/// What the decoder did with NaN and infinite samples, and where they were (stretches less
+/// than a second apart are one place, as in the analysis's findings).
+fn non_finite_warning(path: &Path, found: &NonFinite) -> String {
+    let spans = found.spans(1.0);
+    let mut places: Vec<String> = spans.iter().take(LISTED_PLACES).map(|s| clock_span(s.start_s, s.end_s)).collect();
+    if spans.len() > LISTED_PLACES {
+        places.push(format!("and {} more places", spans.len() - LISTED_PLACES));
+    }
+    format!(
+        "warning: {} samples of '{}' were NaN or infinite; they were replaced by interpolating between \
+         their neighbours, at {}",
+        found.samples,
+        path.display(),
+        places.join(", ")
+    )
 }
 
 fn input_channels_error(path: &Path, channels: usize) -> anyhow::Error {
@@ -297,6 +322,24 @@ mod tests {
         assert!(parse_assignment("b2_gain=loud").unwrap_err().contains("b2_gain"));
         let a = parse_assignment("b1_gain=40dB").unwrap();
         assert_eq!((a.value, a.clamped_from), (18.0, Some(40.0)), "out of range is clamped and remembered");
+    }
+
+    #[test]
+    fn the_non_finite_warning_counts_and_locates() {
+        let found = NonFinite {
+            samples: 9,
+            total: 48_000 * 20,
+            sample_rate: 48_000,
+            frames: (0..7).map(|k| (k * 20, 1)).chain([(141, 2)]).collect(),
+        };
+        let text = non_finite_warning(Path::new("in.wav"), &found);
+        assert!(text.starts_with("warning: 9 samples of 'in.wav' were NaN or infinite"), "{text}");
+        assert!(
+            text.ends_with(
+                "at 0:00.0–0:00.1, 0:02.0–0:02.1, 0:04.0–0:04.1, 0:06.0–0:06.1, 0:08.0–0:08.1, and 3 more places"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
