@@ -141,7 +141,7 @@ fn a_file_measured_in_one_streaming_pass_gives_the_whole_buffer_analysis() {
         let options = options(from, to);
         let mut calls = 0;
         let file = measure_file(&path, from, to, &mut |_, _| {}, &mut |_, _| calls += 1).expect("demo");
-        assert_eq!((file.sample_rate, file.channels), (demo.sample_rate, 2));
+        assert_eq!((file.sample_rate, file.layout.channels()), (demo.sample_rate, 2));
         assert_eq!(file.decoded.frames, demo.frames() as u64);
         assert_eq!(calls, demo.frames().div_ceil(4096), "one call per block of 4096");
         let streamed =

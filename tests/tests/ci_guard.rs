@@ -16,7 +16,11 @@ fn workspace_root() -> PathBuf {
 /// Runs the guard on a log holding `calls` (one pkg-config invocation per line) with the
 /// package list `packages` (None: the repository's own).
 fn guard(calls: &str, packages: Option<&str>, fresh: bool) -> Output {
-    let dir = std::env::temp_dir().join(format!("audiocollab-guard-{}-{}", std::process::id(), RUN.fetch_add(1, Ordering::Relaxed)));
+    let dir = std::env::temp_dir().join(format!(
+        "audiocollab-guard-{}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("pkg-config.log");
     std::fs::write(&log, calls).unwrap();

@@ -560,7 +560,8 @@ impl AudioReader {
                     DecodeError::ZeroLength { path: owned() }
                 });
             }
-            reader.layout = speakers::layout_of(reader.params.codec, reader.params.channels, wav_mask, reader.channels());
+            reader.layout =
+                speakers::layout_of(reader.params.codec, reader.params.channels, wav_mask, reader.channels());
             Ok(reader)
         })
     }
