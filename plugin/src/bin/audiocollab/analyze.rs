@@ -269,8 +269,7 @@ pub fn analyse_file(
     };
     let mut wave: Option<Waveform> = None;
     let mut on_block = |start: u64, block: &[&[f32]]| {
-        let (Some(rate), Some(frames)) = (info.sample_rate, info.frames) else { return };
-        if plot {
+        if let (true, Some(rate), Some(frames)) = (plot, info.sample_rate, info.frames) {
             wave.get_or_insert_with(|| Waveform::new(block.len(), predicted(rate, frames))).push(start, block);
         }
     };
