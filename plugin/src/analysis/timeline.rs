@@ -17,7 +17,7 @@
 //! balance read. The frames' peaks, clip and non-finite counts are of the stream's own
 //! channels, all in index 0, so clipping in any channel is found where it is.
 //!
-//! Memory: about 260 bytes per 100 ms frame plus 32 bytes per 10 ms cell, 12 MB per hour
+//! Memory: about 260 bytes per 100 ms frame plus 32 bytes per 10 ms cell, about 20 MB per hour
 //! (twice the cells for surround: the fold-down's loudness is kept for the tonal balance).
 
 use super::loudness::{LoudnessAnalysis, LoudnessError, LoudnessReport};
