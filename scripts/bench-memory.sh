@@ -14,7 +14,7 @@
 # Compares with an older build when BEFORE names its binary, e.g. the release binary of the
 # base commit built into another target dir:
 #   git archive BASE | tar -x -C /tmp/before && \
-#     (cd /tmp/before && CARGO_TARGET_DIR=/tmp/before-target cargo build --release -p audiocollab --bin audiocollab)
+#     (cd /tmp/before && CARGO_TARGET_DIR=/tmp/before-target cargo build --release -p audiocollab-cli --bin audiocollab)
 #   BEFORE=/tmp/before-target/release/audiocollab scripts/bench-memory.sh
 #
 # Needs sox (Debian: sox) and GNU time (Debian: time). Environment: BEFORE (optional),
@@ -35,8 +35,8 @@ for tool in sox /usr/bin/time; do
     fi
 done
 
-echo "building the release CLI (cargo build --release -p audiocollab --bin audiocollab)..."
-cargo build --release --quiet -p audiocollab --bin audiocollab
+echo "building the release CLI (cargo build --release -p audiocollab-cli --bin audiocollab)..."
+cargo build --release --quiet -p audiocollab-cli --bin audiocollab
 after=$target_dir/release/audiocollab
 
 # assets/demo.flac (18.4 s) looped and cut to $1 seconds, 48 kHz mono 16-bit.

@@ -50,7 +50,7 @@ time_command() {
 if command -v hyperfine >/dev/null; then timer="hyperfine, mean of $runs runs"; else timer="best of $runs runs"; fi
 
 echo "building the release CLI (cargo build --release --bin audiocollab)..."
-cargo build --release --quiet -p audiocollab --bin audiocollab
+cargo build --release --quiet -p audiocollab-cli --bin audiocollab
 cli=$target_dir/release/audiocollab
 # Fail early (set -e) if the command cannot analyse the file.
 "$cli" analyze "$file" --json >/dev/null

@@ -28,19 +28,18 @@ pub fn binary() -> &'static Path {
         };
         // Always ask cargo rather than trusting an existing file: `cargo test -p integration`
         // does not build other packages' binaries, and a stale binary would test old code.
-        // The same feature as this package's dependency, so the library is not rebuilt.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| option_env!("CARGO").unwrap_or("cargo").to_string());
         let out = Command::new(&cargo)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--quiet", "-p", "audiocollab", "--bin", "audiocollab"])
-            .args(["--features", "assert_process_allocs", "--profile", &profile])
+            .args(["build", "--quiet", "-p", "audiocollab-cli", "--bin", "audiocollab"])
+            .args(["--profile", &profile])
             .arg("--target-dir")
             .arg(target_dir)
             .output()
             .unwrap_or_else(|e| panic!("cannot run `{cargo}` to build the audiocollab binary: {e}"));
         assert!(
             out.status.success(),
-            "building the audiocollab binary failed (run `cargo build -p audiocollab --bin audiocollab`):\n{}",
+            "building the audiocollab binary failed (run `cargo build -p audiocollab-cli --bin audiocollab`):\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
         let bin = profile_dir.join(format!("audiocollab{}", std::env::consts::EXE_SUFFIX));

@@ -2,8 +2,8 @@
 //! VST3 host tests: the same seed gives the same samples in both, and both hold the plugin
 //! against the same offline [`Chain`] render.
 
-use audiocollab::dsp::Chain;
-use audiocollab::spec::Settings;
+use audiocollab_core::dsp::Chain;
+use audiocollab_core::spec::Settings;
 
 /// Sample rate of the test signals and of the offline renders.
 pub const SAMPLE_RATE: f32 = 48_000.0;

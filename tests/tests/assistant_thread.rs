@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use audiocollab::assistant::desk::{Desk, Tap};
-use audiocollab::assistant::engine::{respond, Context};
-use audiocollab::assistant::lang::Lang;
-use audiocollab::assistant::panel::{ChatLog, Panel};
-use audiocollab::assistant::route::Paths;
-use audiocollab::spec::Settings;
+use audiocollab::panel::{ChatLog, Panel};
+use audiocollab_assistant::desk::{Desk, Tap};
+use audiocollab_assistant::engine::{respond, Context};
+use audiocollab_assistant::route::Paths;
+use audiocollab_core::lang::Lang;
+use audiocollab_core::spec::Settings;
 use integration::cli::TempDir;
 use integration::fake_llm::{FakeLlm, Reply, Wire};
 

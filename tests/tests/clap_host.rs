@@ -1,13 +1,13 @@
 //! The real `.clap`, loaded by a CLAP host (`integration::clap_host`), checked against the
-//! parameter table (`audiocollab::spec`) and the offline DSP (`audiocollab::dsp::Chain`).
+//! parameter table (`audiocollab_core::spec`) and the offline DSP (`audiocollab_core::dsp::Chain`).
 //!
 //! The plugin runs under nice-plug's `assert_process_allocs` in this build: an allocation on
 //! the audio thread aborts the whole test process.
 
-use audiocollab::assistant::panel::ChatLog;
+use audiocollab::panel::ChatLog;
 use audiocollab::params::{AudioCollabParams, HpSlope};
 use audiocollab::prefs::Prefs;
-use audiocollab::spec::{Kind, ParamId, ParamSpec, Scale, Settings, PARAMS};
+use audiocollab_core::spec::{Kind, ParamId, ParamSpec, Scale, Settings, PARAMS};
 use integration::clap_host::{clap_param_id, state_json, ParamChange, TestHost};
 use integration::signals::{at_block_starts, db, max_abs_diff, render_offline, rms, test_signal, Rng, SAMPLE_RATE};
 use nice_plug::prelude::{Enum, Params};
@@ -159,7 +159,7 @@ fn the_bundle_is_the_library_built_by_this_invocation() {
         assert!(
             bytes.windows(needle.len()).any(|w| w == needle),
             "the bundle was built without `assert_process_allocs` (another build overwrote \
-             target/debug/deps/libaudiocollab.so); `touch plugin/src/lib.rs` and rerun"
+             target/debug/deps/libaudiocollab.so); `touch plugin/audiocollab/src/lib.rs` and rerun"
         );
     }
 }
@@ -547,7 +547,7 @@ fn state_fields(state: &serde_json::Value) -> (ChatLog, Prefs) {
 /// version loads to the same.
 #[test]
 fn golden_states_load_through_the_real_plugin() {
-    let golden = integration::cli::repo_root().join("plugin/tests/golden");
+    let golden = integration::cli::repo_root().join("plugin/audiocollab/tests/golden");
     let v1 = std::fs::read(golden.join("state-v1.json")).expect("state-v1.json");
     let v1_json: serde_json::Value = serde_json::from_slice(&v1).expect("JSON");
     let (v1_chat, v1_prefs) = state_fields(&v1_json);

@@ -13,8 +13,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use audiocollab::analysis::loudness::{LoudnessAnalysis, LoudnessReport};
-use audiocollab::offline::read_audio;
+use audiocollab_core::analysis::loudness::{LoudnessAnalysis, LoudnessReport};
+use audiocollab_core::offline::read_audio;
 use integration::cli::{binary, repo_root, TempDir};
 use serde_json::Value;
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use audiocollab::assistant::actions::WireReply;
+use audiocollab_assistant::actions::WireReply;
 use integration::cli::{binary, repo_root, TempDir};
 use integration::fake_llm::{FakeLlm, Flood, Reply, Wire};
 use serde_json::Value;

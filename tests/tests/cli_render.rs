@@ -1,4 +1,4 @@
-//! Offline decode/render/write (`audiocollab::offline`) and the `audiocollab` CLI, end to end.
+//! Offline decode/render/write (`audiocollab_core::offline`) and the `audiocollab` CLI, end to end.
 //!
 //! Test signals are generated here and written with hound; FLAC, MP3, Ogg Vorbis and AIFF are
 //! made from them at run time with the Debian command-line tools `flac`, `lame`, `oggenc`
@@ -13,8 +13,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use audiocollab::offline::{self, read_audio, AudioBuffer, DecodeError};
-use audiocollab::spec::PARAMS;
+use audiocollab_core::offline::{self, read_audio, AudioBuffer, DecodeError};
+use audiocollab_core::spec::PARAMS;
 use integration::cli::{binary, TempDir};
 
 const RATE: u32 = 48_000;
@@ -447,7 +447,7 @@ fn a_stream_fails_at_its_end_as_the_one_shot_decode_does() {
 #[test]
 fn a_streamed_render_is_bit_identical_to_the_in_memory_render() {
     let dir = TempDir::new("stream-render");
-    let mut settings = audiocollab::spec::Settings::default();
+    let mut settings = audiocollab_core::spec::Settings::default();
     for (id, value) in [
         ("hp_on", 1.0),
         ("hp_freq", 90.0),
@@ -457,7 +457,7 @@ fn a_streamed_render_is_bit_identical_to_the_in_memory_render() {
         ("cmp_on", 1.0),
         ("out_gain", 9.0),
     ] {
-        settings.set(audiocollab::spec::ParamId::from_id(id).expect(id), value);
+        settings.set(audiocollab_core::spec::ParamId::from_id(id).expect(id), value);
     }
     let inputs = stream_inputs(&dir);
     for path in &inputs {
@@ -877,7 +877,7 @@ fn params_lists_every_parameter_with_range_and_default() {
         assert!(line.contains(spec.name), "{line}");
         assert!(line.trim_end().ends_with(&spec.format(spec.default)), "default of {}: {line}", spec.id);
         let (min, max) = spec.range();
-        if let audiocollab::spec::Kind::Float { .. } = spec.kind {
+        if let audiocollab_core::spec::Kind::Float { .. } = spec.kind {
             assert!(
                 line.contains(&format!("{} .. {}", spec.format(min), spec.format(max))),
                 "range of {}: {line}",

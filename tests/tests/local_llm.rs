@@ -12,10 +12,10 @@
 //! Skipped, with the reason printed, only when the script is missing or the server cannot
 //! start. The server is stopped at the end, pass or fail.
 
-use audiocollab::assistant::actions::{max_step, ChangeSet, Proposal, WireReply, WireValue};
-use audiocollab::assistant::llm::{ModelRef, ProviderKind};
-use audiocollab::assistant::provider::{parse_wire_reply, prompt, CancelToken, Client, ClientConfig};
-use audiocollab::spec::{Format, Settings, PARAMS};
+use audiocollab_assistant::actions::{max_step, ChangeSet, Proposal, WireReply, WireValue};
+use audiocollab_assistant::llm::{ModelRef, ProviderKind};
+use audiocollab_assistant::provider::{parse_wire_reply, prompt, CancelToken, Client, ClientConfig};
+use audiocollab_core::spec::{Format, Settings, PARAMS};
 use integration::cli::{binary, TempDir};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

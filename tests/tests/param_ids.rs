@@ -3,7 +3,7 @@
 //! (and the CHANGELOG saying so).
 
 use audiocollab::params::AudioCollabParams;
-use audiocollab::spec::PARAMS;
+use audiocollab_core::spec::PARAMS;
 use nice_plug::prelude::Params;
 
 /// Golden list, in table order. Append only.

@@ -3,18 +3,18 @@
 //! asserted: text and usage, deltas in order, the request that left the machine, the error a
 //! failure maps to, and what the validator makes of the model's changes.
 
-use audiocollab::assistant::actions::{Adjustment, ChangeSet, Proposal};
-use audiocollab::assistant::engine::{respond, Context};
-use audiocollab::assistant::lang::Lang;
-use audiocollab::assistant::llm::{Completion, Message, ModelRef, ProviderError, ProviderKind, Request, Role, Task};
-use audiocollab::assistant::provider::{
+use audiocollab_assistant::actions::{Adjustment, ChangeSet, Proposal};
+use audiocollab_assistant::engine::{respond, Context};
+use audiocollab_assistant::llm::{Completion, Message, ModelRef, ProviderError, ProviderKind, Request, Role, Task};
+use audiocollab_assistant::provider::{
     max_reply_text, parse_wire_reply, prompt, ApiKey, CancelToken, Client, ClientConfig, MAX_REPLY_BYTES,
 };
-use audiocollab::assistant::route::config::Config;
-use audiocollab::assistant::route::prices::Prices;
-use audiocollab::assistant::route::router::Streamed;
-use audiocollab::assistant::session::{Answerer, Assistant, Conversation};
-use audiocollab::spec::{ParamId, Settings};
+use audiocollab_assistant::route::config::Config;
+use audiocollab_assistant::route::prices::Prices;
+use audiocollab_assistant::route::router::Streamed;
+use audiocollab_assistant::session::{Answerer, Assistant, Conversation};
+use audiocollab_core::lang::Lang;
+use audiocollab_core::spec::{ParamId, Settings};
 use integration::fake_llm::{error_body, FakeLlm, Flood, Reply, Wire, INPUT_TOKENS, MODEL, OUTPUT_TOKENS};
 use serde_json::json;
 use std::time::{Duration, Instant};

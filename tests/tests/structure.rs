@@ -19,11 +19,11 @@
 //!   39/42 right, the jazz and the muted guitar read as keys, a drum-light mix as a guitar). On the
 //!   same clips the onset rate is checked against the MIDI's distinct note onsets.
 
-use audiocollab::analysis::character::{self, SourceKind};
-use audiocollab::analysis::sections::{self, SectionRole};
-use audiocollab::analysis::spectral::Features;
-use audiocollab::analysis::timeline::Timeline;
-use audiocollab::offline::{read_audio, AudioBuffer};
+use audiocollab_core::analysis::character::{self, SourceKind};
+use audiocollab_core::analysis::sections::{self, SectionRole};
+use audiocollab_core::analysis::spectral::Features;
+use audiocollab_core::analysis::timeline::Timeline;
+use audiocollab_core::offline::{read_audio, AudioBuffer};
 use integration::music::{
     self, compose_parts, render_with_fluidsynth, Energy, Instruments, Key, Meter, Mode, Part, Piece, Section,
 };

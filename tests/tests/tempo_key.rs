@@ -6,10 +6,10 @@
 //! Tempo metrics follow MIREX: Acc1 counts a hit within ±4 % of the MIDI tempo, Acc2 also
 //! accepts ×2, ×1/2, ×3 and ×1/3. Key accuracy is the mean MIREX key score.
 
-use audiocollab::analysis::key::{self, mirex_score, Key, Mode};
-use audiocollab::analysis::spectral::Features;
-use audiocollab::analysis::tempo;
-use audiocollab::offline::{read_audio, AudioBuffer};
+use audiocollab_core::analysis::key::{self, mirex_score, Key, Mode};
+use audiocollab_core::analysis::spectral::Features;
+use audiocollab_core::analysis::tempo;
+use audiocollab_core::offline::{read_audio, AudioBuffer};
 use integration::music::{self, compose, render_with_fluidsynth, test_suite, Piece};
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -1,6 +1,6 @@
 //! The real plugin library loaded as a VST3 module by a VST3 host (`integration::vst3_host`),
-//! checked against the parameter table (`audiocollab::spec`), the plugin's own parameter objects
-//! (`audiocollab::params`) and the offline DSP (`audiocollab::dsp::Chain`).
+//! checked against the parameter table (`audiocollab_core::spec`), the plugin's own parameter objects
+//! (`audiocollab::params`) and the offline DSP (`audiocollab_core::dsp::Chain`).
 //!
 //! The plugin runs under nice-plug's `assert_process_allocs` in this build: an allocation inside
 //! `process()` (the host's `IParameterChanges` callbacks included) aborts the test process.
@@ -15,7 +15,7 @@
 //! chain glides from the activation values to the new ones.
 
 use audiocollab::params::AudioCollabParams;
-use audiocollab::spec::{Kind, ParamId, Settings, PARAMS};
+use audiocollab_core::spec::{Kind, ParamId, Settings, PARAMS};
 use integration::clap_host::clap_param_id;
 use integration::signals::{at_block_starts, max_abs_diff, render_offline, test_signal, Rng, SAMPLE_RATE};
 use integration::vst3_host::{
@@ -37,7 +37,7 @@ fn new_host() -> Vst3Host {
     Vst3Host::new().unwrap_or_else(|e| panic!("cannot load the plugin as VST3: {e:#}"))
 }
 
-fn spec_of(string_id: &str) -> &'static audiocollab::spec::ParamSpec {
+fn spec_of(string_id: &str) -> &'static audiocollab_core::spec::ParamSpec {
     ParamId::from_id(string_id).unwrap_or_else(|| panic!("{string_id} is not in the table")).spec()
 }
 

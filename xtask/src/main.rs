@@ -1,28 +1,62 @@
-//! `cargo xtask`: nice-plug's bundler, plus one fix-up of its output.
+//! `cargo xtask`: nice-plug's bundler, plus the command-line tool beside the bundles.
 //!
-//! nice-plug's bundler copies a package's binary of the same name next to the plugin bundles
-//! as a "standalone" named after the plugin. Our `audiocollab` binary is the command-line tool,
-//! not the standalone window, so it is renamed back to `audiocollab` to say what it is.
+//! `cargo xtask bundle audiocollab [cargo build options]` builds the plugin and the
+//! `audiocollab` command line (package `audiocollab-cli`) in one `cargo build`, bundles the
+//! plugin (`.clap`, `.vst3`) and copies the command line to `target/bundled/audiocollab`.
+//! Anything else goes to nice-plug's bundler as it is.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Display name in `bundler.toml`, which the bundler gives the copied binary.
-const BUNDLE_NAME: &str = "AudioCollab Assistant";
-/// What that binary really is.
+/// The plugin's package.
+const PLUGIN_PACKAGE: &str = "audiocollab";
+/// The command line's package and binary.
+const CLI_PACKAGE: &str = "audiocollab-cli";
 const CLI_NAME: &str = "audiocollab";
+/// Display name in `bundler.toml`: the bundler copies a binary named like the plugin's package
+/// (here the command line, built beside it) as a "standalone" under this name.
+const BUNDLE_NAME: &str = "AudioCollab Assistant";
 
 fn main() -> nice_plug_xtask::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    nice_plug_xtask::main_with_args("cargo xtask", args.clone())?;
-    if args.first().map(String::as_str) == Some("bundle") {
-        // main_with_args has moved to the workspace root.
-        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
-        let bundled = target.join("bundled");
-        let copied = bundled.join(BUNDLE_NAME);
-        if copied.is_file() {
-            std::fs::rename(&copied, bundled.join(CLI_NAME))?;
-            println!("Renamed the command-line tool to '{}'", bundled.join(CLI_NAME).display());
+    match args.as_slice() {
+        [command, package, build_args @ ..] if command == "bundle" && package == PLUGIN_PACKAGE => {
+            bundle_with_cli(build_args)
+        }
+        _ => nice_plug_xtask::main_with_args("cargo xtask", args),
+    }
+}
+
+/// Builds the plugin and the command line together, bundles the plugin, copies the command line.
+fn bundle_with_cli(build_args: &[String]) -> nice_plug_xtask::Result<()> {
+    nice_plug_xtask::chdir_workspace_root()?;
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    nice_plug_xtask::build(&[PLUGIN_PACKAGE.to_string(), CLI_PACKAGE.to_string()], build_args)?;
+    nice_plug_xtask::bundle(&target, PLUGIN_PACKAGE, build_args, false)?;
+    let bundled = target.join("bundled");
+    let misnamed = bundled.join(BUNDLE_NAME);
+    if misnamed.is_file() {
+        std::fs::remove_file(&misnamed)?;
+    }
+    let built = target.join(profile_dir(build_args)).join(format!("{CLI_NAME}{}", std::env::consts::EXE_SUFFIX));
+    let copied = bundled.join(built.file_name().unwrap_or(CLI_NAME.as_ref()));
+    std::fs::copy(&built, &copied)?;
+    println!("Copied the command-line tool to '{}'", copied.display());
+    Ok(())
+}
+
+/// The folder under the target directory that cargo builds `build_args` into.
+fn profile_dir(build_args: &[String]) -> &Path {
+    let mut dir = "debug";
+    let mut args = build_args.iter();
+    while let Some(arg) = args.next() {
+        let profile = match arg.as_str() {
+            "--release" => Some("release"),
+            "--profile" => args.next().map(String::as_str),
+            other => other.strip_prefix("--profile="),
+        };
+        if let Some(profile) = profile {
+            dir = if profile == "dev" { "debug" } else { profile };
         }
     }
-    Ok(())
+    Path::new(dir)
 }

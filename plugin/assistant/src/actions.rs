@@ -1,0 +1,550 @@
+//! Actions: what the assistant (the embedded engine or a language model) proposes, and the
+//! validated change sets that reach the parameters.
+//!
+//! Two types, on purpose:
+//! * [`WireReply`] is what arrives: deserialised from the model's JSON (the schema is
+//!   `assets/schema/reply.schema.json`) or built by the embedded engine. Untrusted: any string,
+//!   any number.
+//! * [`ChangeSet`] is what may be applied. The only way to make one from a reply is
+//!   [`ChangeSet::try_from`] with the current settings ([`Proposal`]), which
+//!   - rejects unknown parameters and non-finite or unparsable values, with a reason;
+//!   - clamps out-of-range values into the parameter's range and flags it;
+//!   - limits each change to a step ([`max_step`]: no ±18 dB jump from one reply; level may
+//!     come down 12 dB, go up 6) and flags it;
+//!   - merges duplicates (the last value wins, the reasons are kept) and drops no-ops;
+//!   - keeps at most [`MAX_CHANGES`] changes, the rest rejected with a reason.
+//!
+//! Values are in plain units (dB, Hz, ms, ratio, pan −1…1, width %), never normalised: `value`
+//! is absolute, `delta` relative (dB for gains, a factor for frequencies is *not* accepted:
+//! frequencies move by absolute value only). Every change keeps its reason and the measurement
+//! behind it. A change set has an inverse ([`ChangeSet::inverse`]) for undo.
+
+use super::names;
+use audiocollab_core::spec::{Format, Kind, ParamId, Settings};
+use audiocollab_core::untrusted::excerpt_to;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Most changes one suggestion may carry: a handful a musician can follow and undo.
+pub const MAX_CHANGES: usize = 6;
+/// Longest reason a change keeps, characters, duplicates merged into it included.
+pub const MAX_REASON_CHARS: usize = 500;
+/// Most adjustments a change keeps (the latest): merged duplicates each bring theirs.
+const MAX_ADJUSTMENTS: usize = 4;
+/// Longest parameter name a refusal repeats, characters.
+const MAX_PARAM_CHARS: usize = 64;
+
+/// What a reply carries: a message for the musician and the changes it proposes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireReply {
+    /// Text shown to the musician (never executed).
+    #[serde(default)]
+    pub message: String,
+    /// Proposed changes.
+    #[serde(default)]
+    pub changes: Vec<WireChange>,
+}
+
+/// One proposed change, as it arrives. Written with every field (`null` when absent), as the
+/// strict reply schema wants.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireChange {
+    /// Parameter id (`b2_gain`) or friendly name ("aigus", "stereo width").
+    pub param: String,
+    /// New absolute value in the parameter's plain unit: a number, or text with a unit
+    /// ("3 kHz", "-2 dB", "on", "L30").
+    #[serde(default)]
+    pub value: Option<WireValue>,
+    /// Relative change in the parameter's plain unit (dB, ms, ratio, pan, width in %).
+    #[serde(default)]
+    pub delta: Option<f64>,
+    /// Why, in words the musician understands.
+    #[serde(default)]
+    pub reason: String,
+    /// The measurement behind it.
+    #[serde(default)]
+    pub evidence: Option<Evidence>,
+}
+
+/// A value as it arrives: a number or text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WireValue {
+    /// A plain number in the parameter's unit (width in %: 120 means 120 %).
+    Number(f64),
+    /// Text the parameter's parser understands ("3 kHz", "on", "L30").
+    Text(String),
+    /// A switch.
+    Bool(bool),
+}
+
+/// The measurement a change rests on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Finding kind (`harshness`, `clipping`, …) or measure name.
+    #[serde(default)]
+    pub finding: Option<String>,
+    /// Start of the stretch it was measured on, seconds.
+    #[serde(default)]
+    pub from_s: Option<f64>,
+    /// End of the stretch, seconds.
+    #[serde(default)]
+    pub to_s: Option<f64>,
+    /// The measured value.
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// Its unit.
+    #[serde(default)]
+    pub unit: Option<String>,
+}
+
+/// A reply to validate against the settings it would change.
+#[derive(Clone, Copy, Debug)]
+pub struct Proposal<'a> {
+    /// What arrived.
+    pub reply: &'a WireReply,
+    /// The settings now.
+    pub current: &'a Settings,
+}
+
+/// Something the validator changed in a proposed value, shown to the musician.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Adjustment {
+    /// The value was outside the parameter's range and was clamped to it.
+    Clamped {
+        /// What was asked.
+        asked: f64,
+    },
+    /// The move was larger than one suggestion may make and was shortened.
+    StepLimited {
+        /// What was asked.
+        asked: f64,
+        /// The largest move allowed.
+        limit: f32,
+    },
+}
+
+/// One validated change.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Change {
+    /// The parameter.
+    #[serde(serialize_with = "ser_param")]
+    pub param: ParamId,
+    /// Its value before, plain units.
+    pub from: f32,
+    /// Its value after, plain units, inside the range.
+    pub to: f32,
+    /// Why.
+    pub reason: String,
+    /// The measurement behind it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    /// What the validator had to change, if anything.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub adjustments: Vec<Adjustment>,
+}
+
+fn ser_param<S: serde::Serializer>(p: &ParamId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(p.spec().id)
+}
+
+impl Change {
+    /// "Bell 2 Gain: 0.0 dB → −3.0 dB".
+    pub fn describe(&self) -> String {
+        let spec = self.param.spec();
+        format!("{}: {} → {}", spec.name, spec.format(self.from), spec.format(self.to))
+    }
+}
+
+/// A proposed change that was refused, and why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Rejection {
+    /// The parameter as it was named.
+    pub param: String,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// Validated changes, safe to apply. Made only by [`ChangeSet::try_from`] (or
+/// [`ChangeSet::inverse`] of one).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ChangeSet {
+    changes: Vec<Change>,
+    rejected: Vec<Rejection>,
+}
+
+/// A reply whose every proposed change was refused.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("no change could be applied: {}", listed(.rejected))]
+pub struct AllRejected {
+    /// Every refusal with its reason.
+    pub rejected: Vec<Rejection>,
+}
+
+/// The first refusals as "param (reason); …", and how many more: a reply may carry thousands.
+fn listed(rejected: &[Rejection]) -> String {
+    const SHOWN: usize = 5;
+    let mut text =
+        rejected.iter().take(SHOWN).map(|r| format!("{} ({})", r.param, r.reason)).collect::<Vec<_>>().join("; ");
+    if rejected.len() > SHOWN {
+        text.push_str(&format!("; and {} more", rejected.len() - SHOWN));
+    }
+    text
+}
+
+/// The largest move of `param` one suggestion may make upwards (`up`) or downwards, in its
+/// plain unit; `None` for no limit (frequencies, Q, times and switches: moving them is not
+/// loud). Input and output gains may come down further than they go up: turning down is safe.
+pub fn max_step(param: ParamId, up: bool) -> Option<f32> {
+    use ParamId as P;
+    match param {
+        P::InputGain | P::OutputGain if !up => Some(12.0),
+        P::InputGain | P::OutputGain | P::LowShelfGain | P::Bell1Gain | P::Bell2Gain | P::HighShelfGain => Some(6.0),
+        P::CompMakeup => Some(6.0),
+        P::CompThreshold | P::DeessThreshold => Some(12.0),
+        P::DeessRange => Some(9.0),
+        P::Pan => Some(0.5),
+        P::Width => Some(0.5),
+        P::CompMix => Some(0.5),
+        _ => None,
+    }
+}
+
+impl ChangeSet {
+    /// The changes, in the order first proposed.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    /// What was refused, with reasons.
+    pub fn rejected(&self) -> &[Rejection] {
+        &self.rejected
+    }
+
+    /// No change to apply.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Applies the changes to `settings`.
+    pub fn apply(&self, settings: &mut Settings) {
+        for c in &self.changes {
+            settings.set(c.param, c.to);
+        }
+    }
+
+    /// The validated changes as a wire reply with absolute values in the reply's plain units
+    /// (percent for width and mix): what `render --apply` reads back to the same settings.
+    pub fn to_wire(&self, message: String) -> WireReply {
+        let changes = self
+            .changes
+            .iter()
+            .map(|c| {
+                let spec = c.param.spec();
+                let value = match (spec.kind, spec.format) {
+                    (Kind::Toggle, _) => WireValue::Bool(c.to >= 0.5),
+                    (_, Format::Percent) => WireValue::Number(f64::from(c.to) * 100.0),
+                    _ => WireValue::Number(f64::from(c.to)),
+                };
+                WireChange {
+                    param: spec.id.into(),
+                    value: Some(value),
+                    delta: None,
+                    reason: c.reason.clone(),
+                    evidence: c.evidence.clone(),
+                }
+            })
+            .collect();
+        WireReply { message, changes }
+    }
+
+    /// The change set that undoes this one (from and to swapped, same reasons).
+    pub fn inverse(&self) -> ChangeSet {
+        ChangeSet {
+            changes: self
+                .changes
+                .iter()
+                .rev()
+                .map(|c| Change { from: c.to, to: c.from, adjustments: Vec::new(), ..c.clone() })
+                .collect(),
+            rejected: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for ChangeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in &self.changes {
+            writeln!(f, "{} ({})", c.describe(), c.reason)?;
+        }
+        for r in &self.rejected {
+            writeln!(f, "refused: {}: {}", r.param, r.reason)?;
+        }
+        Ok(())
+    }
+}
+
+/// The value a wire change asks for, before clamping: `Err(reason)` if it cannot be read.
+fn asked_value(change: &WireChange, param: ParamId, current: f32) -> Result<f64, String> {
+    let spec = param.spec();
+    let number_in_unit = |v: f64| match spec.format {
+        // Width and the compressor mix are 0..2 / 0..1 inside, percent to people and models.
+        Format::Percent => v / 100.0,
+        _ => v,
+    };
+    match (&change.value, change.delta) {
+        (Some(_), Some(_)) => Err("both a value and a delta".into()),
+        (None, None) => Err("neither a value nor a delta".into()),
+        (None, Some(d)) => {
+            if !d.is_finite() {
+                return Err("the delta is not a finite number".into());
+            }
+            if matches!(spec.kind, Kind::Toggle | Kind::Choice(_)) {
+                return Err("a switch takes a value, not a delta".into());
+            }
+            Ok(current as f64 + number_in_unit(d))
+        }
+        (Some(WireValue::Number(v)), None) => {
+            if !v.is_finite() {
+                return Err("the value is not a finite number".into());
+            }
+            Ok(match spec.kind {
+                Kind::Toggle => {
+                    if *v >= 0.5 {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                }
+                _ => number_in_unit(*v),
+            })
+        }
+        (Some(WireValue::Bool(b)), None) => match spec.kind {
+            Kind::Toggle => Ok(if *b { 1.0 } else { 0.0 }),
+            _ => Err("a true/false value for a parameter that is not a switch".into()),
+        },
+        (Some(WireValue::Text(t)), None) => {
+            spec.parse_unclamped(t).map(f64::from).map_err(|e| format!("cannot read the value: {e}"))
+        }
+    }
+}
+
+impl TryFrom<Proposal<'_>> for ChangeSet {
+    type Error = AllRejected;
+
+    /// Validates a reply against the current settings (see the module documentation). A reply
+    /// with no change gives an empty set; a reply whose every change is refused is an error
+    /// that carries the reasons.
+    fn try_from(p: Proposal<'_>) -> Result<Self, AllRejected> {
+        let mut set = ChangeSet::default();
+        for wire in &p.reply.changes {
+            let reject =
+                |reason: String| Rejection { param: excerpt_to(&wire.param, MAX_PARAM_CHARS).into_owned(), reason };
+            let Some(param) = names::resolve(&wire.param) else {
+                set.rejected.push(reject("unknown parameter".into()));
+                continue;
+            };
+            // Where this set already moved the parameter, the next change starts from there.
+            let current = set.changes.iter().find(|c| c.param == param).map_or(p.current.get(param), |c| c.to);
+            let asked = match asked_value(wire, param, current) {
+                Ok(v) => v,
+                Err(reason) => {
+                    set.rejected.push(reject(reason));
+                    continue;
+                }
+            };
+            let spec = param.spec();
+            let mut adjustments = Vec::new();
+            let (min, max) = spec.range();
+            let mut to = spec.clamp(asked as f32);
+            if (to as f64 - asked).abs() > 1e-6 * (max - min) as f64 {
+                adjustments.push(Adjustment::Clamped { asked });
+            }
+            let from = p.current.get(param);
+            if let Some(limit) = max_step(param, to > from) {
+                if (to - from).abs() > limit {
+                    adjustments.push(Adjustment::StepLimited { asked, limit });
+                    to = from + limit.copysign(to - from);
+                }
+            }
+            let reason = excerpt_to(&wire.reason, MAX_REASON_CHARS).into_owned();
+            if let Some(existing) = set.changes.iter_mut().find(|c| c.param == param) {
+                existing.to = to;
+                merge_reason(&mut existing.reason, &reason);
+                existing.adjustments.extend(adjustments);
+                let extra = existing.adjustments.len().saturating_sub(MAX_ADJUSTMENTS);
+                existing.adjustments.drain(..extra);
+                existing.evidence = wire.evidence.clone().or(existing.evidence.take());
+                continue;
+            }
+            if set.changes.len() == MAX_CHANGES {
+                set.rejected.push(reject(format!("more than {MAX_CHANGES} changes in one suggestion")));
+                continue;
+            }
+            set.changes.push(Change { param, from, to, reason, evidence: wire.evidence.clone(), adjustments });
+        }
+        set.changes.retain(|c| c.to != c.from);
+        if set.changes.is_empty() && !set.rejected.is_empty() {
+            return Err(AllRejected { rejected: set.rejected });
+        }
+        Ok(set)
+    }
+}
+
+/// Adds the reason of a merged duplicate to `reason`, up to [`MAX_REASON_CHARS`] in all ("…"
+/// once full): a reply repeating one parameter ten thousand times keeps one short reason.
+fn merge_reason(reason: &mut String, more: &str) {
+    if more.is_empty() || reason == more || reason.chars().count() >= MAX_REASON_CHARS {
+        return;
+    }
+    let merged = if reason.is_empty() { more.to_string() } else { format!("{reason}; {more}") };
+    *reason = excerpt_to(&merged, MAX_REASON_CHARS).into_owned();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(param: &str, value: Option<WireValue>, delta: Option<f64>) -> WireChange {
+        WireChange { param: param.into(), value, delta, reason: "test".into(), evidence: None }
+    }
+
+    fn validate(changes: Vec<WireChange>) -> Result<ChangeSet, AllRejected> {
+        let reply = WireReply { message: String::new(), changes };
+        ChangeSet::try_from(Proposal { reply: &reply, current: &Settings::default() })
+    }
+
+    #[test]
+    fn values_in_plain_units_by_id_or_friendly_name() {
+        let set = validate(vec![
+            change("aigus", None, Some(2.0)),
+            change("b1_freq", Some(WireValue::Text("250 Hz".into())), None),
+            change("largeur stéréo", Some(WireValue::Number(120.0)), None),
+            change("compresseur", Some(WireValue::Bool(true)), None),
+        ])
+        .unwrap();
+        let got: Vec<(ParamId, f32)> = set.changes().iter().map(|c| (c.param, c.to)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (ParamId::HighShelfGain, 2.0),
+                (ParamId::Bell1Freq, 250.0),
+                (ParamId::Width, 1.2),
+                (ParamId::CompOn, 1.0)
+            ]
+        );
+        assert!(set.changes().iter().all(|c| c.adjustments.is_empty()));
+    }
+
+    #[test]
+    fn unknown_and_unreadable_are_refused_with_reasons() {
+        let set = validate(vec![
+            change("reverb", Some(WireValue::Number(1.0)), None),
+            change("b2_gain", Some(WireValue::Text("loud".into())), None),
+            change("b2_gain", None, Some(f64::NAN)),
+            change("b2_gain", Some(WireValue::Number(1.0)), Some(1.0)),
+            change("cmp_on", None, Some(1.0)),
+            change("b1_gain", None, Some(-3.0)),
+        ])
+        .unwrap();
+        assert_eq!(set.changes().len(), 1);
+        let reasons: Vec<&str> = set.rejected().iter().map(|r| r.reason.as_str()).collect();
+        assert_eq!(reasons.len(), 5, "{reasons:?}");
+        assert_eq!(reasons[0], "unknown parameter");
+        let err = validate(vec![change("reverb", Some(WireValue::Number(1.0)), None)]).unwrap_err();
+        assert!(err.to_string().contains("reverb (unknown parameter)"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_is_clamped_and_big_steps_are_limited() {
+        let set = validate(vec![
+            change("b2_gain", Some(WireValue::Number(30.0)), None),
+            change("hp_freq", Some(WireValue::Number(5.0)), None),
+            change("pan", Some(WireValue::Number(-3.0)), None),
+        ])
+        .unwrap();
+        let c = &set.changes()[0];
+        assert_eq!((c.param, c.from, c.to), (ParamId::Bell2Gain, 0.0, 6.0));
+        assert_eq!(
+            c.adjustments,
+            vec![Adjustment::Clamped { asked: 30.0 }, Adjustment::StepLimited { asked: 30.0, limit: 6.0 }]
+        );
+        let hp = &set.changes()[1];
+        assert_eq!(hp.to, 20.0);
+        assert_eq!(hp.adjustments, vec![Adjustment::Clamped { asked: 5.0 }]);
+        assert_eq!(set.changes()[2].to, -0.5, "pan moves at most 0.5 per suggestion");
+    }
+
+    #[test]
+    fn ten_thousand_duplicates_merge_into_one_short_reason() {
+        let many: Vec<WireChange> = (0..10_000)
+            .map(|i| WireChange { reason: format!("reason number {i}"), ..change("b1_gain", None, Some(100.0)) })
+            .collect();
+        let started = std::time::Instant::now();
+        let set = validate(many).unwrap();
+        println!("10,000 duplicates merged in {:?}", started.elapsed());
+        assert!(started.elapsed().as_secs_f64() < 5.0, "{:?}", started.elapsed());
+        let c = &set.changes()[0];
+        assert_eq!((set.changes().len(), c.to), (1, 6.0), "each +100 dB clamped and step-limited");
+        assert_eq!(c.reason.chars().count(), MAX_REASON_CHARS + 1, "{}", c.reason);
+        assert!(c.reason.starts_with("reason number 0; reason number 1; ") && c.reason.ends_with('…'));
+        assert_eq!(c.adjustments.len(), MAX_ADJUSTMENTS);
+        // A refusal list in an error names a few and counts the rest.
+        let unknown: Vec<WireChange> = (0..1000).map(|i| change(&format!("knob{i}"), None, Some(1.0))).collect();
+        let err = validate(unknown).unwrap_err().to_string();
+        assert!(err.ends_with("knob4 (unknown parameter); and 995 more"), "{err}");
+        let long = change(&"x".repeat(5_000_000), None, Some(1.0));
+        let err = validate(vec![long]).unwrap_err();
+        assert_eq!(err.rejected[0].param.chars().count(), MAX_PARAM_CHARS + 1);
+    }
+
+    #[test]
+    fn duplicates_merge_noops_vanish_and_the_count_is_capped() {
+        let set = validate(vec![
+            change("b1_gain", None, Some(-2.0)),
+            change("bell 1 gain", None, Some(-1.0)),
+            change("b2_gain", Some(WireValue::Number(0.0)), None),
+        ])
+        .unwrap();
+        assert_eq!(set.changes().len(), 1);
+        assert_eq!(set.changes()[0].to, -3.0, "the second delta starts where the first left it");
+        let many: Vec<WireChange> = ["b1_gain", "b2_gain", "ls_gain", "hs_gain", "out_gain", "in_gain", "cmp_mkup"]
+            .iter()
+            .map(|p| change(p, None, Some(1.0)))
+            .collect();
+        let set = validate(many).unwrap();
+        assert_eq!(set.changes().len(), MAX_CHANGES);
+        assert_eq!(set.rejected().len(), 1);
+    }
+
+    #[test]
+    fn the_inverse_undoes_the_set() {
+        let set =
+            validate(vec![change("b1_gain", None, Some(-3.0)), change("width", Some(WireValue::Number(150.0)), None)])
+                .unwrap();
+        let mut s = Settings::default();
+        set.apply(&mut s);
+        assert_eq!(s.get(ParamId::Bell1Gain), -3.0);
+        assert_eq!(s.get(ParamId::Width), 1.5);
+        set.inverse().apply(&mut s);
+        assert_eq!(s, Settings::default());
+    }
+
+    #[test]
+    fn replies_parse_from_json_and_refuse_unknown_fields() {
+        let json = r#"{"message":"Less mud.","changes":[{"param":"b1_gain","delta":-3,"reason":"mud at 250 Hz",
+            "evidence":{"finding":"mud","from_s":12.0,"to_s":30.5,"value":4.1,"unit":"dB"}}]}"#;
+        let reply: WireReply = serde_json::from_str(json).unwrap();
+        assert_eq!(reply.changes[0].evidence.as_ref().unwrap().value, Some(4.1));
+        assert!(serde_json::from_str::<WireReply>(r#"{"message":"x","exec":"rm -rf /"}"#).is_err());
+        // The strict form of `assets/schema/reply.schema.json`: every field present, nulls.
+        let strict = r#"{"message":"ok","changes":[{"param":"hs_gain","value":null,"delta":1.5,"reason":"dull",
+            "evidence":{"finding":"dull_top","from_s":null,"to_s":null,"value":-4.0,"unit":"dB"}}]}"#;
+        let reply: WireReply = serde_json::from_str(strict).unwrap();
+        assert_eq!((reply.changes[0].value.clone(), reply.changes[0].delta), (None, Some(1.5)));
+    }
+}

@@ -1,0 +1,203 @@
+//! Friendly names of the parameters, in French and English, as musicians say them ("aigus",
+//! "grave", "voix", "compresseur", "panoramique", "largeur stéréo", "treble", "low end", …).
+//!
+//! A name resolves to one parameter: the one a musician means when the sentence gives a number
+//! in that parameter's unit ("monte les aigus de 2 dB" → the high shelf's gain). Toggles have
+//! their own names ("compresseur", "de-esser", "passe-haut"), and [`resolve`] also accepts
+//! every parameter id (`b2_gain`) and display name (`Bell 2 Gain`).
+
+pub use audiocollab_core::lang::normalise;
+use audiocollab_core::spec::{ParamId, PARAMS};
+
+/// Friendly names, lower case without accents (see [`normalise`]), longest first within a
+/// parameter so that "largeur stereo" wins over "largeur".
+const NAMES: &[(&str, ParamId)] = &[
+    // Gains of the EQ bands.
+    ("aigus", ParamId::HighShelfGain),
+    ("aigu", ParamId::HighShelfGain),
+    ("treble", ParamId::HighShelfGain),
+    ("highs", ParamId::HighShelfGain),
+    ("high end", ParamId::HighShelfGain),
+    ("top end", ParamId::HighShelfGain),
+    ("air", ParamId::HighShelfGain),
+    ("brillance", ParamId::HighShelfGain),
+    ("high shelf", ParamId::HighShelfGain),
+    ("graves", ParamId::LowShelfGain),
+    ("grave", ParamId::LowShelfGain),
+    ("basses", ParamId::LowShelfGain),
+    ("bass", ParamId::LowShelfGain),
+    ("low end", ParamId::LowShelfGain),
+    ("lows", ParamId::LowShelfGain),
+    ("low shelf", ParamId::LowShelfGain),
+    ("bas medium", ParamId::Bell1Gain),
+    ("bas-medium", ParamId::Bell1Gain),
+    ("bas mediums", ParamId::Bell1Gain),
+    ("low mids", ParamId::Bell1Gain),
+    ("low-mids", ParamId::Bell1Gain),
+    ("mud", ParamId::Bell1Gain),
+    ("boue", ParamId::Bell1Gain),
+    ("mediums", ParamId::Bell2Gain),
+    ("medium", ParamId::Bell2Gain),
+    ("haut medium", ParamId::Bell2Gain),
+    ("haut-medium", ParamId::Bell2Gain),
+    ("mids", ParamId::Bell2Gain),
+    ("high mids", ParamId::Bell2Gain),
+    ("presence", ParamId::Bell2Gain),
+    ("voix", ParamId::Bell2Gain),
+    ("voice", ParamId::Bell2Gain),
+    ("vocals", ParamId::Bell2Gain),
+    ("vocal", ParamId::Bell2Gain),
+    // Levels.
+    ("gain d'entree", ParamId::InputGain),
+    ("entree", ParamId::InputGain),
+    ("input", ParamId::InputGain),
+    ("trim", ParamId::InputGain),
+    ("gain de sortie", ParamId::OutputGain),
+    ("sortie", ParamId::OutputGain),
+    ("volume", ParamId::OutputGain),
+    ("output", ParamId::OutputGain),
+    ("level", ParamId::OutputGain),
+    ("niveau", ParamId::OutputGain),
+    // High-pass.
+    ("passe-haut", ParamId::HpOn),
+    ("passe haut", ParamId::HpOn),
+    ("coupe-bas", ParamId::HpOn),
+    ("coupe bas", ParamId::HpOn),
+    ("high-pass", ParamId::HpOn),
+    ("high pass", ParamId::HpOn),
+    ("highpass", ParamId::HpOn),
+    ("low cut", ParamId::HpOn),
+    ("frequence du passe-haut", ParamId::HpFreq),
+    ("high-pass frequency", ParamId::HpFreq),
+    // Compressor.
+    ("compresseur", ParamId::CompOn),
+    ("compression", ParamId::CompOn),
+    ("compressor", ParamId::CompOn),
+    ("comp", ParamId::CompOn),
+    ("seuil", ParamId::CompThreshold),
+    ("threshold", ParamId::CompThreshold),
+    ("ratio", ParamId::CompRatio),
+    ("taux", ParamId::CompRatio),
+    ("attaque", ParamId::CompAttack),
+    ("attack", ParamId::CompAttack),
+    ("relachement", ParamId::CompRelease),
+    ("release", ParamId::CompRelease),
+    ("genou", ParamId::CompKnee),
+    ("knee", ParamId::CompKnee),
+    ("makeup", ParamId::CompMakeup),
+    ("make-up", ParamId::CompMakeup),
+    ("compensation", ParamId::CompMakeup),
+    ("mix du compresseur", ParamId::CompMix),
+    ("compression parallele", ParamId::CompMix),
+    ("parallel compression", ParamId::CompMix),
+    ("dry/wet", ParamId::CompMix),
+    // De-esser.
+    ("de-esser", ParamId::DeessOn),
+    ("deesser", ParamId::DeessOn),
+    ("de-esseur", ParamId::DeessOn),
+    ("deesseur", ParamId::DeessOn),
+    ("sibilantes", ParamId::DeessOn),
+    ("sibilance", ParamId::DeessOn),
+    // Stereo.
+    ("panoramique", ParamId::Pan),
+    ("panning", ParamId::Pan),
+    ("pan", ParamId::Pan),
+    ("largeur stereo", ParamId::Width),
+    ("stereo width", ParamId::Width),
+    ("largeur", ParamId::Width),
+    ("width", ParamId::Width),
+    ("stereo", ParamId::Width),
+    // Output switches.
+    ("bypass", ParamId::Bypass),
+    ("contournement", ParamId::Bypass),
+    ("mute", ParamId::Mute),
+    ("muet", ParamId::Mute),
+    ("sourdine", ParamId::Mute),
+];
+
+/// The parameter a name stands for: an id (`b2_gain`), a display name (`Bell 2 Gain`) or a
+/// friendly name in French or English ("aigus", "largeur stéréo"). `None` when nothing matches.
+pub fn resolve(name: &str) -> Option<ParamId> {
+    let key = normalise(name);
+    if let Some(p) = ParamId::from_id(&key.replace(' ', "_")) {
+        return Some(p);
+    }
+    if let Some(spec) = PARAMS.iter().find(|s| normalise(s.name) == key) {
+        return Some(spec.param);
+    }
+    let key = key
+        .strip_prefix("les ")
+        .or_else(|| key.strip_prefix("le "))
+        .or_else(|| key.strip_prefix("la "))
+        .unwrap_or(&key);
+    let key = key.strip_prefix("the ").unwrap_or(key);
+    NAMES.iter().find(|(n, _)| *n == key).map(|&(_, p)| p)
+}
+
+/// Every friendly name with the parameter it stands for (for the assistant's prompt and help).
+pub fn friendly_names() -> impl Iterator<Item = (&'static str, ParamId)> {
+    NAMES.iter().copied()
+}
+
+/// The friendly names found in `text` (already [`normalise`]d), longest match first, each
+/// with its byte position; overlapping shorter names are skipped.
+pub fn find_in(text: &str) -> Vec<(usize, ParamId, &'static str)> {
+    let mut names: Vec<&(&str, ParamId)> = NAMES.iter().collect();
+    names.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+    let mut taken = vec![false; text.len()];
+    let mut found = Vec::new();
+    for &(name, param) in names {
+        let mut from = 0;
+        while let Some(i) = text[from..].find(name).map(|i| i + from) {
+            let end = i + name.len();
+            let bounded = (i == 0 || !text.as_bytes()[i - 1].is_ascii_alphanumeric())
+                && (end == text.len() || !text.as_bytes()[end].is_ascii_alphanumeric());
+            if bounded && !taken[i..end].iter().any(|&t| t) {
+                taken[i..end].iter_mut().for_each(|t| *t = true);
+                found.push((i, param, name));
+            }
+            from = end;
+        }
+    }
+    found.sort_by_key(|&(i, _, _)| i);
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_resolve_in_both_languages_and_by_id() {
+        assert_eq!(resolve("Aigus"), Some(ParamId::HighShelfGain));
+        assert_eq!(resolve("les aigus"), Some(ParamId::HighShelfGain));
+        assert_eq!(resolve("the treble"), Some(ParamId::HighShelfGain));
+        assert_eq!(resolve("grave"), Some(ParamId::LowShelfGain));
+        assert_eq!(resolve("Largeur  Stéréo"), Some(ParamId::Width));
+        assert_eq!(resolve("panoramique"), Some(ParamId::Pan));
+        assert_eq!(resolve("compresseur"), Some(ParamId::CompOn));
+        assert_eq!(resolve("voix"), Some(ParamId::Bell2Gain));
+        assert_eq!(resolve("b2_gain"), Some(ParamId::Bell2Gain));
+        assert_eq!(resolve("Bell 2 Gain"), Some(ParamId::Bell2Gain));
+        assert_eq!(resolve("dé-esseur"), Some(ParamId::DeessOn));
+        assert_eq!(resolve("reverb"), None);
+        assert_eq!(resolve(""), None);
+    }
+
+    #[test]
+    fn every_friendly_name_is_normalised_and_unique() {
+        for (name, _) in friendly_names() {
+            assert_eq!(normalise(name), name, "{name} is not in normal form");
+            assert_eq!(NAMES.iter().filter(|(n, _)| *n == name).count(), 1, "{name} twice");
+        }
+    }
+
+    #[test]
+    fn names_are_found_inside_sentences() {
+        let text = normalise("Monte les aigus et baisse la largeur stéréo");
+        let found: Vec<ParamId> = find_in(&text).into_iter().map(|(_, p, _)| p).collect();
+        assert_eq!(found, vec![ParamId::HighShelfGain, ParamId::Width]);
+        // "bass" inside "basse" is not a match, "stereo" inside "largeur stereo" is not double.
+        assert!(find_in("contrebasse").is_empty());
+    }
+}

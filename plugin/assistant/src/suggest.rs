@@ -1,0 +1,506 @@
+//! Findings → suggestions: the embedded engine's mixing advice, grounded in the measurements.
+//!
+//! Each finding the plugin can act on becomes one or two parameter changes sized from the
+//! measurement (a 4 dB excess of 2–5 kHz → a cut of about 4 dB at 3.2 kHz, capped by the
+//! validator's step limit), with the finding's time range and value as evidence. Findings the
+//! chain cannot fix (silence, noise, clipping baked into the source) are explained, not
+//! "fixed". The plugin measures its own output, so output level moves fix output overs.
+
+use super::actions::{ChangeSet, Evidence, Proposal, WireChange, WireReply, WireValue};
+use audiocollab_core::analysis::findings::{Finding, FindingKind, Severity};
+use audiocollab_core::analysis::targets;
+use audiocollab_core::analysis::track::TrackAnalysis;
+use audiocollab_core::dsp::eq;
+use audiocollab_core::lang::Lang;
+use audiocollab_core::spec::{ParamId, Settings};
+
+/// Headroom kept under a platform's true-peak ceiling when the engine sets a level, dB: the
+/// measured true peak of a re-encoded file can rise a little (AES TD1008 advises margin for
+/// lossy codecs).
+const CEILING_MARGIN_DB: f64 = 0.3;
+/// Largest cut or boost the engine proposes for one tonal problem, dB: beyond that, the fix
+/// belongs on the instrument's own track (and the validator's step limit is 6 dB anyway).
+const MAX_EQ_MOVE_DB: f64 = 6.0;
+/// Crest factor assumed for the de-esser's detector (peak of the band over its RMS), dB:
+/// sibilants and noise-like material sit around 9–12 dB.
+const SIBILANT_CREST_DB: f64 = 9.0;
+/// Share of the analysed stretch beyond which a 5–9 kHz excess is treated as tonal balance
+/// (an EQ cut) rather than sibilance in bursts (the de-esser).
+const STATIC_SHARE: f64 = 0.5;
+
+fn id(p: ParamId) -> String {
+    p.spec().id.to_string()
+}
+
+fn evidence(f: &Finding) -> Evidence {
+    Evidence {
+        finding: Some(f.kind.id().into()),
+        from_s: Some(f.start_s),
+        to_s: Some(f.end_s),
+        value: Some(f.value),
+        unit: Some(f.unit.clone()),
+    }
+}
+
+/// `m:ss` (or `h:mm:ss`).
+pub fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+fn span(f: &Finding) -> String {
+    if f.end_s - f.start_s < 1.5 {
+        clock(f.start_s)
+    } else {
+        format!("{}–{}", clock(f.start_s), clock(f.end_s))
+    }
+}
+
+struct Builder<'a> {
+    lang: Lang,
+    settings: &'a Settings,
+    changes: Vec<WireChange>,
+    lines: Vec<String>,
+}
+
+impl Builder<'_> {
+    fn t(&self, en: String, fr: String) -> String {
+        match self.lang {
+            Lang::En => en,
+            Lang::Fr => fr,
+        }
+    }
+
+    fn push(&mut self, param: ParamId, value: Option<f64>, delta: Option<f64>, reason: String, f: Option<&Finding>) {
+        if self.changes.iter().any(|c| c.param == param.spec().id) {
+            return;
+        }
+        self.changes.push(WireChange {
+            param: id(param),
+            value: value.map(WireValue::Number),
+            delta,
+            reason,
+            evidence: f.map(evidence),
+        });
+    }
+
+    fn on(&mut self, param: ParamId, reason: &str) {
+        if !self.settings.on(param) {
+            self.push(param, None, None, reason.into(), None);
+            if let Some(last) = self.changes.last_mut() {
+                last.value = Some(WireValue::Bool(true));
+            }
+        }
+    }
+
+    /// An EQ move on the band that suits `hz`, sized `db` (signed).
+    fn eq(&mut self, hz: f64, db: f64, q: Option<f64>, reason: String, f: &Finding) {
+        let db = db.clamp(-MAX_EQ_MOVE_DB, MAX_EQ_MOVE_DB);
+        // A width (`q`) asks for a bell: the first under 1 kHz, the second above. Without one,
+        // a shelf on the side of the spectrum the frequency is on.
+        let (on, freq, gain, qp) = match q {
+            Some(_) if hz <= 1000.0 => {
+                (ParamId::Bell1On, ParamId::Bell1Freq, ParamId::Bell1Gain, Some(ParamId::Bell1Q))
+            }
+            Some(_) => (ParamId::Bell2On, ParamId::Bell2Freq, ParamId::Bell2Gain, Some(ParamId::Bell2Q)),
+            None if hz <= 1000.0 => (ParamId::LowShelfOn, ParamId::LowShelfFreq, ParamId::LowShelfGain, None),
+            None => (ParamId::HighShelfOn, ParamId::HighShelfFreq, ParamId::HighShelfGain, None),
+        };
+        // The band is already in use elsewhere in this suggestion: leave it.
+        if self.changes.iter().any(|c| c.param == gain.spec().id) {
+            return;
+        }
+        self.push(freq, Some(hz), None, reason.clone(), Some(f));
+        self.push(gain, Some(self.settings.get(gain) as f64 + db), None, reason.clone(), Some(f));
+        if let (Some(qp), Some(q)) = (qp, q) {
+            self.push(qp, Some(q), None, reason.clone(), Some(f));
+        }
+        self.on(on, &reason);
+    }
+}
+
+/// Suggestions for every finding of `analysis` the chain can act on, most severe first, as
+/// the same wire reply a language model sends (validate it with
+/// [`super::actions::ChangeSet::try_from`]).
+pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> WireReply {
+    let mut b = Builder { lang, settings, changes: Vec::new(), lines: Vec::new() };
+    let mut findings: Vec<&Finding> = analysis.findings.iter().collect();
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.start_s.total_cmp(&b.start_s)));
+    // The level findings get one output move, sized once the EQ moves are known (they change
+    // the loudness too); its line goes where the first of them came.
+    let mut level_line: Option<(usize, &Finding)> = None;
+    let genre = targets::genre(&analysis.genre);
+    for f in findings {
+        let when = span(f);
+        let line = match f.kind {
+            FindingKind::Mud
+            | FindingKind::Harshness
+            | FindingKind::Sibilance
+            | FindingKind::Boom
+            | FindingKind::DullTop
+            | FindingKind::ThinLowEnd => {
+                // Back to the target curve (the value is the signed balance of the group).
+                let (range, default_hz, q) = match f.kind {
+                    FindingKind::Mud => ((178.0, 447.0), 300.0, Some(1.0)),
+                    FindingKind::Harshness => ((1780.0, 4470.0), 3150.0, Some(1.0)),
+                    FindingKind::Boom => ((28.0, 112.0), 80.0, None),
+                    FindingKind::ThinLowEnd => ((35.0, 180.0), 100.0, None),
+                    FindingKind::DullTop => ((4470.0, 14_100.0), 10_000.0, None),
+                    _ => ((4470.0, 8910.0), 7000.0, Some(1.4)),
+                };
+                // Centre the move on the band that strays most (the finding names a group).
+                // Centred on the band that strays most and sized by it, so a bell of the
+                // same width undoes a bell-shaped excess.
+                let (hz, excess) = extreme_band(analysis, range, f.value > 0.0)
+                    .filter(|&(_, peak)| peak.signum() == f.value.signum() && peak.abs() >= f.value.abs())
+                    .unwrap_or((default_hz, f.value));
+                let span_share = (f.end_s - f.start_s) / (analysis.to_s - analysis.from_s).max(1e-9);
+                // Sibilance that lasts through most of the stretch is a tonal excess (a bell
+                // cut); in bursts it is what a de-esser is for.
+                if f.kind == FindingKind::Sibilance && span_share < STATIC_SHARE {
+                    // The de-esser's threshold is a peak level of its band: the band's power
+                    // (from the tonal balance) plus a crest factor, less the excess to remove.
+                    let band_db = band_power_db(analysis, (hz / 1.5).max(2000.0), 20_000.0);
+                    let threshold = band_db.map(|p| p + SIBILANT_CREST_DB - f.value);
+                    let reason = b.t(
+                        format!("sibilance {when}: 5–9 kHz {} dB above the target", fmt1(f.value)),
+                        format!("sibilantes {when} : 5–9 kHz {} dB au-dessus de la cible", fmt1(f.value)),
+                    );
+                    b.push(ParamId::DeessFreq, Some((hz / 1.3).clamp(4000.0, 9000.0)), None, reason.clone(), Some(f));
+                    if let Some(thr) = threshold {
+                        b.push(ParamId::DeessThreshold, Some(thr.clamp(-60.0, -6.0)), None, reason.clone(), Some(f));
+                    }
+                    b.push(ParamId::DeessRange, Some((f.value + 2.0).clamp(3.0, 12.0)), None, reason.clone(), Some(f));
+                    b.on(ParamId::DeessOn, &reason);
+                    b.t(
+                        format!(
+                            "{when}: sibilance (+{} dB at 5–9 kHz) — the de-esser from {}.",
+                            fmt1(f.value),
+                            hz_text((hz / 1.3).clamp(4000.0, 9000.0))
+                        ),
+                        format!(
+                            "{when} : sibilantes (+{} dB à 5–9 kHz) — le de-esser dès {}.",
+                            fmt1(f.value),
+                            hz_text((hz / 1.3).clamp(4000.0, 9000.0))
+                        ),
+                    )
+                } else {
+                    let reason = b.t(
+                        format!(
+                            "{} {when}: {} dB against the {} target",
+                            kind_en(f.kind),
+                            signed(f.value),
+                            genre.map_or(analysis.genre.as_str(), |g| g.name_en.as_str())
+                        ),
+                        format!(
+                            "{} {when} : {} dB par rapport à la cible {}",
+                            kind_fr(f.kind),
+                            signed(f.value),
+                            genre.map_or(analysis.genre.as_str(), |g| g.name_fr.as_str())
+                        ),
+                    );
+                    b.eq(hz, -excess, q, reason, f);
+                    b.t(
+                        format!(
+                            "{when}: {} ({} dB) — {} dB around {}.",
+                            kind_en(f.kind).to_lowercase(),
+                            signed(f.value),
+                            signed(-excess.clamp(-MAX_EQ_MOVE_DB, MAX_EQ_MOVE_DB)),
+                            hz_text(hz)
+                        ),
+                        format!(
+                            "{when} : {} ({} dB) — {} dB vers {}.",
+                            kind_fr(f.kind).to_lowercase(),
+                            signed(f.value),
+                            signed(-excess.clamp(-MAX_EQ_MOVE_DB, MAX_EQ_MOVE_DB)),
+                            hz_text(hz)
+                        ),
+                    )
+                }
+            }
+            FindingKind::Clipping
+            | FindingKind::InterSampleOvers
+            | FindingKind::TruePeakOverTarget
+            | FindingKind::TooLoud
+            | FindingKind::TooQuiet => {
+                level_line.get_or_insert((b.lines.len(), f));
+                continue;
+            }
+            FindingKind::PhaseProblem | FindingKind::MonoCompatibility => {
+                let width = settings.get(ParamId::Width) as f64 * 100.0;
+                let target = (width - 30.0).max(50.0);
+                if target >= width {
+                    continue;
+                }
+                let reason = b.t(
+                    format!("{} {when}: {} {}", kind_en(f.kind), fmt1(f.value), f.unit),
+                    format!("{} {when} : {} {}", kind_fr(f.kind), fmt1(f.value), f.unit),
+                );
+                b.push(ParamId::Width, Some(target), None, reason, Some(f));
+                b.t(
+                    format!(
+                        "{when}: {} — stereo width down to {} %; check the polarity of the stereo sources.",
+                        kind_en(f.kind).to_lowercase(),
+                        target.round()
+                    ),
+                    format!(
+                        "{when} : {} — largeur stéréo ramenée à {} % ; vérifiez la polarité des sources stéréo.",
+                        kind_fr(f.kind).to_lowercase(),
+                        target.round()
+                    ),
+                )
+            }
+            FindingKind::DcOffset => {
+                let reason = b.t(format!("DC offset {} %", fmt1(f.value)), format!("offset DC {} %", fmt1(f.value)));
+                if !settings.on(ParamId::HpOn) {
+                    b.push(ParamId::HpFreq, Some(25.0), None, reason.clone(), Some(f));
+                }
+                b.on(ParamId::HpOn, &reason);
+                b.t(
+                    "DC offset: the high-pass filter removes it.".into(),
+                    "Offset DC : le filtre passe-haut le supprime.".into(),
+                )
+            }
+            FindingKind::OverCompressed => {
+                if settings.on(ParamId::CompOn) {
+                    let reason = b.t(
+                        format!("PLR {} LU, under {} LU", fmt1(f.value), fmt1(f.threshold)),
+                        format!("PLR {} LU, sous {} LU", fmt1(f.value), fmt1(f.threshold)),
+                    );
+                    b.push(
+                        ParamId::CompRatio,
+                        Some((settings.get(ParamId::CompRatio) as f64 * 0.6).max(1.5)),
+                        None,
+                        reason.clone(),
+                        Some(f),
+                    );
+                    b.push(ParamId::CompMix, Some(70.0), None, reason, Some(f));
+                }
+                b.t(
+                    format!("Peak-to-loudness ratio {} LU: squashed. Ease the compression/limiting (here: a gentler ratio, 70 % mix).", fmt1(f.value)),
+                    format!("Rapport crête/loudness de {} LU : c'est écrasé. Allégez la compression/limitation (ici : ratio plus doux, mix à 70 %).", fmt1(f.value)),
+                )
+            }
+            _ => b.t(format!("{when}: {}", f.explanation_en), format!("{when} : {}", f.explanation_fr)),
+        };
+        b.lines.push(line);
+    }
+    if let Some((at, f)) = level_line {
+        let eq_change = loudness_change_db(analysis, settings, &b.changes);
+        if let Some((gain, reason)) = level_move(analysis, eq_change, lang) {
+            if gain != 0.0 {
+                b.push(ParamId::OutputGain, None, Some(gain), reason.clone(), Some(f));
+            }
+            b.lines.insert(at, reason);
+        }
+    }
+    let message = if b.lines.is_empty() {
+        b.t(
+            "Nothing to fix: no problem found against the targets.".into(),
+            "Rien à corriger : aucun problème par rapport aux cibles.".into(),
+        )
+    } else {
+        b.lines.join("\n")
+    };
+    let mut reply = WireReply { message, changes: b.changes };
+    if lang == Lang::Fr {
+        reply.message = audiocollab_core::lang::french_decimals(&reply.message);
+        for c in &mut reply.changes {
+            c.reason = audiocollab_core::lang::french_decimals(&c.reason);
+        }
+    }
+    reply
+}
+
+/// How much the integrated loudness moves when `changes` are applied to `settings`, LU.
+fn loudness_change_db(a: &TrackAnalysis, settings: &Settings, changes: &[WireChange]) -> f64 {
+    let reply = WireReply { message: String::new(), changes: changes.to_vec() };
+    let Ok(set) = ChangeSet::try_from(Proposal { reply: &reply, current: settings }) else { return 0.0 };
+    let mut after = *settings;
+    set.apply(&mut after);
+    estimated_loudness_change(a, settings, &after)
+}
+
+/// How much louder (LU) the track measured as `a` plays through `after` than through
+/// `before`: the measured band levels, weighted as BS.1770 weighs them, through each EQ and
+/// the output gains. A cut where the music has energy lowers the loudness.
+pub fn estimated_loudness_change(a: &TrackAnalysis, before: &Settings, after: &Settings) -> f64 {
+    let (mut before_power, mut after_power) = (0.0, 0.0);
+    for band in &a.tonal_balance.bands {
+        let f = band.centre_hz as f64;
+        let weighted = band.level_db as f64 + targets::k_weighting_db(f);
+        before_power += 10f64.powf((weighted + eq::response_db(before, 48_000.0, f)) / 10.0);
+        after_power += 10f64.powf((weighted + eq::response_db(after, 48_000.0, f)) / 10.0);
+    }
+    let gains = |s: &Settings| f64::from(s.get(ParamId::InputGain) + s.get(ParamId::OutputGain));
+    if before_power > 0.0 && after_power > 0.0 {
+        10.0 * (after_power / before_power).log10() + gains(after) - gains(before)
+    } else {
+        gains(after) - gains(before)
+    }
+}
+
+/// The output gain that answers every level finding at once, with its reason: down to the
+/// platform's true-peak ceiling (less a margin) when peaks pass it, down or up to the
+/// platform's loudness when it is too loud or too quiet (counting `eq_change`, the loudness
+/// the EQ moves add or take) — never up past the ceiling, and saying so when the ceiling is
+/// what stops it.
+fn level_move(a: &TrackAnalysis, eq_change: f64, lang: Lang) -> Option<(f64, String)> {
+    let kinds: Vec<FindingKind> = a.findings.iter().map(|f| f.kind).collect();
+    let peaks = kinds
+        .iter()
+        .any(|k| matches!(k, FindingKind::Clipping | FindingKind::InterSampleOvers | FindingKind::TruePeakOverTarget));
+    let loudness = kinds.iter().any(|k| matches!(k, FindingKind::TooLoud | FindingKind::TooQuiet));
+    let p = &a.platform;
+    let ceiling = p.true_peak_dbtp - CEILING_MARGIN_DB;
+    let headroom = a.loudness.true_peak_dbtp.map(|tp| ceiling - tp);
+    let to_target = a.loudness.integrated_lufs.map(|l| p.integrated_lufs - (l + eq_change));
+    let mut gain = f64::INFINITY;
+    if peaks {
+        gain = gain.min(headroom?.min(0.0));
+    }
+    let mut capped = false;
+    if loudness {
+        let wanted = to_target?;
+        gain = gain.min(wanted);
+        if let Some(h) = headroom.filter(|&h| h < gain) {
+            gain = h;
+            capped = wanted - h >= 0.5;
+        }
+    }
+    if !gain.is_finite() || (gain.abs() < 0.3 && !capped) {
+        return None;
+    }
+    // Under 0.3 dB (only when the ceiling stops it): no move, but the reason still says why.
+    let gain = if gain.abs() < 0.3 { 0.0 } else { (gain * 10.0).round() / 10.0 };
+    let output = match (gain == 0.0, lang) {
+        (true, Lang::En) => "output unchanged".to_string(),
+        (true, Lang::Fr) => "sortie inchangée".to_string(),
+        (false, Lang::En) => format!("output {} dB", signed(gain)),
+        (false, Lang::Fr) => format!("sortie {} dB", signed(gain)),
+    };
+    let tp = a.loudness.true_peak_dbtp.map_or("—".into(), fmt1);
+    let lufs = a.loudness.integrated_lufs.map_or("—".into(), fmt1);
+    let mut reason = match lang {
+        Lang::En => format!(
+            "{lufs} LUFS and {tp} dBTP against {}'s {} LUFS and {} dBTP ceiling: {output}{}",
+            p.name,
+            fmt1(p.integrated_lufs),
+            fmt1(p.true_peak_dbtp),
+            if peaks { " (if the source itself clips, fix it before this plugin)" } else { "" }
+        ),
+        Lang::Fr => format!(
+            "{lufs} LUFS et {tp} dBTP pour {} LUFS et un plafond de {} dBTP chez {} : {output}{}",
+            fmt1(p.integrated_lufs),
+            fmt1(p.true_peak_dbtp),
+            p.name,
+            if peaks { " (si la source sature déjà, corrigez-la en amont)" } else { "" }
+        ),
+    };
+    if eq_change.abs() >= 0.3 {
+        reason.push_str(&match lang {
+            Lang::En => format!(", counting the {} LU the EQ moves change", signed(eq_change)),
+            Lang::Fr => format!(", en comptant les {} LU que l'égalisation change", signed(eq_change)),
+        });
+    }
+    if capped {
+        let short = to_target.map_or(0.0, |w| w - gain);
+        reason.push_str(&match lang {
+            Lang::En => format!(
+                "; the true-peak ceiling stops it {} dB short of the target: the rest needs a limiter after this plugin",
+                fmt1(short)
+            ),
+            Lang::Fr => format!(
+                " ; le plafond de true peak l'arrête à {} dB de la cible : le reste demande un limiteur après ce plugin",
+                fmt1(short)
+            ),
+        });
+    }
+    Some((gain, reason))
+}
+
+/// Centre (Hz) and balance (dB) of the band inside `range` whose balance strays most (highest
+/// when `high`).
+fn extreme_band(a: &TrackAnalysis, range: (f64, f64), high: bool) -> Option<(f64, f64)> {
+    let bands = a.tonal_balance.bands.iter().filter(|b| (range.0..=range.1).contains(&(b.centre_hz as f64)));
+    let best = if high {
+        bands.max_by(|x, y| x.balance_db.total_cmp(&y.balance_db))
+    } else {
+        bands.min_by(|x, y| x.balance_db.total_cmp(&y.balance_db))
+    };
+    best.map(|b| (b.centre_hz as f64, b.balance_db as f64))
+}
+
+/// Power of the bands between `lo` and `hi` Hz, dBFS (from the tonal balance: levels relative
+/// to the integrated loudness).
+fn band_power_db(a: &TrackAnalysis, lo: f64, hi: f64) -> Option<f64> {
+    let lufs = a.loudness.integrated_lufs?;
+    let sum: f64 = a
+        .tonal_balance
+        .bands
+        .iter()
+        .filter(|b| (lo..=hi).contains(&(b.centre_hz as f64)))
+        .map(|b| 10f64.powf(b.level_db as f64 / 10.0))
+        .sum();
+    (sum > 0.0).then(|| lufs + 10.0 * sum.log10())
+}
+
+/// Severity as a word.
+pub fn severity_word(s: Severity, lang: Lang) -> &'static str {
+    match (s, lang) {
+        (Severity::Info, Lang::En) => "info",
+        (Severity::Warning, Lang::En) => "warning",
+        (Severity::Problem, Lang::En) => "problem",
+        (Severity::Info, Lang::Fr) => "info",
+        (Severity::Warning, Lang::Fr) => "attention",
+        (Severity::Problem, Lang::Fr) => "problème",
+    }
+}
+
+fn kind_en(k: FindingKind) -> &'static str {
+    match k {
+        FindingKind::Mud => "Mud",
+        FindingKind::Harshness => "Harshness",
+        FindingKind::Sibilance => "Sibilance",
+        FindingKind::Boom => "Boom",
+        FindingKind::ThinLowEnd => "Thin low end",
+        FindingKind::DullTop => "Dull top",
+        FindingKind::PhaseProblem => "Phase problem",
+        FindingKind::MonoCompatibility => "Mono fold-down loss",
+        _ => "Issue",
+    }
+}
+
+fn kind_fr(k: FindingKind) -> &'static str {
+    match k {
+        FindingKind::Mud => "Boue",
+        FindingKind::Harshness => "Dureté",
+        FindingKind::Sibilance => "Sibilantes",
+        FindingKind::Boom => "Grave envahissant",
+        FindingKind::ThinLowEnd => "Grave maigre",
+        FindingKind::DullTop => "Aigus ternes",
+        FindingKind::PhaseProblem => "Problème de phase",
+        FindingKind::MonoCompatibility => "Perte en mono",
+        _ => "Problème",
+    }
+}
+
+fn fmt1(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+fn signed(v: f64) -> String {
+    format!("{v:+.1}")
+}
+
+fn hz_text(hz: f64) -> String {
+    if hz >= 1000.0 {
+        format!("{:.1} kHz", hz / 1000.0)
+    } else {
+        format!("{hz:.0} Hz")
+    }
+}
