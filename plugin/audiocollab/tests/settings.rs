@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use audiocollab::editor::settings::{apply_prefs, SettingsCtx, SettingsView};
+use audiocollab::editor::project::{apply_prefs, SettingsCtx};
+use audiocollab::editor::settings::SettingsView;
 use audiocollab::panel::{CardState, ChatLog, Panel};
 use audiocollab::params::AudioCollabParams;
 use audiocollab::prefs::{AnswerLang, Prefs};

@@ -18,7 +18,6 @@ use super::super::llm::{ModelRef, ProviderKind, Task, Tier};
 use super::budget::BudgetLimits;
 use super::cache::CacheSettings;
 use super::ratelimit::{BucketConfig, RateLimits};
-use super::router::Policy;
 use super::Paths;
 use crate::provider::keys;
 use serde::{Deserialize, Serialize};
@@ -145,6 +144,25 @@ impl Keys {
 /// Largest config file read, bytes: the whole template is 3 KB, so anything near this is not
 /// a config file (and is not read into memory whole).
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Retries and deadline (the `[network]` table of the config).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Policy {
+    /// From the request to the answer, retries and waits included.
+    pub deadline: Duration,
+    /// Most calls to one tier's model for server and connection errors (first call included).
+    pub attempts: u32,
+    /// The longest Retry-After worth waiting for; a longer one goes to the cheaper tier at once.
+    pub max_retry_after: Duration,
+}
+
+impl Default for Policy {
+    /// 45 s: a long streamed answer from a large model takes 20–30 s. 3 calls. 10 s of
+    /// Retry-After.
+    fn default() -> Self {
+        Self { deadline: Duration::from_secs(45), attempts: 3, max_retry_after: Duration::from_secs(10) }
+    }
+}
 
 /// The configuration in force.
 #[derive(Clone, Debug, PartialEq)]

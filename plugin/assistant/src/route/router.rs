@@ -31,7 +31,7 @@ use super::audit::{self, AuditEvent, AuditLog, AuditOutcome, RequestRecord};
 use super::budget::{Budget, BudgetExceeded, BudgetState};
 use super::cache::{cache_key, CacheKey, ResponseCache};
 use super::clock::{CancelToken, Clock};
-use super::config::{Config, ANTHROPIC_KEY_ENV, OPENAI_KEY_ENV};
+use super::config::{Config, Policy, ANTHROPIC_KEY_ENV, OPENAI_KEY_ENV};
 use super::prices::{estimate_usage, Prices, CHARS_PER_TOKEN};
 use super::ratelimit::RateLimiter;
 use super::Paths;
@@ -80,25 +80,6 @@ pub enum Streamed<'a> {
 
 /// Where a streamed request's text goes.
 pub type StreamSink<'a> = &'a mut (dyn FnMut(Streamed<'_>) + Send);
-
-/// Retries and deadline (the `[network]` table of the config).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Policy {
-    /// From the request to the answer, retries and waits included.
-    pub deadline: Duration,
-    /// Most calls to one tier's model for server and connection errors (first call included).
-    pub attempts: u32,
-    /// The longest Retry-After worth waiting for; a longer one goes to the cheaper tier at once.
-    pub max_retry_after: Duration,
-}
-
-impl Default for Policy {
-    /// 45 s: a long streamed answer from a large model takes 20–30 s. 3 calls. 10 s of
-    /// Retry-After.
-    fn default() -> Self {
-        Self { deadline: Duration::from_secs(45), attempts: 3, max_retry_after: Duration::from_secs(10) }
-    }
-}
 
 /// The first backoff (before jitter).
 pub const BACKOFF_BASE: Duration = Duration::from_millis(500);

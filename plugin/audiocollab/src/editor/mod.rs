@@ -12,6 +12,7 @@ mod chat;
 mod controls;
 pub mod headless;
 mod meters;
+pub mod project;
 pub mod reference;
 pub mod settings;
 pub mod spectrum;
@@ -268,7 +269,7 @@ impl Editor {
 
         if self.settings.is_open() {
             let analysis = self.analysis.get().map(|w| &**w);
-            let ctx = settings::SettingsCtx { prefs: &self.params.prefs, desk: self.desk.as_ref(), analysis };
+            let ctx = project::SettingsCtx { prefs: &self.params.prefs, desk: self.desk.as_ref(), analysis };
             // The audit view can be longer than the window: it scrolls.
             egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| self.settings.draw(ui, ctx));
             return;

@@ -3,7 +3,7 @@
 //! becomes the project's tonal target ([`Reference`]). Only the numbers and the file's name are
 //! kept in the project, never the audio or the folder it came from.
 
-use super::settings::{apply_prefs, SettingsCtx};
+use super::project::{apply_prefs, SettingsCtx};
 use crate::prefs::Reference;
 use egui::{RichText, Ui};
 use std::path::Path;

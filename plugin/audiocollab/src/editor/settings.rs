@@ -1,6 +1,6 @@
 //! The Settings view, drawn instead of the parameter groups while it is open.
 //!
-//! * **This project** (saved in the plugin state with the DAW project, [`Prefs`]): answer
+//! * **This project** (saved in the plugin state with the DAW project, [`Prefs`](crate::prefs::Prefs)): answer
 //!   language, genre and platform targets, auto-apply.
 //! * **Assistant** (the musician's `config.toml`, for every project): the model of each tier,
 //!   API keys (their status only; a password field writes a key to the file), budget caps.
@@ -12,12 +12,12 @@
 //! Files are read when the view opens, after a save and on "Refresh", never every frame.
 
 use egui::{Color32, ComboBox, DragValue, Grid, RichText, ScrollArea, Ui};
-use std::sync::{PoisonError, RwLock};
+use std::sync::PoisonError;
 use zeroize::Zeroize;
 
+use super::project::{apply_prefs, SettingsCtx};
 use super::ACCENT;
-use crate::live::AnalysisWorker;
-use crate::prefs::{AnswerLang, Prefs};
+use crate::prefs::AnswerLang;
 use audiocollab_assistant::desk::Desk;
 use audiocollab_assistant::llm::{ModelRef, ProviderKind, Task, Tier};
 use audiocollab_assistant::route::budget::BudgetLimits;
@@ -35,16 +35,6 @@ const KEY_PROVIDERS: [ProviderKind; 3] =
     [ProviderKind::Openai, ProviderKind::Anthropic, ProviderKind::OpenaiCompatible];
 const WARN: Color32 = Color32::from_rgb(230, 170, 60);
 const ERROR: Color32 = Color32::from_rgb(220, 90, 90);
-
-/// What the view acts on, borrowed from the editor for one frame.
-pub struct SettingsCtx<'a> {
-    /// The project's preferences (plugin state).
-    pub prefs: &'a RwLock<Prefs>,
-    /// The assistant's thread, if it runs.
-    pub desk: Option<&'a Desk>,
-    /// The live analysis, if the plugin was activated.
-    pub analysis: Option<&'a AnalysisWorker>,
-}
 
 /// One tier's fields as edited.
 #[derive(Clone, Debug, PartialEq)]
@@ -594,23 +584,6 @@ fn project_ui(ui: &mut Ui, ctx: &SettingsCtx<'_>) {
     );
     if p != before {
         apply_prefs(ctx, p);
-    }
-}
-
-/// Stores new preferences and passes them on: the targets to the live analysis (which
-/// analyses again), the language to the assistant. Auto-apply is read by the chat panel.
-pub fn apply_prefs(ctx: &SettingsCtx<'_>, new: Prefs) {
-    let new = new.sanitised();
-    let old = std::mem::replace(&mut *ctx.prefs.write().unwrap_or_else(PoisonError::into_inner), new.clone());
-    if old.genre != new.genre || old.platform != new.platform || old.reference != new.reference {
-        if let Some(analysis) = ctx.analysis {
-            analysis.set_options(new.analyze_options());
-        }
-    }
-    if old.lang != new.lang {
-        if let Some(desk) = ctx.desk {
-            desk.set_lang(new.lang.lang());
-        }
     }
 }
 
