@@ -541,7 +541,7 @@ fn state_fields(state: &serde_json::Value) -> (ChatLog, Prefs) {
     (serde_json::from_str(&field("chat")).expect("chat"), serde_json::from_str(&field("prefs")).expect("prefs"))
 }
 
-/// The golden states of `plugin/tests/golden` (see `plugin/tests/state.rs`), loaded by the real
+/// The golden states of `plugin/audiocollab/tests/golden` (see `plugin/audiocollab/tests/state.rs`), loaded by the real
 /// plugin as a DAW loads a saved project: the parameters take their values, and saving again
 /// gives the same parameters and the same conversation and preferences. The state of a later
 /// version loads to the same.

@@ -242,7 +242,7 @@ impl Default for AudioCollabParams {
 /// written as the `version` of each. 0 (no number) is the format before versions, read the same
 /// way. Every version reads any version leniently (a field or kind it does not know is
 /// skipped), so a later version raises this only when a field changes meaning, and then also
-/// commits its own golden state (`plugin/tests/golden/`, see `plugin/tests/state.rs`).
+/// commits its own golden state (`plugin/audiocollab/tests/golden/`, see `plugin/audiocollab/tests/state.rs`).
 pub const STATE_VERSION: u32 = 1;
 
 /// Makes a saved state safe to load, just before nice-plug loads it: the parameter values of a

@@ -1,5 +1,5 @@
 //! The offline analysis of a 3-minute 48 kHz stereo track, one thread:
-//! `cargo bench -p audiocollab --bench analyze`. Times the statistics pass
+//! `cargo bench -p audiocollab-core --bench analyze`. Times the statistics pass
 //! ([`Timeline::of_audio`], the same meter the plugin runs), the spectral features, the
 //! detectors that read them (tempo and key; sections, character and source) and the whole
 //! analysis ([`analyze`]: all of those plus loudness, tonal balance and findings), and prints

@@ -1,4 +1,4 @@
-//! The chain's cost per block, 48 kHz stereo, every stage on: `cargo bench -p audiocollab`.
+//! The chain's cost per block, 48 kHz stereo, every stage on: `cargo bench -p audiocollab-core --bench chain`.
 //! After criterion has measured, the table at the end turns its estimates into × realtime
 //! (seconds of audio processed per second of one core).
 
