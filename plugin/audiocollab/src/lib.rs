@@ -15,6 +15,7 @@ pub mod panel;
 pub mod params;
 pub mod player;
 pub mod prefs;
+pub mod state;
 
 use audiocollab_core::dsp::Chain;
 use audiocollab_core::meter::stats::STATS_MAX_CHANNELS;
@@ -125,7 +126,7 @@ impl Plugin for AudioCollab {
     }
 
     fn filter_state(state: &mut PluginState) {
-        params::filter_state(state);
+        state::filter_state(state);
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {

@@ -10,7 +10,7 @@
 //! (a project file): a card is validated again, like any reply, when it is applied.
 //!
 //! The saved conversation outlives this version: it is written with a version number
-//! ([`crate::params::STATE_VERSION`]) and read leniently ([`ChatLog`]'s `From<serde_json::Value>`): a field this
+//! ([`crate::state::STATE_VERSION`]) and read leniently ([`ChatLog`]'s `From<serde_json::Value>`): a field this
 //! version does not know is ignored, and a message or card it cannot read (an unknown kind or
 //! state, a wrong type) is skipped on its own while the rest is kept. Reading never fails, so
 //! nice-plug never drops the whole conversation (and a save never loses it for good).
@@ -21,8 +21,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::params::STATE_VERSION;
 use crate::prefs::Prefs;
+use crate::state::STATE_VERSION;
 use audiocollab_assistant::actions::{ChangeSet, Proposal, WireChange, WireReply, WireValue};
 use audiocollab_assistant::desk::{Desk, Event, Record};
 use audiocollab_assistant::engine;

@@ -10,12 +10,13 @@
 //! A project file is untrusted, and may come from a later version: [`Prefs::sanitised`] turns
 //! an unknown genre or platform into the default, an unknown language, a missing field or one
 //! of the wrong type deserialises to its default, and an unknown field is ignored. The saved
-//! form carries a `version` ([`crate::params::STATE_VERSION`]).
+//! form carries a `version` ([`crate::state::STATE_VERSION`]).
 
 use serde::{Deserialize, Serialize};
 
 use audiocollab_core::analysis::targets::{self, GenreTarget};
-use audiocollab_core::analysis::track::{AnalyzeOptions, DEFAULT_GENRE, DEFAULT_PLATFORM};
+use audiocollab_core::analysis::targets::{DEFAULT_GENRE, DEFAULT_PLATFORM};
+use audiocollab_core::analysis::track::AnalyzeOptions;
 use audiocollab_core::lang::Lang;
 pub use audiocollab_core::offline::reference::Reference;
 use std::sync::Arc;
@@ -97,7 +98,7 @@ impl Serialize for Prefs {
             auto_apply: bool,
         }
         Saved {
-            version: crate::params::STATE_VERSION,
+            version: crate::state::STATE_VERSION,
             lang: self.lang,
             genre: &self.genre,
             platform: &self.platform,

@@ -21,8 +21,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use audiocollab::panel::{Card, CardState, ChatLog, Entry, MAX_ENTRIES};
-use audiocollab::params::{filter_state, AudioCollabParams, STATE_VERSION};
+use audiocollab::params::AudioCollabParams;
 use audiocollab::prefs::{AnswerLang, Prefs, Reference};
+use audiocollab::state::{filter_state, STATE_VERSION};
 use audiocollab_core::meter::stats::BAND_COUNT;
 use audiocollab_core::spec::{ParamId, PARAMS};
 use nice_plug::plugin::{ParamValue, PluginState};

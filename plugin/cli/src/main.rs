@@ -23,7 +23,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use audiocollab_core::analysis::targets;
-use audiocollab_core::analysis::track::{self, AnalyzeOptions};
+use audiocollab_core::analysis::track::AnalyzeOptions;
 use audiocollab_core::lang::Lang;
 use audiocollab_core::offline;
 
@@ -102,11 +102,11 @@ impl From<LangArg> for Lang {
 #[derive(Args)]
 pub struct TargetArgs {
     /// Delivery platform whose loudness target and true-peak ceiling the track is judged against.
-    #[arg(long, value_name = "PLATFORM", default_value = track::DEFAULT_PLATFORM, ignore_case = true,
+    #[arg(long, value_name = "PLATFORM", default_value = targets::DEFAULT_PLATFORM, ignore_case = true,
           value_parser = platform_ids())]
     pub platform: String,
     /// Genre whose tonal-balance and dynamics target the track is judged against.
-    #[arg(long, value_name = "GENRE", default_value = track::DEFAULT_GENRE, ignore_case = true,
+    #[arg(long, value_name = "GENRE", default_value = targets::DEFAULT_GENRE, ignore_case = true,
           value_parser = genre_ids())]
     pub genre: String,
     /// A reference track (WAV, FLAC, MP3, Ogg Vorbis, AIFF) whose tonal balance and loudness

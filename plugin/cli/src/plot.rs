@@ -29,7 +29,6 @@ use audiocollab_core::meter::stats::{BAND_COUNT, BAND_FLOOR_DB};
 use super::report::{clock, kind_name, severity_name, Lang};
 use audiocollab_core::analysis::stream::OFFLINE_BLOCK;
 use audiocollab_core::offline::decode::{AudioReader, DecodeError};
-use audiocollab_core::offline::AudioBuffer;
 
 /// Width of the image, pixels.
 pub const PLOT_WIDTH: usize = 1200;
@@ -77,11 +76,13 @@ impl Image {
     }
 
     /// Width, pixels.
+    #[cfg(test)]
     pub fn width(&self) -> usize {
         self.width
     }
 
     /// Height, pixels.
+    #[cfg(test)]
     pub fn height(&self) -> usize {
         self.height
     }
@@ -312,7 +313,8 @@ impl Waveform {
     }
 
     /// The waveform of the stretch `analysis` covers, from a whole decoded file.
-    pub fn of_audio(audio: &AudioBuffer, analysis: &TrackAnalysis) -> Waveform {
+    #[cfg(test)]
+    pub fn of_audio(audio: &audiocollab_core::offline::AudioBuffer, analysis: &TrackAnalysis) -> Waveform {
         let stretch = Waveform::stretch(audio.sample_rate, audio.frames() as u64, analysis.from_s, analysis.to_s);
         let mut wave = Waveform::new(audio.num_channels(), stretch);
         let views: Vec<&[f32]> = audio.channels.iter().map(|c| &c[..audio.frames()]).collect();
@@ -646,6 +648,7 @@ fn glyph(c: char) -> [u8; 7] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use audiocollab_core::offline::AudioBuffer;
 
     #[test]
     fn every_printable_ascii_letter_and_digit_has_its_own_glyph() {

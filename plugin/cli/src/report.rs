@@ -18,7 +18,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use audiocollab_core::analysis::character::SourceKind;
-use audiocollab_core::analysis::findings::{Finding, FindingKind, Severity};
+use audiocollab_core::analysis::findings::Finding;
 use audiocollab_core::analysis::targets::{self, Platform};
 use audiocollab_core::analysis::tonal::{Region, RegionBalance};
 use audiocollab_core::analysis::track::TrackAnalysis;
@@ -634,6 +634,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use audiocollab_core::analysis::findings::{FindingKind, Severity};
 
     #[test]
     fn clock_rounds_to_tenths_without_reaching_sixty() {

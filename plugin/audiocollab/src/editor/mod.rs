@@ -26,7 +26,7 @@ use crate::prefs::Prefs;
 use audiocollab_assistant::desk::Desk;
 use audiocollab_assistant::route::Paths;
 use audiocollab_core::analysis::targets;
-use audiocollab_core::analysis::track::DEFAULT_PLATFORM;
+use audiocollab_core::analysis::targets::DEFAULT_PLATFORM;
 use audiocollab_core::lang::{self, Lang};
 use audiocollab_core::spec::ParamId as P;
 use egui::{Color32, RichText, Vec2};

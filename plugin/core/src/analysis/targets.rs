@@ -139,7 +139,7 @@ impl GenreTarget {
     /// reports. Non-finite levels count as unmeasured.
     pub fn reference(name: &str, levels_db: &[Option<f32>; BAND_COUNT], loudness_range_lu: Option<f64>) -> GenreTarget {
         // The neutral genre is in the shipped table (tested below).
-        let neutral = genre(super::track::DEFAULT_GENRE).unwrap_or(&genres()[0]);
+        let neutral = genre(DEFAULT_GENRE).unwrap_or(&genres()[0]);
         let bands_db = (0..BAND_COUNT)
             .map(|b| levels_db[b].filter(|v| v.is_finite()).map_or(neutral.bands_db[b], |v| v.clamp(-80.0, 20.0)))
             .collect();
@@ -181,6 +181,11 @@ struct GenreFile {
 struct PlatformFile {
     platforms: Vec<Platform>,
 }
+
+/// Platform used when none is chosen.
+pub const DEFAULT_PLATFORM: &str = "spotify";
+/// Genre target used when none is chosen.
+pub const DEFAULT_GENRE: &str = "neutral";
 
 const PLATFORMS_JSON: &str = include_str!("../../../../assets/targets/platforms.json");
 const GENRES_JSON: &str = include_str!("../../../../assets/targets/genres.json");

@@ -16,6 +16,7 @@ use super::sections::{self, Section};
 use super::spectral::Features;
 use super::stream::{StreamAnalyzer, OFFLINE_BLOCK};
 use super::targets::{self, GenreTarget, Platform};
+use super::targets::{DEFAULT_GENRE, DEFAULT_PLATFORM};
 use super::tempo;
 use super::timeline::{Timeline, TimelineError};
 use super::tonal::{self, TonalBalance};
@@ -23,11 +24,6 @@ use crate::meter::stats::{BAND_COUNT, BAND_NOMINAL_HZ};
 use crate::meter::{ChannelLayout, MeterError, StatsError};
 use serde::Serialize;
 use std::sync::Arc;
-
-/// Platform used when none is chosen.
-pub const DEFAULT_PLATFORM: &str = "spotify";
-/// Genre target used when none is chosen.
-pub const DEFAULT_GENRE: &str = "neutral";
 
 /// What to analyse and what to judge it against.
 #[derive(Clone, Debug, PartialEq)]
