@@ -18,7 +18,7 @@ seconds() {
     local start
     start=$(date +%s.%N)
     "$@"
-    echo "$(date +%s.%N) - $start" | bc | xargs printf '%.0f'
+    awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }'
 }
 rm -rf "${CARGO_TARGET_DIR:-target}"
 cargo fetch --locked --quiet
