@@ -3,9 +3,9 @@
 //!
 //! [`Desk::spawn`] starts one thread that owns the [`Dialogue`] (what was said, as a model is
 //! told it) and, when the user's configuration names a model, the [`Assistant`] (one HTTP
-//! client and tokio runtime for the plugin instance). The window sends the musician's words with the settings and analysis of
-//! the moment ([`Desk::ask`]) and polls [`Desk::events`] every frame: pieces of a streamed
-//! answer, then the finished [`Turn`]. [`Desk::cancel`] stops a request in flight.
+//! client and tokio runtime for the plugin instance). The window sends the musician's words
+//! with the settings and analysis of the moment ([`Desk::ask`]) and polls [`Desk::events`]
+//! every frame: pieces of a streamed answer, then the finished [`Turn`]. [`Desk::cancel`] stops a request in flight.
 //! [`Desk::set_lang`] fixes the language of the answers; [`Desk::reload`] reads the user's
 //! configuration again (the settings view saved it) and rebuilds the [`Assistant`] on the
 //! thread, after the request in flight if there is one.

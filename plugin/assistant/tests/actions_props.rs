@@ -87,7 +87,10 @@ proptest! {
     }
 
     #[test]
-    fn a_validated_change_reads_back_unchanged(changes in prop::collection::vec(change(), 0..12), current in settings()) {
+    fn a_validated_change_reads_back_unchanged(
+        changes in prop::collection::vec(change(), 0..12),
+        current in settings(),
+    ) {
         let json = json!({ "message": "x", "changes": changes });
         let Ok(reply) = serde_json::from_value::<WireReply>(json) else { return Ok(()) };
         let Ok(set) = ChangeSet::try_from(Proposal { reply: &reply, current: &current }) else { return Ok(()) };

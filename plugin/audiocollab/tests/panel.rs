@@ -253,21 +253,25 @@ fn a_card_applies_its_validated_change_as_it_is() {
     assert_eq!(serde_json::from_str::<ChatLog>(&saved).unwrap(), log);
 }
 
+/// A card as a project holds it.
+fn saved_card(param: &str, from: Value, to: Value, state: &str) -> Value {
+    json!({"param": param, "from": from, "to": to, "reason": "r", "evidence": null, "state": state})
+}
+
 #[test]
 fn a_tampered_card_is_skipped_or_clamped_on_load_and_never_leaves_a_range() {
     // NaN cannot be written in JSON: serde_json saves it as null, a hand edit as text.
-    let card = |param: &str, from: Value, to: Value, state: &str| json!({"param": param, "from": from, "to": to, "reason": "r", "evidence": null, "state": state});
     let saved = json!({"version": 1, "entries": [{"kind": "message", "text": "voilà", "cards": [
-        card("self_destruct", json!(0.0), json!(1.0), "proposed"),
-        card("b1_gain", json!(0.0), json!(1e9), "proposed"),
-        card("pan", json!(5.0), json!(-7.0), "waiting"),
-        card("hp_freq", json!(80.0), json!("NaN"), "proposed"),
-        card("b2_gain", json!(0.0), Value::Null, "proposed"),
-        card("width", json!(1.0), json!(1e39), "proposed"),
-        card("out_gain", json!(null), json!(-3.0), "proposed"),
-        card("ls_gain", json!(-2.0), json!(-2.0), "proposed"),
-        card("hs_gain", json!(0.0), json!(-1e9), "proposed"),
-        card("ds_on", json!(0.0), json!(0.7), "proposed"),
+        saved_card("self_destruct", json!(0.0), json!(1.0), "proposed"),
+        saved_card("b1_gain", json!(0.0), json!(1e9), "proposed"),
+        saved_card("pan", json!(5.0), json!(-7.0), "waiting"),
+        saved_card("hp_freq", json!(80.0), json!("NaN"), "proposed"),
+        saved_card("b2_gain", json!(0.0), Value::Null, "proposed"),
+        saved_card("width", json!(1.0), json!(1e39), "proposed"),
+        saved_card("out_gain", json!(null), json!(-3.0), "proposed"),
+        saved_card("ls_gain", json!(-2.0), json!(-2.0), "proposed"),
+        saved_card("hs_gain", json!(0.0), json!(-1e9), "proposed"),
+        saved_card("ds_on", json!(0.0), json!(0.7), "proposed"),
     ]}]});
     let log: ChatLog = serde_json::from_value(saved).unwrap();
     let cards: Vec<(ParamId, f32, f32, CardState)> =
@@ -300,7 +304,7 @@ fn a_tampered_card_is_skipped_or_clamped_on_load_and_never_leaves_a_range() {
     // More cards than one answer may propose: the first ones are kept.
     let many: Vec<Value> = ["b1_gain", "b2_gain", "ls_gain", "hs_gain", "in_gain", "out_gain", "cmp_mkup", "pan"]
         .iter()
-        .map(|p| card(p, json!(0.0), json!(1.0), "proposed"))
+        .map(|p| saved_card(p, json!(0.0), json!(1.0), "proposed"))
         .collect();
     let log: ChatLog = serde_json::from_value(json!({"entries": [{"text": "x", "cards": many}]})).unwrap();
     assert_eq!(log.entries[0].cards.len(), audiocollab_assistant::actions::MAX_CHANGES);
