@@ -98,6 +98,9 @@ fn a_panic_in_a_turn_is_reported_the_engine_answers_and_the_next_turn_works() {
     assert_eq!(next.by, "tiny · openai-compatible");
     assert_eq!(next.text, "Il y a trop de 250 Hz : je creuse un peu.");
     assert_eq!(next.note, None);
-    assert_eq!(next.cards.iter().map(|c| (c.param.as_str(), c.to)).collect::<Vec<_>>(), [("b1_gain", -3.0)]);
+    assert_eq!(
+        next.cards.iter().map(|c| (c.change().param.spec().id, c.change().to)).collect::<Vec<_>>(),
+        [("b1_gain", -3.0)]
+    );
     assert_eq!(fake.requests().len(), 2, "the failed answer was not cached; the next went to the model");
 }

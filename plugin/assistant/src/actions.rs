@@ -18,6 +18,11 @@
 //! is absolute, `delta` relative (dB for gains, a factor for frequencies is *not* accepted:
 //! frequencies move by absolute value only). Every change keeps its reason and the measurement
 //! behind it. A change set has an inverse ([`ChangeSet::inverse`]) for undo.
+//!
+//! A validated change stays validated: the window's cards hold the [`Change`]s of their answer
+//! and apply them as they are ([`ChangeSet::picked`]); the wire form is only ever made back from
+//! a set ([`ChangeSet::to_wire`], for `render --apply`). A change read from storage (a card in
+//! a saved project) is untrusted again and goes through [`Change::restore`], the same checks.
 
 use super::names;
 use audiocollab_core::spec::{Format, Kind, ParamId, Settings};
@@ -158,6 +163,29 @@ impl Change {
         let spec = self.param.spec();
         format!("{}: {} → {}", spec.name, spec.format(self.from), spec.format(self.to))
     }
+
+    /// A change read back from storage (a card of a saved project, which anyone may have
+    /// edited), checked as a reply's change is: `param` must be a parameter's id and `from`,
+    /// `to` finite numbers in its plain unit; `from` is brought into the range, `to` is clamped
+    /// and its move from `from` limited to a step, and the reason is cut. A change the
+    /// validator made reads back unchanged (its reason may already end in the "…" of a cut,
+    /// one character past [`MAX_REASON_CHARS`]). Refused, with the reason, when the id is
+    /// unknown, a value is not finite, or nothing would change.
+    pub fn restore(param: &str, from: f32, to: f32, reason: &str) -> Result<Change, Rejection> {
+        let reject =
+            |why: &str| Rejection { param: excerpt_to(param, MAX_PARAM_CHARS).into_owned(), reason: why.into() };
+        let Some(id) = ParamId::from_id(param) else { return Err(reject("unknown parameter")) };
+        if !from.is_finite() || !to.is_finite() {
+            return Err(reject("the value is not a finite number"));
+        }
+        let from = id.spec().clamp(from);
+        let (to, adjustments) = checked(id, f64::from(to), from);
+        if to == from {
+            return Err(reject("no change"));
+        }
+        let reason = excerpt_to(reason, MAX_REASON_CHARS + 1).into_owned();
+        Ok(Change { param: id, from, to, reason, evidence: None, adjustments })
+    }
 }
 
 /// A proposed change that was refused, and why.
@@ -169,8 +197,8 @@ pub struct Rejection {
     pub reason: String,
 }
 
-/// Validated changes, safe to apply. Made only by [`ChangeSet::try_from`] (or
-/// [`ChangeSet::inverse`] of one).
+/// Validated changes, safe to apply. Made only by [`ChangeSet::try_from`], from changes it
+/// made ([`ChangeSet::picked`]) or as the [`ChangeSet::inverse`] of one.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ChangeSet {
     changes: Vec<Change>,
@@ -235,6 +263,24 @@ impl ChangeSet {
         for c in &self.changes {
             settings.set(c.param, c.to);
         }
+    }
+
+    /// Changes the validator made, picked to apply on `current` (the cards a musician applies,
+    /// perhaps long after they were proposed), as one set: each starts from the value now, so
+    /// the inverse puts back what was there; one already made is dropped; a parameter named
+    /// twice takes the last value. The values are not checked again (they were, when made):
+    /// they are only kept inside their ranges.
+    pub fn picked<'a>(changes: impl IntoIterator<Item = &'a Change>, current: &Settings) -> ChangeSet {
+        let mut set = ChangeSet::default();
+        for c in changes {
+            let to = c.param.spec().clamp(c.to);
+            match set.changes.iter_mut().find(|s| s.param == c.param) {
+                Some(same) => same.to = to,
+                None => set.changes.push(Change { from: current.get(c.param), to, ..c.clone() }),
+            }
+        }
+        set.changes.retain(|c| c.to != c.from);
+        set
     }
 
     /// The validated changes as a wire reply with absolute values in the reply's plain units
@@ -357,20 +403,8 @@ impl TryFrom<Proposal<'_>> for ChangeSet {
                     continue;
                 }
             };
-            let spec = param.spec();
-            let mut adjustments = Vec::new();
-            let (min, max) = spec.range();
-            let mut to = spec.clamp(asked as f32);
-            if (to as f64 - asked).abs() > 1e-6 * (max - min) as f64 {
-                adjustments.push(Adjustment::Clamped { asked });
-            }
             let from = p.current.get(param);
-            if let Some(limit) = max_step(param, to > from) {
-                if (to - from).abs() > limit {
-                    adjustments.push(Adjustment::StepLimited { asked, limit });
-                    to = from + limit.copysign(to - from);
-                }
-            }
+            let (to, adjustments) = checked(param, asked, from);
             let reason = excerpt_to(&wire.reason, MAX_REASON_CHARS).into_owned();
             if let Some(existing) = set.changes.iter_mut().find(|c| c.param == param) {
                 existing.to = to;
@@ -393,6 +427,25 @@ impl TryFrom<Proposal<'_>> for ChangeSet {
         }
         Ok(set)
     }
+}
+
+/// The value `asked` for `param`, as far as one suggestion may take it from `from`: clamped
+/// into the range, the move limited to a step ([`max_step`]), with what had to change.
+fn checked(param: ParamId, asked: f64, from: f32) -> (f32, Vec<Adjustment>) {
+    let spec = param.spec();
+    let mut adjustments = Vec::new();
+    let (min, max) = spec.range();
+    let mut to = spec.clamp(asked as f32);
+    if (to as f64 - asked).abs() > 1e-6 * (max - min) as f64 {
+        adjustments.push(Adjustment::Clamped { asked });
+    }
+    if let Some(limit) = max_step(param, to > from) {
+        if (to - from).abs() > limit {
+            adjustments.push(Adjustment::StepLimited { asked, limit });
+            to = from + limit.copysign(to - from);
+        }
+    }
+    (to, adjustments)
 }
 
 /// Adds the reason of a merged duplicate to `reason`, up to [`MAX_REASON_CHARS`] in all ("…"
@@ -532,6 +585,54 @@ mod tests {
         assert_eq!(s.get(ParamId::Width), 1.5);
         set.inverse().apply(&mut s);
         assert_eq!(s, Settings::default());
+    }
+
+    #[test]
+    fn a_stored_change_is_checked_as_a_reply_is_and_a_validated_one_reads_back_unchanged() {
+        let set = validate(vec![
+            change("b2_gain", Some(WireValue::Number(30.0)), None),
+            change("hp_freq", Some(WireValue::Number(5.0)), None),
+            change("out_gain", None, Some(-40.0)),
+            WireChange { reason: "x".repeat(2 * MAX_REASON_CHARS), ..change("width", None, Some(30.0)) },
+        ])
+        .unwrap();
+        for c in set.changes() {
+            let back = Change::restore(c.param.spec().id, c.from, c.to, &c.reason).unwrap();
+            assert_eq!((back.param, back.from, back.to, &back.reason), (c.param, c.from, c.to, &c.reason));
+            assert!(back.adjustments.is_empty(), "{back:?}");
+        }
+        // Edited by hand: clamped and step-limited from a `from` brought into range, or refused.
+        let c = Change::restore("pan", 5.0, -7.0, "r").unwrap();
+        assert_eq!((c.param, c.from, c.to), (ParamId::Pan, 1.0, 0.5));
+        assert_eq!(
+            c.adjustments,
+            vec![Adjustment::Clamped { asked: -7.0 }, Adjustment::StepLimited { asked: -7.0, limit: 0.5 }]
+        );
+        assert_eq!(Change::restore("ds_on", 0.0, 0.7, "r").unwrap().to, 1.0);
+        let refused = |param: &str, from: f32, to: f32| Change::restore(param, from, to, "r").unwrap_err().reason;
+        assert_eq!(refused("reverb", 0.0, 1.0), "unknown parameter");
+        assert_eq!(refused("aigus", 0.0, 1.0), "unknown parameter", "stored by id only");
+        assert_eq!(refused("b1_gain", f32::NAN, 1.0), "the value is not a finite number");
+        assert_eq!(refused("b1_gain", 0.0, f32::INFINITY), "the value is not a finite number");
+        assert_eq!(refused("b1_gain", -2.0, -2.0), "no change");
+        let long = Change::restore("b1_gain", 0.0, -1.0, &"y".repeat(5_000_000)).unwrap();
+        assert_eq!(long.reason.chars().count(), MAX_REASON_CHARS + 2);
+    }
+
+    #[test]
+    fn picked_changes_apply_as_validated_from_the_values_now() {
+        let set = validate(vec![change("b1_gain", None, Some(-3.0)), change("pan", None, Some(-0.3))]).unwrap();
+        let mut now = Settings::default();
+        now.set(ParamId::Bell1Gain, -10.0);
+        now.set(ParamId::Pan, -0.3);
+        let picked = ChangeSet::picked(set.changes(), &now);
+        let got: Vec<(ParamId, f32, f32)> = picked.changes().iter().map(|c| (c.param, c.from, c.to)).collect();
+        assert_eq!(got, [(ParamId::Bell1Gain, -10.0, -3.0)], "not step-limited again; the pan already there");
+        picked.inverse().apply(&mut now);
+        assert_eq!(now.get(ParamId::Bell1Gain), -10.0);
+        // Only kept inside the range, whatever a caller made.
+        let wild = Change { to: 1e9, ..set.changes()[0].clone() };
+        assert_eq!(ChangeSet::picked([&wild], &Settings::default()).changes()[0].to, 18.0);
     }
 
     #[test]

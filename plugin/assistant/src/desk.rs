@@ -1,17 +1,18 @@
 //! The assistant's thread in the plugin: the window asks, this thread answers, the audio thread
 //! never waits on either.
 //!
-//! [`Desk::spawn`] starts one thread that owns the [`Conversation`] and, when the user's
-//! configuration names a model, the [`Assistant`] (one HTTP client and tokio runtime for the
-//! plugin instance). The window sends the musician's words with the settings and analysis of
-//! the moment ([`Desk::ask`]) and polls [`Desk::events`] every frame: pieces of a streamed
-//! answer, then the finished [`Turn`]. [`Desk::cancel`] stops a request in flight.
+//! [`Desk::spawn`] starts one thread that owns the [`Dialogue`] (what was said, as a model is
+//! told it) and, when the user's configuration names a model, the [`Assistant`] (one HTTP
+//! client and tokio runtime for the plugin instance). The window sends the musician's words
+//! with the settings and analysis of the moment ([`Desk::ask`]) and polls [`Desk::events`]
+//! every frame: pieces of a streamed answer, then the finished [`Turn`]. [`Desk::cancel`] stops a request in flight.
 //! [`Desk::set_lang`] fixes the language of the answers; [`Desk::reload`] reads the user's
 //! configuration again (the settings view saved it) and rebuilds the [`Assistant`] on the
 //! thread, after the request in flight if there is one.
 //!
-//! The changes of a turn are not applied here: the window applies them through the host's
-//! parameter gestures, so automation and the host's undo see them.
+//! The changes of a turn are not kept here: the [`Turn`] hands them to the window's chat panel,
+//! their one owner, which applies them through the host's parameter gestures (so automation and
+//! the host's undo see them) and keeps the undo history (see [`super::session`] for why).
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -26,7 +27,7 @@ use super::route::config;
 use super::route::prices::Prices;
 use super::route::router::Streamed;
 use super::route::Paths;
-use super::session::{Answerer, Assistant, Conversation, Turn};
+use super::session::{Answerer, Assistant, Dialogue, Grounds, Turn};
 use audiocollab_core::analysis::track::TrackAnalysis;
 use audiocollab_core::lang::{self, Lang};
 use audiocollab_core::spec::Settings;
@@ -98,7 +99,7 @@ impl Desk {
         let worker = Worker {
             paths,
             assistant,
-            conversation: Conversation::new(None, Settings::default()),
+            dialogue: Dialogue::default(),
             answering: answering.clone(),
             events: event_tx,
             tap,
@@ -193,7 +194,7 @@ struct Worker {
     /// Where the configuration is (kept to rebuild the assistant).
     paths: Option<Paths>,
     assistant: Option<Assistant>,
-    conversation: Conversation,
+    dialogue: Dialogue,
     answering: Arc<Mutex<Answering>>,
     events: Sender<Event>,
     tap: Option<Tap>,
@@ -232,7 +233,7 @@ impl Worker {
                     };
                 }
             }
-            Job::SetLang(lang) => self.conversation.set_lang(lang),
+            Job::SetLang(lang) => self.dialogue.set_lang(lang),
             Job::Reload(paths) => {
                 self.paths = paths;
                 self.rebuild();
@@ -258,9 +259,9 @@ impl Worker {
     /// A panic in the turn (a bug, in this code or a crate it uses, reached by what a model or
     /// the musician wrote) is caught: the window is told the turn failed, the embedded engine
     /// answers it, and the next turn works. Why going on after it is sound
-    /// (`AssertUnwindSafe`): the conversation is changed only once a turn's answer is
-    /// complete (`Conversation::record` pushes it; a panic in between leaves the conversation
-    /// as it was); the model side (its runtime, its router's locks, cache and counters) may be
+    /// (`AssertUnwindSafe`): the dialogue is changed only once a turn's answer is complete
+    /// ([`Dialogue::ask`] remembers it last; a panic in between leaves the dialogue as it
+    /// was); the model side (its runtime, its router's locks, cache and counters) may be
     /// left half-way, so it is dropped and built again from the configuration; the event
     /// channel holds whole events only.
     fn ask(
@@ -270,8 +271,7 @@ impl Worker {
         analysis: Option<Arc<TrackAnalysis>>,
         cancel: &CancelToken,
     ) -> bool {
-        self.conversation.set_settings(settings);
-        self.conversation.set_analysis(analysis.map(|a| (*a).clone()));
+        let grounds = Grounds { settings: &settings, analysis: analysis.as_deref(), segment: None };
         let asked = catch_unwind(AssertUnwindSafe(|| {
             let (events, tap) = (&self.events, &mut self.tap);
             let mut sink = |e: Streamed<'_>| {
@@ -283,10 +283,7 @@ impl Worker {
                     Streamed::Restart => Event::Restart,
                 });
             };
-            let turn = self.conversation.ask(words, self.assistant.as_ref(), cancel, Some(&mut sink));
-            // Proposals wait in the window, not here.
-            self.conversation.reject_pending();
-            turn
+            self.dialogue.ask(words, grounds, self.assistant.as_ref(), cancel, Some(&mut sink))
         }));
         let turn = match asked {
             Ok(turn) => turn,
@@ -294,19 +291,15 @@ impl Worker {
                 // What was streamed of the failed answer is void.
                 let _ = self.events.send(Event::Restart);
                 self.rebuild();
-                self.after_panic(words, cancel, &panic_text(panic.as_ref()))
+                self.after_panic(words, grounds, cancel, &panic_text(panic.as_ref()))
             }
         };
         self.events.send(Event::Turn(Box::new(turn))).is_ok()
     }
 
     /// The embedded engine's answer to a turn that panicked, with a note saying so.
-    fn after_panic(&mut self, words: &str, cancel: &CancelToken, what: &str) -> Turn {
-        let engine = catch_unwind(AssertUnwindSafe(|| {
-            let turn = self.conversation.ask(words, None, cancel, None);
-            self.conversation.reject_pending();
-            turn
-        }));
+    fn after_panic(&mut self, words: &str, grounds: Grounds<'_>, cancel: &CancelToken, what: &str) -> Turn {
+        let engine = catch_unwind(AssertUnwindSafe(|| self.dialogue.ask(words, grounds, None, cancel, None)));
         match engine {
             Ok(mut turn) => {
                 turn.note = Some(failed_note(turn.lang, what));
@@ -323,7 +316,7 @@ impl Worker {
                     note: None,
                     changes: ChangeSet::default(),
                     rejected: Vec::new(),
-                    applied: false,
+                    command: false,
                     streamed: false,
                     cancelled: false,
                     request_id: None,

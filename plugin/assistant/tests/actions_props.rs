@@ -1,7 +1,8 @@
 //! Property tests of the validator: whatever a "model" sends, nothing unknown, out of range,
-//! non-finite or larger than a step reaches the parameters, and undo restores the settings.
+//! non-finite or larger than a step reaches the parameters, and undo restores the settings; a
+//! validated change stored (a card in a project) and checked again on load reads back the same.
 
-use audiocollab_assistant::actions::{max_step, ChangeSet, Proposal, WireReply, MAX_CHANGES};
+use audiocollab_assistant::actions::{max_step, Change, ChangeSet, Proposal, WireReply, MAX_CHANGES};
 use audiocollab_core::spec::{ParamId, Settings, PARAMS};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -83,5 +84,21 @@ proptest! {
         }
         set.inverse().apply(&mut after);
         prop_assert_eq!(after, current);
+    }
+
+    #[test]
+    fn a_validated_change_reads_back_unchanged(
+        changes in prop::collection::vec(change(), 0..12),
+        current in settings(),
+    ) {
+        let json = json!({ "message": "x", "changes": changes });
+        let Ok(reply) = serde_json::from_value::<WireReply>(json) else { return Ok(()) };
+        let Ok(set) = ChangeSet::try_from(Proposal { reply: &reply, current: &current }) else { return Ok(()) };
+        for c in set.changes() {
+            let back = Change::restore(c.param.spec().id, c.from, c.to, &c.reason);
+            prop_assert!(back.is_ok(), "{:?} refused: {:?}", c, back);
+            let back = back.unwrap();
+            prop_assert_eq!((back.param, back.from, back.to, &back.reason), (c.param, c.from, c.to, &c.reason));
+        }
     }
 }

@@ -4,10 +4,21 @@
 //! project, off by default): proposals then apply as they arrive, through the same path as
 //! "Apply all", undoable, and the answer says so.
 //!
-//! Parameters are written through a [`ParamWriter`]: in the window, nice-plug's
-//! `ParamSetter` (one begin / set / end gesture per parameter, so the host records automation
-//! and its own undo); in tests, a plain [`Settings`]. The saved conversation is untrusted
-//! (a project file): a card is validated again, like any reply, when it is applied.
+//! The panel is the one owner of the plugin's conversation as the musician sees it: the
+//! messages, the cards with the validated changes of each answer, what was applied and undone,
+//! A/B. The assistant thread ([`Desk`]) only answers: it keeps what a model is told and hands
+//! each answer over as a [`Turn`], keeping no proposal and no history. Why this side: Apply,
+//! Undo and A/B move the host's parameters, on the window's thread and within a frame, while
+//! the assistant thread may be busy for seconds with a model (see
+//! [`audiocollab_assistant::session`]).
+//!
+//! A card holds its answer's [`Change`] as the validator made it, and Apply writes it as it is
+//! (from the value now, so Undo puts back what was there). Parameters are written through a
+//! [`ParamWriter`]: in the window, nice-plug's `ParamSetter` (one begin / set / end gesture per
+//! parameter, so the host records automation and its own undo); in tests, a plain
+//! [`Settings`]. The saved conversation is untrusted (a project file): each saved card is
+//! checked once, when the project loads, by the same checks as a reply's change
+//! ([`Change::restore`]); one that fails them is skipped, a value out of range is clamped.
 //!
 //! The saved conversation outlives this version: it is written with a version number
 //! ([`crate::state::STATE_VERSION`]) and read leniently ([`ChatLog`]'s `From<serde_json::Value>`): a field this
@@ -23,14 +34,14 @@ use serde_json::{Map, Value};
 
 use crate::prefs::Prefs;
 use crate::state::STATE_VERSION;
-use audiocollab_assistant::actions::{ChangeSet, Proposal, WireChange, WireReply, WireValue};
+use audiocollab_assistant::actions::{Change, ChangeSet, MAX_CHANGES};
 use audiocollab_assistant::desk::{Desk, Event, Record};
 use audiocollab_assistant::engine;
 use audiocollab_assistant::history::{Applied, History};
 use audiocollab_assistant::session::{Answerer, Turn};
 use audiocollab_assistant::suggest::estimated_loudness_change;
 use audiocollab_core::analysis::track::TrackAnalysis;
-use audiocollab_core::spec::{Format, Kind, ParamId, Settings};
+use audiocollab_core::spec::{ParamId, Settings};
 use audiocollab_core::untrusted::excerpt_to;
 
 /// Most entries kept in the saved conversation; the oldest go first.
@@ -77,31 +88,67 @@ pub enum CardState {
     Undone,
 }
 
-/// One proposed change, as shown and saved (read back by [`Card::from_saved`]).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One proposed change, as shown and saved (read back by [`Card::from_saved`]): the validated
+/// change of an answer, its evidence as text, and where it stands. Made only from an answer's
+/// validated changes or from a saved card checked again, so its change is always a valid one.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Card {
-    /// Parameter id.
-    pub param: String,
-    /// Value when proposed, plain units.
-    pub from: f32,
-    /// Proposed value, plain units.
-    pub to: f32,
-    /// Why.
-    pub reason: String,
+    /// The change as validated (without its adjustments and structured evidence: a card shows
+    /// and saves neither).
+    change: Change,
     /// The measurement behind it, as text ("mud 0:00–0:18: +6.6 dB").
-    pub evidence: Option<String>,
+    evidence: Option<String>,
     /// Where it stands.
     pub state: CardState,
 }
 
 impl Card {
-    /// "Bell 1 Gain: 0.0 dB -> -6.0 dB" (ASCII: the window's fonts have no arrow), or the raw
-    /// id if the parameter is unknown.
+    /// A card for a validated change of an answer, proposed.
+    fn proposed(change: &Change, evidence: Option<String>) -> Card {
+        let change = Change { evidence: None, adjustments: Vec::new(), ..change.clone() };
+        Card { change, evidence, state: CardState::Proposed }
+    }
+
+    /// The change: its parameter, value when proposed (`from`), proposed value (`to`), plain
+    /// units, and why.
+    pub fn change(&self) -> &Change {
+        &self.change
+    }
+
+    /// The measurement behind it, as text ("mud 0:00–0:18: +6.6 dB").
+    pub fn evidence(&self) -> Option<&str> {
+        self.evidence.as_deref()
+    }
+
+    /// "Bell 1 Gain: 0.0 dB -> -6.0 dB" (ASCII: the window's fonts have no arrow).
     pub fn describe(&self) -> String {
-        match ParamId::from_id(&self.param) {
-            Some(p) => format!("{}: {} -> {}", p.spec().name, p.spec().format(self.from), p.spec().format(self.to)),
-            None => self.param.clone(),
+        let (spec, c) = (self.change.param.spec(), &self.change);
+        format!("{}: {} -> {}", spec.name, spec.format(c.from), spec.format(c.to))
+    }
+}
+
+impl Serialize for Card {
+    /// `{"param": id, "from", "to", "reason", "evidence", "state"}`: the saved form.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Saved<'a> {
+            param: &'a str,
+            from: f32,
+            to: f32,
+            reason: &'a str,
+            evidence: &'a Option<String>,
+            state: CardState,
         }
+        let c = &self.change;
+        let saved = Saved {
+            param: c.param.spec().id,
+            from: c.from,
+            to: c.to,
+            reason: &c.reason,
+            evidence: &self.evidence,
+            state: self.state,
+        };
+        saved.serialize(serializer)
     }
 }
 
@@ -187,7 +234,8 @@ impl Entry {
             by: text(saved, "by").unwrap_or_default(),
             cost: text(saved, "cost"),
             note: text(saved, "note"),
-            cards: list("cards").iter().filter_map(Card::from_saved).collect(),
+            // At most as many as one answer may propose.
+            cards: list("cards").iter().filter_map(Card::from_saved).take(MAX_CHANGES).collect(),
             refused: list("refused").iter().filter_map(|r| r.as_str().map(String::from)).collect(),
             feedback: saved.get("feedback").and_then(Value::as_bool),
             request_id: text(saved, "request_id"),
@@ -197,25 +245,22 @@ impl Entry {
 }
 
 impl Card {
-    /// A saved card, if this version can read it: a parameter id, finite `from` and `to`, and a
-    /// state this version knows (a card in a later version's state is skipped rather than
-    /// guessed at: it could offer again a change already made). Missing `reason`, `evidence` or
-    /// `state` are their defaults.
+    /// A saved card, if this version can read it and its change passes the checks of a
+    /// reply's ([`Change::restore`]): a known parameter id, finite `from` and `to` (clamped
+    /// into the range, the move limited to a step), and a state this version knows (a card in
+    /// a later version's state is skipped rather than guessed at: it could offer again a change
+    /// already made). Missing `reason`, `evidence` or `state` are their defaults. A card this
+    /// version saved reads back the same.
     pub fn from_saved(value: &Value) -> Option<Card> {
         let saved = value.as_object()?;
-        let number = |name: &str| saved.get(name)?.as_f64().map(|v| v as f32).filter(|v| v.is_finite());
+        let number = |name: &str| saved.get(name)?.as_f64().map(|v| v as f32);
         let state = match saved.get("state") {
             None | Some(Value::Null) => CardState::default(),
             Some(state) => serde_json::from_value(state.clone()).ok()?,
         };
-        Some(Card {
-            param: text(saved, "param")?,
-            from: number("from")?,
-            to: number("to")?,
-            reason: text(saved, "reason").unwrap_or_default(),
-            evidence: text(saved, "evidence"),
-            state,
-        })
+        let reason = text(saved, "reason").unwrap_or_default();
+        let change = Change::restore(&text(saved, "param")?, number("from")?, number("to")?, &reason).ok()?;
+        Some(Card { change, evidence: text(saved, "evidence"), state })
     }
 }
 
@@ -340,37 +385,44 @@ impl Panel {
                 Event::Turn(turn) => {
                     self.streaming = None;
                     self.waiting = false;
-                    let auto = !turn.applied && !turn.changes.is_empty() && self.prefs().auto_apply;
-                    let applied_now = turn.applied || auto;
-                    let index = self.with_log(|log| {
-                        log.entries.push(entry_of(&turn));
-                        trim(log);
-                        log.entries.len() - 1
-                    });
-                    if auto {
-                        self.with_log(|log| log.entries[index].auto_applied = true);
-                    }
-                    if applied_now {
-                        // A command (the musician asked for it) or auto-apply: now, or when
-                        // possible.
-                        match writer.as_deref_mut() {
-                            Some(w) => {
-                                let _ = self.apply(index, None, w);
-                            }
-                            None => self.with_log(|log| {
-                                for c in &mut log.entries[index].cards {
-                                    c.state = CardState::Waiting;
-                                }
-                            }),
-                        }
-                    }
+                    self.add_turn(&turn, writer.as_deref_mut());
                 }
             }
         }
     }
 
-    /// Applies the cards of entry `entry` (one card, or every proposed one), validated again
-    /// against the parameters now. Returns the changes written.
+    /// Adds a finished answer to the conversation, its validated changes as cards. A command's
+    /// changes (or, with auto-apply, a proposal's) apply at once through `writer`, or wait
+    /// (visibly) when there is no writer (window closed).
+    pub fn add_turn(&mut self, turn: &Turn, writer: Option<&mut (dyn ParamWriter + '_)>) {
+        let proposed = !turn.changes.is_empty();
+        let auto = !turn.command && proposed && self.prefs().auto_apply;
+        let at_once = (turn.command && proposed) || auto;
+        let index = self.with_log(|log| {
+            log.entries.push(entry_of(turn));
+            trim(log);
+            log.entries.len() - 1
+        });
+        if auto {
+            self.with_log(|log| log.entries[index].auto_applied = true);
+        }
+        if at_once {
+            // A command (the musician asked for it) or auto-apply: now, or when possible.
+            match writer {
+                Some(w) => {
+                    let _ = self.apply(index, None, w);
+                }
+                None => self.with_log(|log| {
+                    for c in &mut log.entries[index].cards {
+                        c.state = CardState::Waiting;
+                    }
+                }),
+            }
+        }
+    }
+
+    /// Applies the cards of entry `entry` (one card, or every proposed one): their validated
+    /// changes as they are, each from the value now. Returns the changes written.
     pub fn apply(
         &mut self,
         entry: usize,
@@ -381,14 +433,14 @@ impl Panel {
         let (cards, request_id) = self
             .with_log(|log| {
                 let e = log.entries.get(entry)?;
-                let picked: Vec<(usize, Card)> = e
+                let picked: Vec<(usize, Change)> = e
                     .cards
                     .iter()
-                    .cloned()
                     .enumerate()
                     .filter(|(i, c)| {
                         card.is_none_or(|k| k == *i) && matches!(c.state, CardState::Proposed | CardState::Waiting)
                     })
+                    .map(|(i, c)| (i, c.change.clone()))
                     .collect();
                 Some((picked, e.request_id.clone()))
             })
@@ -396,8 +448,7 @@ impl Panel {
         if cards.is_empty() {
             return Err("nothing to apply".into());
         }
-        let reply = WireReply { message: String::new(), changes: cards.iter().map(|(_, c)| wire_change(c)).collect() };
-        let set = ChangeSet::try_from(Proposal { reply: &reply, current: &current }).map_err(|e| e.to_string())?;
+        let set = ChangeSet::picked(cards.iter().map(|(_, c)| c), &current);
         let before = current;
         let writes: Vec<(ParamId, f32)> = set.changes().iter().map(|c| (c.param, c.to)).collect();
         writer.write(&writes);
@@ -466,7 +517,7 @@ impl Panel {
         }
         let inverse = applied.set.inverse();
         let writes: Vec<(ParamId, f32)> = inverse.changes().iter().map(|c| (c.param, c.to)).collect();
-        let undone: Vec<String> = applied.set.changes().iter().map(|c| c.param.spec().id.to_string()).collect();
+        let undone: Vec<ParamId> = applied.set.changes().iter().map(|c| c.param).collect();
         writer.write(&writes);
         self.mark_undone(&undone, CardState::Applied, CardState::Undone);
         self.ab = None;
@@ -480,7 +531,7 @@ impl Panel {
             self.records.push((id.clone(), Record::Applied));
         }
         let writes: Vec<(ParamId, f32)> = applied.set.changes().iter().map(|c| (c.param, c.to)).collect();
-        let redone: Vec<String> = applied.set.changes().iter().map(|c| c.param.spec().id.to_string()).collect();
+        let redone: Vec<ParamId> = applied.set.changes().iter().map(|c| c.param).collect();
         writer.write(&writes);
         self.mark_undone(&redone, CardState::Undone, CardState::Applied);
         true
@@ -492,15 +543,15 @@ impl Panel {
     }
 
     /// Moves the newest cards of these parameters from one state to another.
-    fn mark_undone(&mut self, params: &[String], from: CardState, to: CardState) {
+    fn mark_undone(&mut self, params: &[ParamId], from: CardState, to: CardState) {
         self.with_log(|log| {
-            for p in params {
+            for &p in params {
                 let card = log
                     .entries
                     .iter_mut()
                     .rev()
                     .flat_map(|e| e.cards.iter_mut())
-                    .find(|c| &c.param == p && c.state == from);
+                    .find(|c| c.change.param == p && c.state == from);
                 if let Some(c) = card {
                     c.state = to;
                 }
@@ -569,16 +620,6 @@ fn trim(log: &mut ChatLog) {
     log.entries.drain(..excess);
 }
 
-/// A card back into a wire change (absolute value in the reply's units).
-fn wire_change(c: &Card) -> WireChange {
-    let value = match ParamId::from_id(&c.param).map(|p| p.spec()) {
-        Some(spec) if matches!(spec.kind, Kind::Toggle) => WireValue::Bool(c.to >= 0.5),
-        Some(spec) if matches!(spec.format, Format::Percent) => WireValue::Number(f64::from(c.to) * 100.0),
-        _ => WireValue::Number(f64::from(c.to)),
-    };
-    WireChange { param: c.param.clone(), value: Some(value), delta: None, reason: c.reason.clone(), evidence: None }
-}
-
 fn entry_of(turn: &Turn) -> Entry {
     let (by, cost) = match &turn.by {
         Answerer::Engine => ("embedded engine".to_string(), None),
@@ -595,12 +636,8 @@ fn entry_of(turn: &Turn) -> Entry {
         .changes
         .changes()
         .iter()
-        .map(|c| Card {
-            param: c.param.spec().id.to_string(),
-            from: c.from,
-            to: c.to,
-            reason: c.reason.clone(),
-            evidence: c.evidence.as_ref().map(|e| {
+        .map(|c| {
+            let evidence = c.evidence.as_ref().map(|e| {
                 let what = e.finding.clone().unwrap_or_default();
                 let when = match (e.from_s, e.to_s) {
                     (Some(a), Some(b)) => format!(
@@ -615,8 +652,8 @@ fn entry_of(turn: &Turn) -> Entry {
                     _ => String::new(),
                 };
                 format!("{what}{when}{value}")
-            }),
-            state: CardState::Proposed,
+            });
+            Card::proposed(c, evidence)
         })
         .collect();
     Entry {

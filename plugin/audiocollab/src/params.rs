@@ -175,8 +175,8 @@ pub struct AudioCollabParams {
     #[nested(group = "Output")]
     pub output: OutputParams,
     /// The conversation with the assistant, saved with the project: words, answers, cards
-    /// and their states. Never an API key. Read back as untrusted data (cards are validated
-    /// again when applied).
+    /// and their states. Never an API key. Read back as untrusted data (each card's change is
+    /// checked again as it loads, as a reply's is).
     #[persist = "chat"]
     pub chat: Arc<RwLock<ChatLog>>,
     /// The musician's preferences for this project: answer language, genre and platform

@@ -58,14 +58,13 @@ const GOLDEN_SETTINGS: [(&str, f32); 16] = [
 /// A conversation that uses every field a message and a card have, every card state, and
 /// text that JSON must escape.
 fn golden_log() -> ChatLog {
-    let card = |param: &str, from: f32, to: f32, state| Card {
-        param: param.into(),
-        from,
-        to,
-        reason: format!("raison « {param} »"),
-        evidence: Some("mud 0:00–0:18: +6.6 dB".into()),
-        state,
+    // A card is only ever made from a validated change: here, read back as from a project.
+    let saved = |param: &str, from: f32, to: f32, state: &str, evidence: Value| {
+        let card = json!({"param": param, "from": from, "to": to, "reason": format!("raison « {param} »"),
+            "evidence": evidence, "state": state});
+        Card::from_saved(&card).unwrap_or_else(|| panic!("{card} is a valid card"))
     };
+    let card = |param: &str, from: f32, to: f32, state| saved(param, from, to, state, json!("mud 0:00–0:18: +6.6 dB"));
     ChatLog {
         entries: vec![
             Entry {
@@ -80,10 +79,10 @@ fn golden_log() -> ChatLog {
                 cost: Some("321+42 tokens, $0.0004".into()),
                 note: Some("the cheaper tier answered".into()),
                 cards: vec![
-                    card("b1_freq", 400.0, 250.0, CardState::Applied),
-                    card("b1_gain", 0.0, -4.5, CardState::Applied),
-                    card("b2_gain", 0.0, 3.0, CardState::Rejected),
-                    card("hs_gain", 0.0, 2.0, CardState::Undone),
+                    card("b1_freq", 400.0, 250.0, "applied"),
+                    card("b1_gain", 0.0, -4.5, "applied"),
+                    card("b2_gain", 0.0, 3.0, "rejected"),
+                    card("hs_gain", 0.0, 2.0, "undone"),
                 ],
                 refused: vec!["loudness_maximizer: unknown parameter".into()],
                 feedback: Some(true),
@@ -95,10 +94,7 @@ fn golden_log() -> ChatLog {
                 from_musician: false,
                 text: "Un de-esser, et un peu d'air.".into(),
                 by: "embedded engine".into(),
-                cards: vec![
-                    card("ds_on", 0.0, 1.0, CardState::Waiting),
-                    Card { evidence: None, ..card("hs_gain", 0.0, 1.5, CardState::Proposed) },
-                ],
+                cards: vec![card("ds_on", 0.0, 1.0, "waiting"), saved("hs_gain", 0.0, 1.5, "proposed", Value::Null)],
                 feedback: Some(false),
                 auto_applied: true,
                 ..Entry::default()
@@ -271,6 +267,26 @@ fn the_golden_state_of_version_1_loads_whole() {
     // The conversation and the preferences, whole.
     let (chat, prefs) = load_fields(&state);
     assert_eq!(chat, golden_log());
+    let cards: Vec<(ParamId, f32, f32, CardState)> = chat
+        .entries
+        .iter()
+        .flat_map(|e| &e.cards)
+        .map(|c| (c.change().param, c.change().from, c.change().to, c.state))
+        .collect();
+    use CardState as S;
+    use ParamId as P;
+    assert_eq!(
+        cards,
+        [
+            (P::Bell1Freq, 400.0, 250.0, S::Applied),
+            (P::Bell1Gain, 0.0, -4.5, S::Applied),
+            (P::Bell2Gain, 0.0, 3.0, S::Rejected),
+            (P::HighShelfGain, 0.0, 2.0, S::Undone),
+            (P::DeessOn, 0.0, 1.0, S::Waiting),
+            (P::HighShelfGain, 0.0, 1.5, S::Proposed),
+        ],
+        "the saved cards, checked on load, are the validated changes they were"
+    );
     assert_eq!(prefs, golden_prefs());
     for field in ["chat", "prefs"] {
         let saved: Value = serde_json::from_str(&state.fields[field]).unwrap();
@@ -306,7 +322,7 @@ fn a_conversation_saved_before_versions_loads() {
     assert_eq!(log.entries.len(), 2);
     assert_eq!(log.entries[0].text, "baisse le grave");
     let card = &log.entries[1].cards[0];
-    assert_eq!((card.param.as_str(), card.to, card.state), ("ls_gain", -3.0, CardState::Applied));
+    assert_eq!((card.change().param, card.change().to, card.state), (ParamId::LowShelfGain, -3.0, CardState::Applied));
     // Written back, it carries the version and the kind, and reads back the same.
     let saved = serde_json::to_value(&log).unwrap();
     assert_eq!(saved["version"], STATE_VERSION);
@@ -337,7 +353,7 @@ fn what_cannot_be_read_is_skipped_one_by_one_and_reading_never_fails() {
     let kept = &log.entries[0];
     assert!(!kept.from_musician && kept.by.is_empty() && kept.feedback.is_none(), "{kept:?}");
     assert_eq!(kept.cards.len(), 1, "{:?}", kept.cards);
-    assert_eq!((kept.cards[0].to, kept.cards[0].state), (-3.0, CardState::Proposed));
+    assert_eq!((kept.cards[0].change().to, kept.cards[0].state), (-3.0, CardState::Proposed));
     assert_eq!(kept.refused, ["a: why"]);
 
     for anything in ["null", "[]", "\"x\"", "{}", "{\"entries\": {}}", "7"] {

@@ -452,13 +452,13 @@ fn turn_text(turn: &Turn, pending: bool, lang: Lang) -> String {
     }
     out.push('\n');
     if !turn.changes.is_empty() {
-        if turn.applied {
+        if turn.command {
             out.push_str(&t(lang, "Applied:\n", "Appliqué :\n"));
         } else {
             out.push_str(&t(lang, "Proposed:\n", "Proposé :\n"));
         }
         changes_list(&mut out, &turn.changes);
-        if !turn.applied && pending {
+        if !turn.command && pending {
             out.push_str(&t(
                 lang,
                 "→ /apply to apply it, /reject to drop it.\n",

@@ -188,8 +188,8 @@ fn entry_ui(ui: &mut Ui, index: usize, entry: &Entry, clicks: &mut Vec<Click>) {
         egui::Frame::group(ui.style()).inner_margin(6).show(ui, |ui| {
             ui.set_width(ui.available_width());
             ui.label(RichText::new(card.describe()).strong());
-            ui.label(RichText::new(&card.reason).small());
-            if let Some(evidence) = &card.evidence {
+            ui.label(RichText::new(&card.change().reason).small());
+            if let Some(evidence) = card.evidence() {
                 ui.label(RichText::new(evidence).weak().small());
             }
             ui.horizontal(|ui| match card.state {
