@@ -1,5 +1,5 @@
-//! `suggest` and `chat`: the assistant on the command line, over a
-//! [`Conversation`](audiocollab_assistant::session::Conversation) like the plugin's window.
+//! `suggest` and `chat`: the assistant on the command line, over a [`Conversation`] (the
+//! dialogue with the assistant plus the settings it changes, its pending proposal and undo).
 //!
 //! Who answers: `--provider` (with `--model` and `--base-url`) when given, else the tiers of
 //! the user's config file (`docs/config.md`), whose default is the embedded engine: with no

@@ -1,7 +1,7 @@
 //! Offline processing: decode an audio file, run it through the same [`crate::dsp::Chain`] the
 //! plugin uses, and write a WAV, in blocks so that memory does not grow with the length of the
 //! file ([`render_file`]); or measure a file in one streamed pass ([`measure_file`]), such as
-//! a reference track ([`reference`]). The `audiocollab` CLI and the plugin's reference loader
+//! a reference track ([`mod@reference`]). The `audiocollab` CLI and the plugin's reference loader
 //! are thin shells around this module, and the tests call it directly.
 //!
 //! Nothing here depends on the plugin framework, so it builds and runs without a host.
