@@ -10,6 +10,7 @@ use super::actions::{ChangeSet, Evidence, Proposal, WireChange, WireReply, WireV
 use audiocollab_core::analysis::findings::{Finding, FindingKind, Severity};
 use audiocollab_core::analysis::targets;
 use audiocollab_core::analysis::track::TrackAnalysis;
+use audiocollab_core::dsp::decibel::{db_to_power, power_to_db};
 use audiocollab_core::dsp::eq;
 use audiocollab_core::lang::Lang;
 use audiocollab_core::spec::{ParamId, Settings};
@@ -333,12 +334,12 @@ pub fn estimated_loudness_change(a: &TrackAnalysis, before: &Settings, after: &S
     for band in &a.tonal_balance.bands {
         let f = band.centre_hz as f64;
         let weighted = band.level_db as f64 + targets::k_weighting_db(f);
-        before_power += 10f64.powf((weighted + eq::response_db(before, 48_000.0, f)) / 10.0);
-        after_power += 10f64.powf((weighted + eq::response_db(after, 48_000.0, f)) / 10.0);
+        before_power += db_to_power(weighted + eq::response_db(before, 48_000.0, f));
+        after_power += db_to_power(weighted + eq::response_db(after, 48_000.0, f));
     }
     let gains = |s: &Settings| f64::from(s.get(ParamId::InputGain) + s.get(ParamId::OutputGain));
     if before_power > 0.0 && after_power > 0.0 {
-        10.0 * (after_power / before_power).log10() + gains(after) - gains(before)
+        power_to_db(after_power / before_power) + gains(after) - gains(before)
     } else {
         gains(after) - gains(before)
     }
@@ -444,9 +445,9 @@ fn band_power_db(a: &TrackAnalysis, lo: f64, hi: f64) -> Option<f64> {
         .bands
         .iter()
         .filter(|b| (lo..=hi).contains(&(b.centre_hz as f64)))
-        .map(|b| 10f64.powf(b.level_db as f64 / 10.0))
+        .map(|b| db_to_power(f64::from(b.level_db)))
         .sum();
-    (sum > 0.0).then(|| lufs + 10.0 * sum.log10())
+    (sum > 0.0).then(|| lufs + power_to_db(sum))
 }
 
 /// Severity as a word.

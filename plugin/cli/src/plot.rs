@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use audiocollab_core::analysis::findings::Severity;
 use audiocollab_core::analysis::timeline::FrameStats;
 use audiocollab_core::analysis::track::TrackAnalysis;
+use audiocollab_core::dsp::decibel::{db_to_power, power_to_db};
 use audiocollab_core::meter::stats::{BAND_COUNT, BAND_FLOOR_DB};
 
 use super::report::{clock, kind_name, severity_name, Lang};
@@ -461,10 +462,10 @@ fn spectrogram(img: &mut Image, frames: &[FrameStats], plot_w: usize, time_of: &
                     .iter()
                     .map(|f| f.bands_db[b])
                     .filter(|db| db.is_finite() && *db > BAND_FLOOR_DB)
-                    .map(|db| 10f64.powf(f64::from(db) / 10.0))
+                    .map(|db| db_to_power(f64::from(db)))
                     .sum::<f64>()
                     / chosen.len() as f64;
-                *out = if power > 0.0 { (10.0 * power.log10()) as f32 } else { BAND_FLOOR_DB };
+                *out = if power > 0.0 { power_to_db(power) as f32 } else { BAND_FLOOR_DB };
             }
             Some(bands)
         })

@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 
 use crate::report::clock_span;
 use audiocollab_core::analysis::sanitize::NonFinite;
+use audiocollab_core::dsp::decibel::gain_to_db;
 use audiocollab_core::offline::{self, RenderError, RenderFileError, WavFormat, RENDER_BLOCK, SAMPLE_RATE_RANGE};
 use audiocollab_core::spec::{Kind, ParamId, Settings, PARAMS};
 use audiocollab_core::untrusted::{excerpt, json_error};
@@ -292,7 +293,7 @@ fn summary(args: &RenderArgs, rendered: &offline::RenderSummary, settings: &Sett
     let changed: Vec<String> =
         settings.changed().map(|(p, v)| format!("{}={}", p.spec().id, p.spec().format(v))).collect();
     let changed = if changed.is_empty() { "none (default settings)".to_string() } else { changed.join(", ") };
-    let peak = offline::gain_to_db(rendered.rendered.peak);
+    let peak = gain_to_db(f64::from(rendered.rendered.peak));
     let peak = if peak.is_finite() { format!("{peak:.2} dBFS") } else { "-inf dBFS (silence)".to_string() };
     format!(
         "rendered '{}' -> '{}': {:.2} s, {} Hz, {channels}, {}; changed: {changed}; output peak {peak}\n",

@@ -9,6 +9,7 @@
 use crate::bridge::Meters;
 use crate::live::LiveLevels;
 use audiocollab_core::analysis::targets::Platform;
+use audiocollab_core::dsp::decibel::gain_to_db;
 use egui::{pos2, Color32, Rect, RichText, Sense, Stroke, Ui, Vec2};
 
 /// Bottom of the peak scale, dBFS.
@@ -55,7 +56,7 @@ impl Default for Display {
 
 fn to_db(linear: f32) -> f32 {
     if linear > 0.0 {
-        (20.0 * linear.log10()).max(FLOOR_DB)
+        (gain_to_db(f64::from(linear)) as f32).max(FLOOR_DB)
     } else {
         FLOOR_DB
     }

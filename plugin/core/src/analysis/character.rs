@@ -85,6 +85,7 @@
 use super::spectral::Features;
 use super::tempo;
 use super::timeline::{FrameStats, Timeline};
+use crate::dsp::decibel::db_to_power;
 use crate::meter::stats::{band_centre_hz, BAND_COUNT};
 use serde::Serialize;
 
@@ -307,7 +308,7 @@ fn mean_band_power(frames: &[FrameStats]) -> ([f64; BAND_COUNT], f64) {
     let mut power = [0.0f64; BAND_COUNT];
     for f in frames {
         for (p, &b) in power.iter_mut().zip(&f.bands_db) {
-            *p += 10f64.powf(f64::from(b) / 10.0);
+            *p += db_to_power(f64::from(b));
         }
     }
     let n = frames.len().max(1) as f64;

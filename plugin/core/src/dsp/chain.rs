@@ -10,7 +10,8 @@
 //! latency. It never allocates: all state is inline.
 
 use super::biquad::Biquad;
-use super::compressor::{db_to_gain, Compressor, CompressorParams};
+use super::compressor::{Compressor, CompressorParams};
+use super::decibel::db_to_gain;
 use super::deesser::Deesser;
 use super::eq::{band_coefs, high_pass_sections, BandKind};
 use super::smooth::{Glide, Ramp, CONTROL_INTERVAL};
