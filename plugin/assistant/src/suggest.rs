@@ -14,6 +14,7 @@ use audiocollab_core::dsp::decibel::{db_to_power, power_to_db};
 use audiocollab_core::dsp::eq;
 use audiocollab_core::lang::Lang;
 use audiocollab_core::spec::{ParamId, Settings};
+use audiocollab_core::text;
 
 /// Headroom kept under a platform's true-peak ceiling when the engine sets a level, dB: the
 /// measured true peak of a re-encoded file can rise a little (AES TD1008 advises margin for
@@ -43,22 +44,9 @@ fn evidence(f: &Finding) -> Evidence {
     }
 }
 
-/// `m:ss` (or `h:mm:ss`).
-pub fn clock(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
-}
-
+/// When `f` happened, as the finding itself says it: `1:02–1:30`, or `1:02`.
 fn span(f: &Finding) -> String {
-    if f.end_s - f.start_s < 1.5 {
-        clock(f.start_s)
-    } else {
-        format!("{}–{}", clock(f.start_s), clock(f.end_s))
-    }
+    text::clock_span(f.start_s, f.end_s)
 }
 
 struct Builder<'a> {
@@ -309,9 +297,9 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
     };
     let mut reply = WireReply { message, changes: b.changes };
     if lang == Lang::Fr {
-        reply.message = audiocollab_core::lang::french_decimals(&reply.message);
+        reply.message = text::french_decimals(&reply.message);
         for c in &mut reply.changes {
-            c.reason = audiocollab_core::lang::french_decimals(&c.reason);
+            c.reason = text::french_decimals(&c.reason);
         }
     }
     reply

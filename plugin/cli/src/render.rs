@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 
-use crate::report::clock_span;
 use audiocollab_core::analysis::sanitize::NonFinite;
 use audiocollab_core::dsp::decibel::gain_to_db;
+use audiocollab_core::lang::Lang;
 use audiocollab_core::offline::{self, RenderError, RenderFileError, WavFormat, RENDER_BLOCK, SAMPLE_RATE_RANGE};
 use audiocollab_core::spec::{Kind, ParamId, Settings, PARAMS};
+use audiocollab_core::text::clock_span_tenths;
 use audiocollab_core::untrusted::{excerpt, json_error};
 
 use crate::{print_stdout, warn_concealed, Failure, FileProgress, EXIT_INPUT, EXIT_OTHER, EXIT_OUTPUT};
@@ -266,7 +267,8 @@ const LISTED_PLACES: usize = 5;
 /// than a second apart are one place, as in the analysis's findings).
 fn non_finite_warning(path: &Path, found: &NonFinite) -> String {
     let spans = found.spans(1.0);
-    let mut places: Vec<String> = spans.iter().take(LISTED_PLACES).map(|s| clock_span(s.start_s, s.end_s)).collect();
+    let mut places: Vec<String> =
+        spans.iter().take(LISTED_PLACES).map(|s| clock_span_tenths(s.start_s, s.end_s, Lang::En)).collect();
     if spans.len() > LISTED_PLACES {
         places.push(format!("and {} more places", spans.len() - LISTED_PLACES));
     }

@@ -10,6 +10,7 @@ use crate::bridge::Meters;
 use crate::live::LiveLevels;
 use audiocollab_core::analysis::targets::Platform;
 use audiocollab_core::dsp::decibel::gain_to_db;
+use audiocollab_core::text::clock;
 use egui::{pos2, Color32, Rect, RichText, Sense, Stroke, Ui, Vec2};
 
 /// Bottom of the peak scale, dBFS.
@@ -175,12 +176,6 @@ impl Display {
         })
         .inner
     }
-}
-
-/// `m:ss` of a number of seconds.
-pub fn clock(seconds: f64) -> String {
-    let s = if seconds.is_finite() { seconds.max(0.0) as u64 } else { 0 };
-    format!("{}:{:02}", s / 60, s % 60)
 }
 
 fn bar_rect(ui: &mut Ui, height: f32) -> Rect {

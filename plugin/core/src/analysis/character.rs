@@ -86,7 +86,9 @@ use super::spectral::Features;
 use super::tempo;
 use super::timeline::{FrameStats, Timeline};
 use crate::dsp::decibel::db_to_power;
+use crate::lang::Lang;
 use crate::meter::stats::{band_centre_hz, BAND_COUNT};
+use crate::text;
 use serde::Serialize;
 
 /// Floor of an onset band's normaliser: a mean rise of `ln(1 + 1000·a)` of 0.3 per 10 ms frame
@@ -398,14 +400,17 @@ pub fn describe(features: &Features, start_s: f64, timeline: &Timeline) -> Optio
     })
 }
 
-/// A number with a French decimal comma.
-fn fr(x: f64, decimals: usize) -> String {
-    format!("{x:.decimals$}").replace('.', ",").replace('-', "\u{2212}")
+/// A number in `lang` ([`text::number`]) with a typographic minus: the descriptions are prose.
+fn prose_number(x: f64, decimals: usize, lang: Lang) -> String {
+    text::number(x, decimals, lang).replace('-', "\u{2212}")
 }
 
-/// An English number with a typographic minus.
 fn en(x: f64, decimals: usize) -> String {
-    format!("{x:.decimals$}").replace('-', "\u{2212}")
+    prose_number(x, decimals, Lang::En)
+}
+
+fn fr(x: f64, decimals: usize) -> String {
+    prose_number(x, decimals, Lang::Fr)
 }
 
 fn describe_in_words(
