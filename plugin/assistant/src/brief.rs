@@ -10,10 +10,10 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::suggest::clock;
 use audiocollab_core::analysis::targets;
 use audiocollab_core::analysis::track::TrackAnalysis;
 use audiocollab_core::spec::Settings;
+use audiocollab_core::text::{clock, clock_span};
 
 /// Most findings listed.
 pub const MAX_FINDINGS: usize = 12;
@@ -75,7 +75,7 @@ fn track(out: &mut String, a: &TrackAnalysis) {
     let span = if whole {
         format!("Length {}.", clock(a.duration_s))
     } else {
-        format!("Length {}; this analysis covers {}–{} only.", clock(a.duration_s), clock(a.from_s), clock(a.to_s))
+        format!("Length {}; this analysis covers {} only.", clock(a.duration_s), clock_span(a.from_s, a.to_s))
     };
     let tempo = a
         .tempo
@@ -143,7 +143,7 @@ fn track(out: &mut String, a: &TrackAnalysis) {
             .take(MAX_SECTIONS)
             .map(|s| {
                 let role = s.role.map(|r| format!(" ({})", snake(&r))).unwrap_or_default();
-                format!("{}{role} {}–{} {}", s.label, clock(s.start_s), clock(s.end_s), opt(s.loudness_lufs, "LUFS"))
+                format!("{}{role} {} {}", s.label, clock_span(s.start_s, s.end_s), opt(s.loudness_lufs, "LUFS"))
             })
             .collect();
         let _ = writeln!(out, "Sections: {}.", sections.join("; "));
@@ -156,11 +156,7 @@ fn track(out: &mut String, a: &TrackAnalysis) {
         findings.sort_by(|x, y| y.severity.cmp(&x.severity).then(x.start_s.total_cmp(&y.start_s)));
         out.push_str("Findings (most severe first):\n");
         for f in findings.iter().take(MAX_FINDINGS) {
-            let when = if f.end_s - f.start_s < 1.5 {
-                format!("at {}", clock(f.start_s))
-            } else {
-                format!("{}–{}", clock(f.start_s), clock(f.end_s))
-            };
+            let when = clock_span(f.start_s, f.end_s);
             let _ = writeln!(
                 out,
                 "- {} ({}), {when}: {} {} (threshold {} {}). {}",

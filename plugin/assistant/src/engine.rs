@@ -19,13 +19,14 @@ use super::actions::{Evidence, WireChange, WireReply, WireValue};
 use super::commands;
 use super::knowledge;
 use super::names::normalise;
-use super::suggest::{clock, suggest};
+use super::suggest::suggest;
 use audiocollab_core::analysis::findings::{Finding, FindingKind};
 use audiocollab_core::analysis::targets;
 use audiocollab_core::analysis::tonal::Region;
 use audiocollab_core::analysis::track::TrackAnalysis;
 use audiocollab_core::lang::{self, Lang};
 use audiocollab_core::spec::{ParamId, Settings};
+use audiocollab_core::text::{self, clock_span};
 
 /// What the engine knows when it answers.
 #[derive(Clone, Copy)]
@@ -123,9 +124,9 @@ pub fn respond(message: &str, ctx: &Context) -> Answer {
     let mut answer = read(message, ctx);
     if answer.lang == Lang::Fr {
         let reply = &mut answer.reply;
-        reply.message = lang::french_decimals(&reply.message);
+        reply.message = text::french_decimals(&reply.message);
         for c in &mut reply.changes {
-            c.reason = lang::french_decimals(&c.reason);
+            c.reason = text::french_decimals(&c.reason);
         }
     }
     answer
@@ -267,7 +268,7 @@ fn moment(from: f64, to: f64, ctx: &Context, lang: Lang) -> WireReply {
         };
     };
     let seg = ctx.segment.and_then(|f| f(from, to));
-    let span = format!("{}–{}", clock(from), clock(to));
+    let span = clock_span(from, to);
     let mut lines = vec![t(lang, format!("Between {span}:"), format!("Entre {span} :"))];
     // Findings that overlap the moment.
     let here: Vec<&Finding> = whole.findings.iter().filter(|f| f.start_s < to && f.end_s > from).collect();
@@ -780,17 +781,11 @@ fn intent(text: &str, ctx: &Context, lang: Lang) -> Option<WireReply> {
             |f| {
                 t(
                     lang,
+                    format!("harshness measured {:+.1} dB at 2–5 kHz ({})", f.value, clock_span(f.start_s, f.end_s)),
                     format!(
-                        "harshness measured {:+.1} dB at 2–5 kHz ({}–{})",
+                        "dureté mesurée à {:+.1} dB entre 2 et 5 kHz ({})",
                         f.value,
-                        clock(f.start_s),
-                        clock(f.end_s)
-                    ),
-                    format!(
-                        "dureté mesurée à {:+.1} dB entre 2 et 5 kHz ({}–{})",
-                        f.value,
-                        clock(f.start_s),
-                        clock(f.end_s)
+                        clock_span(f.start_s, f.end_s)
                     ),
                 )
             },

@@ -10,9 +10,11 @@ use super::actions::{ChangeSet, Evidence, Proposal, WireChange, WireReply, WireV
 use audiocollab_core::analysis::findings::{Finding, FindingKind, Severity};
 use audiocollab_core::analysis::targets;
 use audiocollab_core::analysis::track::TrackAnalysis;
+use audiocollab_core::dsp::decibel::{db_to_power, power_to_db};
 use audiocollab_core::dsp::eq;
 use audiocollab_core::lang::Lang;
 use audiocollab_core::spec::{ParamId, Settings};
+use audiocollab_core::text;
 
 /// Headroom kept under a platform's true-peak ceiling when the engine sets a level, dB: the
 /// measured true peak of a re-encoded file can rise a little (AES TD1008 advises margin for
@@ -42,22 +44,9 @@ fn evidence(f: &Finding) -> Evidence {
     }
 }
 
-/// `m:ss` (or `h:mm:ss`).
-pub fn clock(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
-}
-
+/// When `f` happened, as the finding itself says it: `1:02–1:30`, or `1:02`.
 fn span(f: &Finding) -> String {
-    if f.end_s - f.start_s < 1.5 {
-        clock(f.start_s)
-    } else {
-        format!("{}–{}", clock(f.start_s), clock(f.end_s))
-    }
+    text::clock_span(f.start_s, f.end_s)
 }
 
 struct Builder<'a> {
@@ -308,9 +297,9 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
     };
     let mut reply = WireReply { message, changes: b.changes };
     if lang == Lang::Fr {
-        reply.message = audiocollab_core::lang::french_decimals(&reply.message);
+        reply.message = text::french_decimals(&reply.message);
         for c in &mut reply.changes {
-            c.reason = audiocollab_core::lang::french_decimals(&c.reason);
+            c.reason = text::french_decimals(&c.reason);
         }
     }
     reply
@@ -333,12 +322,12 @@ pub fn estimated_loudness_change(a: &TrackAnalysis, before: &Settings, after: &S
     for band in &a.tonal_balance.bands {
         let f = band.centre_hz as f64;
         let weighted = band.level_db as f64 + targets::k_weighting_db(f);
-        before_power += 10f64.powf((weighted + eq::response_db(before, 48_000.0, f)) / 10.0);
-        after_power += 10f64.powf((weighted + eq::response_db(after, 48_000.0, f)) / 10.0);
+        before_power += db_to_power(weighted + eq::response_db(before, 48_000.0, f));
+        after_power += db_to_power(weighted + eq::response_db(after, 48_000.0, f));
     }
     let gains = |s: &Settings| f64::from(s.get(ParamId::InputGain) + s.get(ParamId::OutputGain));
     if before_power > 0.0 && after_power > 0.0 {
-        10.0 * (after_power / before_power).log10() + gains(after) - gains(before)
+        power_to_db(after_power / before_power) + gains(after) - gains(before)
     } else {
         gains(after) - gains(before)
     }
@@ -444,9 +433,9 @@ fn band_power_db(a: &TrackAnalysis, lo: f64, hi: f64) -> Option<f64> {
         .bands
         .iter()
         .filter(|b| (lo..=hi).contains(&(b.centre_hz as f64)))
-        .map(|b| 10f64.powf(b.level_db as f64 / 10.0))
+        .map(|b| db_to_power(f64::from(b.level_db)))
         .sum();
-    (sum > 0.0).then(|| lufs + 10.0 * sum.log10())
+    (sum > 0.0).then(|| lufs + power_to_db(sum))
 }
 
 /// Severity as a word.

@@ -640,11 +640,7 @@ fn entry_of(turn: &Turn) -> Entry {
             let evidence = c.evidence.as_ref().map(|e| {
                 let what = e.finding.clone().unwrap_or_default();
                 let when = match (e.from_s, e.to_s) {
-                    (Some(a), Some(b)) => format!(
-                        " {}–{}",
-                        audiocollab_assistant::suggest::clock(a),
-                        audiocollab_assistant::suggest::clock(b)
-                    ),
+                    (Some(a), Some(b)) => format!(" {}", audiocollab_core::text::clock_span(a, b)),
                     _ => String::new(),
                 };
                 let value = match (e.value, &e.unit) {

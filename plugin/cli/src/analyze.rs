@@ -13,6 +13,7 @@ use audiocollab_core::analysis::timeline::Timeline;
 use audiocollab_core::analysis::track::{self, AnalyzeError, AnalyzeOptions, TrackAnalysis};
 use audiocollab_core::meter::MAX_CHANNELS;
 use audiocollab_core::offline::{self, DecodeError, MeasureError};
+use audiocollab_core::text::clock_tenths;
 
 use crate::{
     parse_time, print_stdout, progress_bar, warn_concealed, Failure, FileProgress, LangArg, TargetArgs, EXIT_FINDINGS,
@@ -296,15 +297,15 @@ pub fn analyse_file(
     if let Some(from) = options.from_s.filter(|&f| f >= duration) {
         return Err(outside(format!(
             "--from {} is at or past the end of the track ({})",
-            report::clock(from),
-            report::clock(duration)
+            clock_tenths(from, Lang::En),
+            clock_tenths(duration, Lang::En)
         )));
     }
     if let Some(to) = options.to_s.filter(|&t| t > duration + SEGMENT_END_TOLERANCE_S) {
         return Err(outside(format!(
             "--to {} is past the end of the track ({}); leave --to out to analyse to the end",
-            report::clock(to),
-            report::clock(duration)
+            clock_tenths(to, Lang::En),
+            clock_tenths(duration, Lang::En)
         )));
     }
 

@@ -26,6 +26,7 @@ use audiocollab_core::analysis::targets;
 use audiocollab_core::analysis::track::AnalyzeOptions;
 use audiocollab_core::lang::Lang;
 use audiocollab_core::offline;
+use audiocollab_core::text;
 
 #[derive(Parser)]
 #[command(
@@ -245,7 +246,11 @@ fn main() -> ExitCode {
 fn check_arguments(cli: &Cli) -> Result<(), clap::Error> {
     if let Command::Analyze(analyze::AnalyzeArgs { from: Some(from), to: Some(to), .. }) = &cli.command {
         if to <= from {
-            let message = format!("--to ({}) must be after --from ({})", report::clock(*to), report::clock(*from));
+            let message = format!(
+                "--to ({}) must be after --from ({})",
+                text::clock_tenths(*to, Lang::En),
+                text::clock_tenths(*from, Lang::En)
+            );
             return Err(Cli::command().error(ErrorKind::ArgumentConflict, message));
         }
     }

@@ -24,11 +24,13 @@ use std::path::{Path, PathBuf};
 use audiocollab_core::analysis::findings::Severity;
 use audiocollab_core::analysis::timeline::FrameStats;
 use audiocollab_core::analysis::track::TrackAnalysis;
+use audiocollab_core::dsp::decibel::{db_to_power, power_to_db};
 use audiocollab_core::meter::stats::{BAND_COUNT, BAND_FLOOR_DB};
 
-use super::report::{clock, kind_name, severity_name, Lang};
+use super::report::{kind_name, severity_name, Lang};
 use audiocollab_core::analysis::stream::OFFLINE_BLOCK;
 use audiocollab_core::offline::decode::{AudioReader, DecodeError};
+use audiocollab_core::text::{clock, clock_tenths};
 
 /// Width of the image, pixels.
 pub const PLOT_WIDTH: usize = 1200;
@@ -248,8 +250,8 @@ fn title_line(img: &mut Image, analysis: &TrackAnalysis, title: &str, lang: Lang
     let level = |v: Option<f64>, unit: &str| v.map_or_else(|| format!("- {unit}"), |v| format!("{v:.1} {unit}"));
     let text = format!(
         "{title}  {}-{}  {}  TP {}",
-        clock(analysis.from_s),
-        clock(analysis.to_s),
+        clock_tenths(analysis.from_s, Lang::En),
+        clock_tenths(analysis.to_s, Lang::En),
         level(l.integrated_lufs, "LUFS"),
         level(l.true_peak_dbtp, "DBTP"),
     );
@@ -463,10 +465,10 @@ fn spectrogram(img: &mut Image, frames: &[FrameStats], plot_w: usize, time_of: &
                     .iter()
                     .map(|f| f.bands_db[b])
                     .filter(|db| db.is_finite() && *db > BAND_FLOOR_DB)
-                    .map(|db| 10f64.powf(f64::from(db) / 10.0))
+                    .map(|db| db_to_power(f64::from(db)))
                     .sum::<f64>()
                     / chosen.len() as f64;
-                *out = if power > 0.0 { (10.0 * power.log10()) as f32 } else { BAND_FLOOR_DB };
+                *out = if power > 0.0 { power_to_db(power) as f32 } else { BAND_FLOOR_DB };
             }
             Some(bands)
         })
@@ -533,13 +535,9 @@ fn time_axis(img: &mut Image, plot_w: usize, t0: f64, t1: f64, column_of: &dyn F
         for y in AXIS_TOP..AXIS_TOP + 6 {
             img.set(x, y, DIM);
         }
-        let label = if step < 1.0 {
-            clock(t)
-        } else {
-            // `clock` without its tenths: the ticks sit on whole seconds.
-            let c = clock(t);
-            c[..c.len() - 2].to_string()
-        };
+        // Tenths only when the ticks are closer than a second; the point in both languages,
+        // as in the report.
+        let label = if step < 1.0 { clock_tenths(t, Lang::En) } else { clock(t) };
         let w = label.chars().count() * advance(FONT_SCALE);
         let lx = x.saturating_sub(w / 2).clamp(4, PLOT_WIDTH - 4 - w);
         img.text(lx, AXIS_TOP + 10, &label, FONT_SCALE, TEXT);

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 
-use crate::report::clock_span;
 use audiocollab_core::analysis::sanitize::NonFinite;
+use audiocollab_core::dsp::decibel::gain_to_db;
+use audiocollab_core::lang::Lang;
 use audiocollab_core::offline::{self, RenderError, RenderFileError, WavFormat, RENDER_BLOCK, SAMPLE_RATE_RANGE};
 use audiocollab_core::spec::{Kind, ParamId, Settings, PARAMS};
+use audiocollab_core::text::clock_span_tenths;
 use audiocollab_core::untrusted::{excerpt, json_error};
 
 use crate::{print_stdout, warn_concealed, Failure, FileProgress, EXIT_INPUT, EXIT_OTHER, EXIT_OUTPUT};
@@ -265,7 +267,8 @@ const LISTED_PLACES: usize = 5;
 /// than a second apart are one place, as in the analysis's findings).
 fn non_finite_warning(path: &Path, found: &NonFinite) -> String {
     let spans = found.spans(1.0);
-    let mut places: Vec<String> = spans.iter().take(LISTED_PLACES).map(|s| clock_span(s.start_s, s.end_s)).collect();
+    let mut places: Vec<String> =
+        spans.iter().take(LISTED_PLACES).map(|s| clock_span_tenths(s.start_s, s.end_s, Lang::En)).collect();
     if spans.len() > LISTED_PLACES {
         places.push(format!("and {} more places", spans.len() - LISTED_PLACES));
     }
@@ -292,7 +295,7 @@ fn summary(args: &RenderArgs, rendered: &offline::RenderSummary, settings: &Sett
     let changed: Vec<String> =
         settings.changed().map(|(p, v)| format!("{}={}", p.spec().id, p.spec().format(v))).collect();
     let changed = if changed.is_empty() { "none (default settings)".to_string() } else { changed.join(", ") };
-    let peak = offline::gain_to_db(rendered.rendered.peak);
+    let peak = gain_to_db(f64::from(rendered.rendered.peak));
     let peak = if peak.is_finite() { format!("{peak:.2} dBFS") } else { "-inf dBFS (silence)".to_string() };
     format!(
         "rendered '{}' -> '{}': {:.2} s, {} Hz, {channels}, {}; changed: {changed}; output peak {peak}\n",

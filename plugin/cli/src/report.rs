@@ -3,7 +3,8 @@
 //!
 //! Conventions of the readable report:
 //! * Times are `m:ss.s` (`h:mm:ss.s` past an hour), tenths kept because clipping is located
-//!   to 0.1 s; ranges use an en dash, `2:34.0–2:51.2`.
+//!   to 0.1 s, truncated like every clock of the product ([`audiocollab_core::text`]: 105.96 s
+//!   is 1:45.9 here and 1:45 on a finding); ranges use an en dash, `2:34.0–2:51.2`.
 //! * Units as EBU R 128 writes them: LUFS, LU, dBTP, dBFS. Numbers keep the decimal point in
 //!   both languages (copy-pasteable, and what meters show).
 //! * A level that is `None` (silence, or a stretch too short to measure) is written as a dash
@@ -22,6 +23,7 @@ use audiocollab_core::analysis::findings::Finding;
 use audiocollab_core::analysis::targets::{self, Platform};
 use audiocollab_core::analysis::tonal::{Region, RegionBalance};
 use audiocollab_core::analysis::track::TrackAnalysis;
+use audiocollab_core::text::{clock_span_tenths, clock_tenths};
 
 /// Version of the JSON document's layout. Bumped when a field is renamed or removed or its
 /// meaning changes; adding a field does not bump it.
@@ -94,27 +96,9 @@ pub struct JsonError<'a> {
     pub message: &'a str,
 }
 
-/// `m:ss.s`, or `h:mm:ss.s` from an hour on; negative and non-finite times read `0:00.0`.
-pub fn clock(seconds: f64) -> String {
-    let tenths = if seconds.is_finite() && seconds > 0.0 { (seconds * 10.0).round() as u64 } else { 0 };
-    let (s, tenth) = (tenths / 10, tenths % 10);
-    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}.{tenth}")
-    } else {
-        format!("{m}:{s:02}.{tenth}")
-    }
-}
-
-/// `start–end` in [`clock`] form, or a single time when both read the same.
-pub fn clock_span(start: f64, end: f64) -> String {
-    let (a, b) = (clock(start), clock(end));
-    if a == b {
-        a
-    } else {
-        format!("{a}–{b}")
-    }
-}
+/// The report's times keep the decimal point in both languages, as its numbers do (see the
+/// module documentation): the English forms of [`audiocollab_core::text`]'s clocks.
+const POINT: Lang = Lang::En;
 
 /// Every label of the report in one language. Sentences with numbers are built in the
 /// functions below, one `match` per language.
@@ -273,7 +257,7 @@ pub fn text_report(path: &Path, decoder: &DecoderInfo, a: &TrackAnalysis, lang: 
         out,
         "{}\n  {}, {}, {} Hz, {channels}",
         path.display(),
-        clock(a.duration_s),
+        clock_tenths(a.duration_s, POINT),
         decoder.codec,
         a.sample_rate
     );
@@ -284,7 +268,14 @@ pub fn text_report(path: &Path, decoder: &DecoderInfo, a: &TrackAnalysis, lang: 
         let _ = writeln!(out, "  {} {}", decoder.non_finite_samples, l.non_finite);
     }
     if a.from_s > 0.0 || a.to_s < a.duration_s {
-        let _ = writeln!(out, "  {} {} ({} {})", l.segment, clock_span(a.from_s, a.to_s), l.of, clock(a.duration_s));
+        let _ = writeln!(
+            out,
+            "  {} {} ({} {})",
+            l.segment,
+            clock_span_tenths(a.from_s, a.to_s, POINT),
+            l.of,
+            clock_tenths(a.duration_s, POINT)
+        );
     }
     out.push('\n');
 
@@ -338,7 +329,7 @@ pub fn text_report(path: &Path, decoder: &DecoderInfo, a: &TrackAnalysis, lang: 
     }
     for s in &a.sections {
         let loud = s.loudness_lufs.map_or_else(|| l.silence.to_string(), |v| format!("{:.1} LUFS", tenths(v)));
-        let _ = writeln!(out, "  {:<4}{:<LABEL_WIDTH$}{loud}", s.label, clock_span(s.start_s, s.end_s));
+        let _ = writeln!(out, "  {:<4}{:<LABEL_WIDTH$}{loud}", s.label, clock_span_tenths(s.start_s, s.end_s, POINT));
     }
 
     let _ = writeln!(out);
@@ -598,7 +589,7 @@ fn findings_section(out: &mut String, findings: &[Finding], lang: Lang) {
         let _ = writeln!(
             out,
             "  {:<17}{:<10}{}{}{} ({} {})",
-            clock_span(f.start_s, f.end_s),
+            clock_span_tenths(f.start_s, f.end_s, POINT),
             severity_name(f.severity, lang),
             kind_name(f.kind, lang),
             lang.colon(),
@@ -636,17 +627,29 @@ mod tests {
     use super::*;
     use audiocollab_core::analysis::findings::{FindingKind, Severity};
 
+    /// The report's times are the product's one clock, with tenths and a point in both
+    /// languages: a finding at 105.96 s is at 1:45.9 here and at 1:45 on the finding itself.
     #[test]
-    fn clock_rounds_to_tenths_without_reaching_sixty() {
-        assert_eq!(clock(0.0), "0:00.0");
-        assert_eq!(clock(1.52), "0:01.5");
-        assert_eq!(clock(59.96), "1:00.0");
-        assert_eq!(clock(154.0), "2:34.0");
-        assert_eq!(clock(3725.25), "1:02:05.3");
-        assert_eq!(clock(f64::NAN), "0:00.0");
-        assert_eq!(clock(-3.0), "0:00.0");
-        assert_eq!(clock_span(154.0, 171.0), "2:34.0–2:51.0");
-        assert_eq!(clock_span(1.50, 1.52), "0:01.5");
+    fn report_times_are_the_one_clock_in_tenths_with_a_point() {
+        let a = Finding {
+            kind: FindingKind::Clipping,
+            severity: Severity::Problem,
+            start_s: 105.96,
+            end_s: 106.04,
+            value: 12.0,
+            threshold: 1.0,
+            unit: "samples".into(),
+            explanation_en: String::new(),
+            explanation_fr: String::new(),
+        };
+        for lang in [Lang::En, Lang::Fr] {
+            let mut out = String::new();
+            findings_section(&mut out, std::slice::from_ref(&a), lang);
+            assert!(out.contains("1:45.9–1:46.0 "), "{out}");
+        }
+        assert_eq!(audiocollab_core::text::clock(a.start_s), "1:45");
+        assert_eq!(clock_tenths(59.96, POINT), "0:59.9");
+        assert_eq!(clock_span_tenths(1.50, 1.52, POINT), "0:01.5");
     }
 
     #[test]

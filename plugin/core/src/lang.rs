@@ -77,23 +77,36 @@ pub fn detect(text: &str) -> Lang {
     guess(text).unwrap_or_default()
 }
 
-/// `text` with French decimal commas: a point between two digits becomes a comma ("-16.6
-/// LUFS" → "-16,6 LUFS"). For text written in French only.
-pub fn french_decimals(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| {
-            let between_digits =
-                i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
-            if c == '.' && between_digits {
-                ','
-            } else {
-                c
+/// Lower case, accents folded to ASCII (é → e, ç → c, …), runs of spaces and underscores made
+/// one space, typographic apostrophes made straight. "Largeur Stéréo" → "largeur stereo".
+pub fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.trim().chars().flat_map(char::to_lowercase) {
+        let c = match c {
+            'à' | 'â' | 'ä' | 'á' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' | 'í' => 'i',
+            'ô' | 'ö' | 'ó' => 'o',
+            'ù' | 'û' | 'ü' | 'ú' => 'u',
+            'ç' => 'c',
+            'ÿ' => 'y',
+            '’' | '`' | '´' => '\'',
+            '_' | '\t' | '\n' => ' ',
+            c => c,
+        };
+        if c == ' ' {
+            if !space && !out.is_empty() {
+                out.push(' ');
             }
-        })
-        .collect()
+            space = true;
+        } else {
+            out.push(c);
+            space = false;
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
 }
 
 #[cfg(test)]
@@ -129,41 +142,4 @@ mod tests {
         assert_eq!(guess(""), None);
         assert_eq!(detect("reverb"), Lang::En);
     }
-
-    #[test]
-    fn french_decimals_change_only_points_between_digits() {
-        assert_eq!(french_decimals("-16.6 LUFS, 2.0 dB. Fin. 1:45"), "-16,6 LUFS, 2,0 dB. Fin. 1:45");
-    }
-}
-
-/// Lower case, accents folded to ASCII (é → e, ç → c, …), runs of spaces and underscores made
-/// one space, typographic apostrophes made straight. "Largeur Stéréo" → "largeur stereo".
-pub fn normalise(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut space = false;
-    for c in text.trim().chars().flat_map(char::to_lowercase) {
-        let c = match c {
-            'à' | 'â' | 'ä' | 'á' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'î' | 'ï' | 'í' => 'i',
-            'ô' | 'ö' | 'ó' => 'o',
-            'ù' | 'û' | 'ü' | 'ú' => 'u',
-            'ç' => 'c',
-            'ÿ' => 'y',
-            '’' | '`' | '´' => '\'',
-            '_' | '\t' | '\n' => ' ',
-            c => c,
-        };
-        if c == ' ' {
-            if !space && !out.is_empty() {
-                out.push(' ');
-            }
-            space = true;
-        } else {
-            out.push(c);
-            space = false;
-        }
-    }
-    out.truncate(out.trim_end().len());
-    out
 }

@@ -9,6 +9,8 @@
 //! requests in flight at once (two plugin windows) can each pass the check; the overshoot is at
 //! most their estimates.
 
+use audiocollab_core::lang::Lang;
+use audiocollab_core::text::number;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -84,15 +86,15 @@ impl BudgetExceeded {
             ),
             Self::CostPerDay { limit, spent, estimate } => format!(
                 "This request (about ${}) would take today's spending past the ${} daily budget (${} spent; it resets at midnight). {tail}",
-                usd(estimate),
-                usd(limit),
-                usd(spent)
+                usd(estimate, Lang::En),
+                usd(limit, Lang::En),
+                usd(spent, Lang::En)
             ),
             Self::CostPerMonth { limit, spent, estimate } => format!(
                 "This request (about ${}) would take this month's spending past the ${} monthly budget (${} spent; it resets on the 1st). {tail}",
-                usd(estimate),
-                usd(limit),
-                usd(spent)
+                usd(estimate, Lang::En),
+                usd(limit, Lang::En),
+                usd(spent, Lang::En)
             ),
         }
     }
@@ -109,34 +111,26 @@ impl BudgetExceeded {
             ),
             Self::CostPerDay { limit, spent, estimate } => format!(
                 "Cette requête (environ {} $) dépasserait le budget quotidien de {} $ ({} $ déjà dépensés ; remise à zéro à minuit). {tail}",
-                usd_fr(estimate),
-                usd_fr(limit),
-                usd_fr(spent)
+                usd(estimate, Lang::Fr),
+                usd(limit, Lang::Fr),
+                usd(spent, Lang::Fr)
             ),
             Self::CostPerMonth { limit, spent, estimate } => format!(
                 "Cette requête (environ {} $) dépasserait le budget mensuel de {} $ ({} $ déjà dépensés ; remise à zéro le 1er du mois). {tail}",
-                usd_fr(estimate),
-                usd_fr(limit),
-                usd_fr(spent)
+                usd(estimate, Lang::Fr),
+                usd(limit, Lang::Fr),
+                usd(spent, Lang::Fr)
             ),
         }
     }
 }
 
 /// Dollars with cents when that is exact, else with four decimals: a request costs fractions
-/// of a cent, and a $0.004 cap must not read "$0.00".
-fn usd(value: f64) -> String {
+/// of a cent, and a $0.004 cap must not read "$0.00". A decimal comma in French.
+fn usd(value: f64, lang: Lang) -> String {
     let cents = value * 100.0;
-    if (cents - cents.round()).abs() < 1e-9 {
-        format!("{value:.2}")
-    } else {
-        format!("{value:.4}")
-    }
-}
-
-/// [`usd`] with the decimal comma a French reader expects.
-fn usd_fr(value: f64) -> String {
-    usd(value).replace('.', ",")
+    let decimals = if (cents - cents.round()).abs() < 1e-9 { 2 } else { 4 };
+    number(value, decimals, lang)
 }
 
 /// The counters, as stored. Day `YYYY-MM-DD` and month `YYYY-MM` in local time.

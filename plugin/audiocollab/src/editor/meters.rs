@@ -9,6 +9,8 @@
 use crate::bridge::Meters;
 use crate::live::LiveLevels;
 use audiocollab_core::analysis::targets::Platform;
+use audiocollab_core::dsp::decibel::gain_to_db;
+use audiocollab_core::text::clock;
 use egui::{pos2, Color32, Rect, RichText, Sense, Stroke, Ui, Vec2};
 
 /// Bottom of the peak scale, dBFS.
@@ -55,7 +57,7 @@ impl Default for Display {
 
 fn to_db(linear: f32) -> f32 {
     if linear > 0.0 {
-        (20.0 * linear.log10()).max(FLOOR_DB)
+        (gain_to_db(f64::from(linear)) as f32).max(FLOOR_DB)
     } else {
         FLOOR_DB
     }
@@ -174,12 +176,6 @@ impl Display {
         })
         .inner
     }
-}
-
-/// `m:ss` of a number of seconds.
-pub fn clock(seconds: f64) -> String {
-    let s = if seconds.is_finite() { seconds.max(0.0) as u64 } else { 0 };
-    format!("{}:{:02}", s / 60, s % 60)
 }
 
 fn bar_rect(ui: &mut Ui, height: f32) -> Rect {

@@ -26,6 +26,7 @@
 
 use audiocollab_core::analysis::targets::GenreTarget;
 use audiocollab_core::analysis::tonal::TonalBalance;
+use audiocollab_core::dsp::decibel::power_to_db;
 use audiocollab_core::dsp::eq;
 use audiocollab_core::meter::stats::{band_centre_hz, BAND_COUNT, BAND_NOMINAL_HZ};
 use audiocollab_core::spec::{audio_band_hz, Settings, EQ_GAIN_DB};
@@ -182,7 +183,7 @@ impl Analyser {
         let cumulative = &self.cumulative;
         for (level, &(lo, hi)) in self.target_db.iter_mut().zip(&self.edges) {
             let power = power_below(cumulative, hi) - power_below(cumulative, lo);
-            *level = if power > 0.0 { (10.0 * power.log10()) as f32 } else { FLOOR_DB }.max(FLOOR_DB);
+            *level = if power > 0.0 { power_to_db(power) as f32 } else { FLOOR_DB }.max(FLOOR_DB);
         }
     }
 

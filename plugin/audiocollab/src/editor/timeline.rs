@@ -6,9 +6,8 @@ use audiocollab_core::analysis::findings::kind_name;
 use audiocollab_core::analysis::findings::{Finding, Severity};
 use audiocollab_core::analysis::track::TrackAnalysis;
 use audiocollab_core::lang::Lang;
+use audiocollab_core::text::{clock, clock_span};
 use egui::{pos2, Color32, Rect, Sense, Stroke, Ui, Vec2};
-
-use super::meters::clock;
 
 /// Severity colours: information, warning, problem.
 pub fn severity_colour(severity: Severity) -> Color32 {
@@ -101,10 +100,9 @@ pub fn draw(ui: &mut Ui, analysis: Option<&TrackAnalysis>, length_s: f64, lang: 
             let t = t_of(p.x);
             match analysis.sections.iter().find(|s| s.start_s <= t && t < s.end_s) {
                 Some(s) => format!(
-                    "{}  {}-{}{}\nClick to ask the assistant about it",
+                    "{}  {}{}\nClick to ask the assistant about it",
                     s.label,
-                    clock(s.start_s),
-                    clock(s.end_s),
+                    clock_span(s.start_s, s.end_s),
                     s.loudness_lufs.map_or(String::new(), |l| format!(", {l:.1} LUFS"))
                 ),
                 None => clock(t),
@@ -136,10 +134,9 @@ pub fn describe(f: &Finding, lang: Lang) -> String {
         Lang::Fr => &f.explanation_fr,
     };
     format!(
-        "{} ({}-{}): {:.1} {} (threshold {:.1})\n{}",
+        "{} ({}): {:.1} {} (threshold {:.1})\n{}",
         kind_name(f.kind, lang),
-        clock(f.start_s),
-        clock(f.end_s),
+        clock_span(f.start_s, f.end_s),
         f.value,
         f.unit,
         f.threshold,

@@ -85,7 +85,10 @@
 use super::spectral::Features;
 use super::tempo;
 use super::timeline::{FrameStats, Timeline};
+use crate::dsp::decibel::db_to_power;
+use crate::lang::Lang;
 use crate::meter::stats::{band_centre_hz, BAND_COUNT};
+use crate::text;
 use serde::Serialize;
 
 /// Floor of an onset band's normaliser: a mean rise of `ln(1 + 1000·a)` of 0.3 per 10 ms frame
@@ -307,7 +310,7 @@ fn mean_band_power(frames: &[FrameStats]) -> ([f64; BAND_COUNT], f64) {
     let mut power = [0.0f64; BAND_COUNT];
     for f in frames {
         for (p, &b) in power.iter_mut().zip(&f.bands_db) {
-            *p += 10f64.powf(f64::from(b) / 10.0);
+            *p += db_to_power(f64::from(b));
         }
     }
     let n = frames.len().max(1) as f64;
@@ -397,14 +400,17 @@ pub fn describe(features: &Features, start_s: f64, timeline: &Timeline) -> Optio
     })
 }
 
-/// A number with a French decimal comma.
-fn fr(x: f64, decimals: usize) -> String {
-    format!("{x:.decimals$}").replace('.', ",").replace('-', "\u{2212}")
+/// A number in `lang` ([`text::number`]) with a typographic minus: the descriptions are prose.
+fn prose_number(x: f64, decimals: usize, lang: Lang) -> String {
+    text::number(x, decimals, lang).replace('-', "\u{2212}")
 }
 
-/// An English number with a typographic minus.
 fn en(x: f64, decimals: usize) -> String {
-    format!("{x:.decimals$}").replace('-', "\u{2212}")
+    prose_number(x, decimals, Lang::En)
+}
+
+fn fr(x: f64, decimals: usize) -> String {
+    prose_number(x, decimals, Lang::Fr)
 }
 
 fn describe_in_words(

@@ -212,7 +212,7 @@ mod tests {
         for i in 0..n {
             let t = i as f64 / sr;
             let db = levels[((t / 2.5) as usize) % levels.len()];
-            let a = 10f64.powf(db / 20.0);
+            let a = crate::dsp::decibel::db_to_gain(db);
             let x =
                 (2.0 * std::f64::consts::PI * 440.0 * t).sin() + 0.3 * (2.0 * std::f64::consts::PI * 3_100.0 * t).sin();
             l.push((a * x * 0.7) as f32);

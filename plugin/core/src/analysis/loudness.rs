@@ -19,6 +19,7 @@
 //!   blocks, as BS.1770-4 and Tech 3342 require; a measurement shorter than 400 ms has no
 //!   integrated loudness and one shorter than 3 s no LRA.
 
+use crate::dsp::decibel::{db_to_power, gain_to_db, power_to_db};
 use crate::meter::{bs1770_weights, Cell, ChannelLayout, LoudnessGrid, MeterError, CELL_SECONDS, MAX_CHANNELS};
 use std::ops::Range;
 
@@ -148,11 +149,11 @@ pub struct LoudnessAnalysis {
 }
 
 pub(super) fn lufs(mean_square: f64) -> Option<f64> {
-    (mean_square > 0.0 && mean_square.is_finite()).then(|| LOUDNESS_OFFSET_DB + 10.0 * mean_square.log10())
+    (mean_square > 0.0 && mean_square.is_finite()).then(|| LOUDNESS_OFFSET_DB + power_to_db(mean_square))
 }
 
 pub(super) fn db(amplitude: f64) -> Option<f64> {
-    (amplitude > 0.0 && amplitude.is_finite()).then(|| 20.0 * amplitude.log10())
+    (amplitude > 0.0 && amplitude.is_finite()).then(|| gain_to_db(amplitude))
 }
 
 impl LoudnessAnalysis {
@@ -349,7 +350,7 @@ impl LoudnessAnalysis {
 
 /// The absolute gate (−70 LUFS) as a mean square.
 pub(super) fn absolute_gate() -> f64 {
-    10f64.powf((ABSOLUTE_GATE_LUFS - LOUDNESS_OFFSET_DB) / 10.0)
+    db_to_power(ABSOLUTE_GATE_LUFS - LOUDNESS_OFFSET_DB)
 }
 
 /// Integrated loudness of gating-block mean squares (BS.1770-4 §2.3): absolute gate at
@@ -364,7 +365,7 @@ pub(super) fn gated_integrated(blocks: impl Iterator<Item = f64> + Clone) -> Opt
     if n == 0 {
         return None;
     }
-    let rel_gate = (sum / n as f64) * 10f64.powf(INTEGRATED_RELATIVE_GATE_LU / 10.0);
+    let rel_gate = (sum / n as f64) * db_to_power(INTEGRATED_RELATIVE_GATE_LU);
     let gate = abs_gate.max(rel_gate);
     let (mut sum, mut n) = (0.0, 0usize);
     for z in blocks.filter(|&z| z > gate) {
@@ -387,7 +388,7 @@ pub(super) fn gated_range(short_term: impl Iterator<Item = f64>) -> Option<f64> 
     if gated.is_empty() {
         return None;
     }
-    let rel_gate = gated.iter().sum::<f64>() / gated.len() as f64 * 10f64.powf(LRA_RELATIVE_GATE_LU / 10.0);
+    let rel_gate = gated.iter().sum::<f64>() / gated.len() as f64 * db_to_power(LRA_RELATIVE_GATE_LU);
     let mut levels: Vec<f64> = gated.into_iter().filter(|&z| z > rel_gate).filter_map(lufs).collect();
     if levels.is_empty() {
         return None;

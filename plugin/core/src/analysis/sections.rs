@@ -53,6 +53,7 @@ use super::character;
 use super::spectral::Features;
 use super::tempo;
 use super::timeline::Timeline;
+use crate::dsp::decibel::{db_to_power, power_to_db};
 use crate::meter::stats::{band_centre_hz, BAND_COUNT};
 use serde::Serialize;
 
@@ -128,7 +129,7 @@ struct Rows {
 }
 
 fn db(x: f64) -> f64 {
-    10.0 * x.max(1e-20).log10()
+    power_to_db(x.max(1e-20))
 }
 
 fn rows(features: &Features, start_s: f64, end_s: f64, timeline: &Timeline) -> Rows {
@@ -147,7 +148,7 @@ fn rows(features: &Features, start_s: f64, end_s: f64, timeline: &Timeline) -> R
         let mut shape = [0.0f64; SHAPE];
         for (&column, &b) in column_of.iter().zip(&f.bands_db) {
             if let Some(c) = column {
-                shape[c] += 10f64.powf(f64::from(b) / 10.0);
+                shape[c] += db_to_power(f64::from(b));
             }
         }
         for (c, p) in shape.iter().enumerate() {

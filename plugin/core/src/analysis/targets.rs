@@ -23,6 +23,7 @@
 //! K-weighting filter (pre-filter and RLB, BS.1770-4 Annex 1) at the band centre, taken at 48 kHz.
 
 use crate::dsp::biquad::Coefs;
+use crate::dsp::decibel::{db_to_power, power_to_db};
 use crate::meter::kweight::{rlb_coefs, shelf_coefs};
 use crate::meter::stats::{band_centre_hz, BAND_COUNT};
 use serde::{Deserialize, Serialize};
@@ -63,19 +64,18 @@ impl CurveModel {
     /// The unlevelled shape at `f` Hz, dB.
     pub fn shape_db(&self, f: f64) -> f64 {
         self.tilt_db_per_octave * (f / 1000.0).log2() + self.low_db / (1.0 + (f / self.low_hz).powi(2))
-            - 10.0 * (1.0 + (self.sub_hz / f).powi(4)).log10()
-            - 10.0 * (1.0 + (f / self.top_hz).powi(4)).log10()
+            - power_to_db(1.0 + (self.sub_hz / f).powi(4))
+            - power_to_db(1.0 + (f / self.top_hz).powi(4))
     }
 
     /// The 31 band levels relative to the integrated loudness, dB (levelled as the module
     /// documentation says).
     pub fn curve_db(&self) -> [f32; BAND_COUNT] {
         let (shelf, rlb) = (shelf_coefs(K_RATE), rlb_coefs(K_RATE));
-        let k_power = |f: f64| 10f64.powf((k_db(&shelf, f) + k_db(&rlb, f)) / 10.0);
+        let k_power = |f: f64| db_to_power(k_db(&shelf, f) + k_db(&rlb, f));
         let shape: Vec<f64> = (0..BAND_COUNT).map(|b| self.shape_db(band_centre_hz(b))).collect();
-        let weighted: f64 =
-            shape.iter().enumerate().map(|(b, s)| 10f64.powf(s / 10.0) * k_power(band_centre_hz(b))).sum();
-        let level = 0.691 - 10.0 * weighted.log10();
+        let weighted: f64 = shape.iter().enumerate().map(|(b, s)| db_to_power(*s) * k_power(band_centre_hz(b))).sum();
+        let level = 0.691 - power_to_db(weighted);
         let mut out = [0.0; BAND_COUNT];
         for (o, s) in out.iter_mut().zip(&shape) {
             *o = (s + level) as f32;
@@ -295,10 +295,10 @@ mod tests {
                 .enumerate()
                 .map(|(b, &l)| {
                     let f = band_centre_hz(b);
-                    10f64.powf((l as f64 + k_db(&shelf, f) + k_db(&rlb, f)) / 10.0)
+                    db_to_power(f64::from(l) + k_db(&shelf, f) + k_db(&rlb, f))
                 })
                 .sum();
-            let lufs = -0.691 + 10.0 * sum.log10();
+            let lufs = -0.691 + power_to_db(sum);
             assert!(lufs.abs() < 1e-6, "{}: {lufs}", g.id);
         }
     }

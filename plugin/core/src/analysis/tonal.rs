@@ -35,6 +35,7 @@
 
 use super::targets::GenreTarget;
 use super::timeline::FrameStats;
+use crate::dsp::decibel::{db_to_power, power_to_db};
 use crate::meter::stats::{BAND_COUNT, BAND_FLOOR_DB, BAND_NOMINAL_HZ, STATS_MAX_CHANNELS};
 use serde::Serialize;
 
@@ -158,7 +159,7 @@ impl BandPowers {
     /// Mean over the non-silent frames of `frames` (`channels` 1 or 2); `None` when all are
     /// silent.
     pub fn mean_of(frames: &[FrameStats], channels: usize) -> Option<Self> {
-        let silence = 10f64.powf(SILENCE_DB / 10.0);
+        let silence = db_to_power(SILENCE_DB);
         let mut sum = [0.0f64; BAND_COUNT];
         let mut n = 0usize;
         for f in frames {
@@ -185,7 +186,7 @@ impl BandPowers {
 
     /// Band power, dB re full scale.
     pub fn db(&self, b: usize) -> f64 {
-        10.0 * self.0[b].max(FLOOR_POWER).log10()
+        power_to_db(self.0[b].max(FLOOR_POWER))
     }
 
     /// Band power against the target, without the loudness: `db(b) − target_b`, dB.
@@ -212,9 +213,9 @@ impl BandPowers {
         let (mut p, mut t) = (0.0f64, 0.0f64);
         for b in bands.filter(|&b| self.is_measured(b)) {
             p += self.0[b];
-            t += 10f64.powf(target.bands_db[b] as f64 / 10.0);
+            t += db_to_power(f64::from(target.bands_db[b]));
         }
-        (t > 0.0).then(|| 10.0 * (p.max(FLOOR_POWER) / t).log10())
+        (t > 0.0).then(|| power_to_db(p.max(FLOOR_POWER) / t))
     }
 
     /// Balance of a group of bands: its power-weighted deviation minus the offset, dB (the
@@ -226,7 +227,7 @@ impl BandPowers {
 
 /// Band powers of one frame, linear, averaged over the channels (as the meter reports them).
 fn frame_band_powers(f: &FrameStats) -> [f64; BAND_COUNT] {
-    f.bands_db.map(|db| if db <= BAND_FLOOR_DB { 0.0 } else { 10f64.powf(db as f64 / 10.0) })
+    f.bands_db.map(|db| if db <= BAND_FLOOR_DB { 0.0 } else { db_to_power(f64::from(db)) })
 }
 
 /// Channels the frames were measured with: 2 when any frame has a right channel.

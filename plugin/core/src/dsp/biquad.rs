@@ -1,8 +1,14 @@
 //! Second-order sections: the designs of R. Bristow-Johnson's "Cookbook formulae for audio EQ
 //! biquad filter coefficients" (the RBJ cookbook, W3C Audio EQ Cookbook note), run in transposed
 //! direct form II with `f64` state, so low corners at high sample rates stay accurate.
+//!
+//! The shelves' and bell's `A = 10^(dB/40)` (the square root of the band's linear gain) is kept
+//! in the cookbook's own form rather than `db_to_gain(dB / 2)`: it is the cookbook's variable,
+//! and the chain's output stays bit for bit what it was.
 
 use std::f64::consts::PI;
+
+use super::decibel::power_to_db;
 
 /// Normalised coefficients (`a0 = 1`) of `H(z) = (b0 + b1 z⁻¹ + b2 z⁻²) / (1 + a1 z⁻¹ + a2 z⁻²)`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -119,7 +125,7 @@ impl Coefs {
         let num_im = -(self.b1 * s1 + self.b2 * s2);
         let den_re = 1.0 + self.a1 * c1 + self.a2 * c2;
         let den_im = -(self.a1 * s1 + self.a2 * s2);
-        10.0 * ((num_re * num_re + num_im * num_im) / (den_re * den_re + den_im * den_im)).log10()
+        power_to_db((num_re * num_re + num_im * num_im) / (den_re * den_re + den_im * den_im))
     }
 }
 
@@ -216,6 +222,7 @@ impl Biquad {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dsp::decibel::gain_to_db;
     use crate::dsp::measure::tone_amplitude;
 
     fn measured_db(coefs: Coefs, sample_rate: f64, freq: f64) -> f64 {
@@ -231,7 +238,7 @@ mod tests {
                 out.push(y as f64);
             }
         }
-        20.0 * (tone_amplitude(&out, sample_rate, freq) / 0.5).log10()
+        gain_to_db(tone_amplitude(&out, sample_rate, freq) / 0.5)
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! latency. It never allocates: all state is inline.
 
 use super::biquad::Biquad;
-use super::compressor::{db_to_gain, Compressor, CompressorParams};
+use super::compressor::{Compressor, CompressorParams};
+use super::decibel::db_to_gain;
 use super::deesser::Deesser;
 use super::eq::{band_coefs, high_pass_sections, BandKind};
 use super::smooth::{Glide, Ramp, CONTROL_INTERVAL};
@@ -42,13 +43,11 @@ struct Targets {
     hp_on: bool,
     hp_slope: usize,
     hp_freq: f64,
-    ls: [f64; 2],
-    b1: [f64; 3],
-    b2: [f64; 3],
-    hs: [f64; 2],
-    comp: [f64; 7],
+    /// Low shelf, bell 1, bell 2, high shelf: the order of [`Chain::bands`].
+    bands: [BandTargets; 4],
+    comp: Comp<f64>,
     comp_linked: bool,
-    deess: [f64; 3],
+    deess: Deess<f64>,
     pan: f64,
     width: f64,
     out_gain_db: f64,
@@ -65,27 +64,134 @@ impl Targets {
             hp_on: s.on(P::HpOn),
             hp_slope: s.get(P::HpSlope) as usize,
             hp_freq: log2(P::HpFreq),
-            ls: [log2(P::LowShelfFreq), on(P::LowShelfOn, P::LowShelfGain)],
-            b1: [log2(P::Bell1Freq), on(P::Bell1On, P::Bell1Gain), log2(P::Bell1Q)],
-            b2: [log2(P::Bell2Freq), on(P::Bell2On, P::Bell2Gain), log2(P::Bell2Q)],
-            hs: [log2(P::HighShelfFreq), on(P::HighShelfOn, P::HighShelfGain)],
-            comp: [
-                s.get(P::CompThreshold) as f64,
-                s.get(P::CompRatio) as f64,
-                s.get(P::CompAttack) as f64,
-                s.get(P::CompRelease) as f64,
-                s.get(P::CompKnee) as f64,
-                s.get(P::CompMakeup) as f64,
-                on(P::CompOn, P::CompMix),
+            bands: [
+                // A shelf has no Q: its q glide sits at 0 and is never read.
+                BandTargets {
+                    freq_log2: log2(P::LowShelfFreq),
+                    gain_db: on(P::LowShelfOn, P::LowShelfGain),
+                    q_log2: 0.0,
+                },
+                BandTargets {
+                    freq_log2: log2(P::Bell1Freq),
+                    gain_db: on(P::Bell1On, P::Bell1Gain),
+                    q_log2: log2(P::Bell1Q),
+                },
+                BandTargets {
+                    freq_log2: log2(P::Bell2Freq),
+                    gain_db: on(P::Bell2On, P::Bell2Gain),
+                    q_log2: log2(P::Bell2Q),
+                },
+                BandTargets {
+                    freq_log2: log2(P::HighShelfFreq),
+                    gain_db: on(P::HighShelfOn, P::HighShelfGain),
+                    q_log2: 0.0,
+                },
             ],
+            comp: Comp {
+                threshold_db: s.get(P::CompThreshold) as f64,
+                ratio: s.get(P::CompRatio) as f64,
+                attack_ms: s.get(P::CompAttack) as f64,
+                release_ms: s.get(P::CompRelease) as f64,
+                knee_db: s.get(P::CompKnee) as f64,
+                makeup_db: s.get(P::CompMakeup) as f64,
+                mix: on(P::CompOn, P::CompMix),
+            },
             comp_linked: s.on(P::CompLink),
-            deess: [log2(P::DeessFreq), s.get(P::DeessThreshold) as f64, on(P::DeessOn, P::DeessRange)],
+            deess: Deess {
+                freq_log2: log2(P::DeessFreq),
+                threshold_db: s.get(P::DeessThreshold) as f64,
+                range_db: on(P::DeessOn, P::DeessRange),
+            },
             pan: s.get(P::Pan) as f64,
             width: s.get(P::Width) as f64,
             out_gain_db: s.get(P::OutputGain) as f64,
             mute: if s.on(P::Mute) { 0.0 } else { 1.0 },
             bypass: if s.on(P::Bypass) { 1.0 } else { 0.0 },
         }
+    }
+}
+
+/// One EQ band's targets.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct BandTargets {
+    freq_log2: f64,
+    /// 0 when the band is switched off.
+    gain_db: f64,
+    q_log2: f64,
+}
+
+/// The compressor's continuous settings by name: their targets (`Comp<f64>`, in each glide's
+/// domain) and their glides (`Comp<Glide>`). Named fields, not an array: nothing can read the
+/// makeup where it meant the mix.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Comp<T> {
+    threshold_db: T,
+    ratio: T,
+    attack_ms: T,
+    release_ms: T,
+    knee_db: T,
+    makeup_db: T,
+    /// Dry/wet, 0..1; 0 when the compressor is switched off.
+    mix: T,
+}
+
+impl Comp<Glide> {
+    fn new(sample_rate: f32) -> Self {
+        let g = |p| glide(p, sample_rate);
+        Self {
+            threshold_db: g(P::CompThreshold),
+            ratio: g(P::CompRatio),
+            attack_ms: g(P::CompAttack),
+            release_ms: g(P::CompRelease),
+            knee_db: g(P::CompKnee),
+            makeup_db: g(P::CompMakeup),
+            mix: g(P::CompMix),
+        }
+    }
+
+    /// `f` on each glide with its target: the one place that pairs the fields.
+    fn each(&mut self, t: &Comp<f64>, mut f: impl FnMut(&mut Glide, f64)) {
+        f(&mut self.threshold_db, t.threshold_db);
+        f(&mut self.ratio, t.ratio);
+        f(&mut self.attack_ms, t.attack_ms);
+        f(&mut self.release_ms, t.release_ms);
+        f(&mut self.knee_db, t.knee_db);
+        f(&mut self.makeup_db, t.makeup_db);
+        f(&mut self.mix, t.mix);
+    }
+
+    fn params(&self, linked: bool) -> CompressorParams {
+        CompressorParams {
+            threshold_db: self.threshold_db.value(),
+            ratio: self.ratio.value(),
+            attack_ms: self.attack_ms.value(),
+            release_ms: self.release_ms.value(),
+            knee_db: self.knee_db.value(),
+            linked,
+        }
+    }
+}
+
+/// The de-esser's settings by name, as [`Comp`] is for the compressor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Deess<T> {
+    freq_log2: T,
+    threshold_db: T,
+    /// Most reduction, dB; 0 when the de-esser is switched off.
+    range_db: T,
+}
+
+impl Deess<Glide> {
+    fn new(sample_rate: f32) -> Self {
+        let g = |p| glide(p, sample_rate);
+        Self { freq_log2: g(P::DeessFreq), threshold_db: g(P::DeessThreshold), range_db: g(P::DeessRange) }
+    }
+
+    /// `f` on each glide with its target.
+    fn each(&mut self, t: &Deess<f64>, mut f: impl FnMut(&mut Glide, f64)) {
+        f(&mut self.freq_log2, t.freq_log2);
+        f(&mut self.threshold_db, t.threshold_db);
+        f(&mut self.range_db, t.range_db);
     }
 }
 
@@ -112,16 +218,16 @@ impl Band {
         }
     }
 
-    fn set_targets(&mut self, freq_log2: f64, gain_db: f64, q_log2: f64) {
-        self.freq.set_target(freq_log2);
-        self.gain.set_target(gain_db);
-        self.q.set_target(q_log2);
+    fn set_targets(&mut self, t: BandTargets) {
+        self.freq.set_target(t.freq_log2);
+        self.gain.set_target(t.gain_db);
+        self.q.set_target(t.q_log2);
     }
 
-    fn reset(&mut self, freq_log2: f64, gain_db: f64, q_log2: f64, sample_rate: f64) {
-        self.freq.reset(freq_log2);
-        self.gain.reset(gain_db);
-        self.q.reset(q_log2);
+    fn reset(&mut self, t: BandTargets, sample_rate: f64) {
+        self.freq.reset(t.freq_log2);
+        self.gain.reset(t.gain_db);
+        self.q.reset(t.q_log2);
         self.filter.reset();
         self.update(sample_rate);
     }
@@ -172,11 +278,12 @@ pub struct Chain {
     /// Slope the high-pass is running at; a new slope waits until the section has faded out.
     hp_slope: usize,
     hp: [Biquad; 2],
+    /// Low shelf, bell 1, bell 2, high shelf, in signal order.
     bands: [Band; 4],
-    comp_glides: [Glide; 7],
+    comp_glides: Comp<Glide>,
     compressor: Compressor,
     comp_linked: bool,
-    deess_glides: [Glide; 3],
+    deess_glides: Deess<Glide>,
     deesser: Deesser,
     pan: Glide,
     width: Glide,
@@ -201,9 +308,6 @@ pub struct Chain {
     /// Times the chain met a non-finite internal value and reset itself.
     recoveries: u64,
 }
-
-const COMP_IDS: [P; 7] =
-    [P::CompThreshold, P::CompRatio, P::CompAttack, P::CompRelease, P::CompKnee, P::CompMakeup, P::CompMix];
 
 impl Chain {
     /// A chain for `sample_rate`, at the default settings. Call [`Chain::reset`] with the real
@@ -233,10 +337,10 @@ impl Chain {
                 Band::new(BandKind::Bell, P::Bell2Freq, P::Bell2Gain, Some(P::Bell2Q), sr),
                 Band::new(BandKind::HighShelf, P::HighShelfFreq, P::HighShelfGain, None, sr),
             ],
-            comp_glides: COMP_IDS.map(|p| glide(p, sr)),
+            comp_glides: Comp::new(sr),
             compressor: Compressor::new(sr as f64, comp_params),
             comp_linked: true,
-            deess_glides: [glide(P::DeessFreq, sr), glide(P::DeessThreshold, sr), glide(P::DeessRange, sr)],
+            deess_glides: Deess::new(sr),
             deesser: Deesser::new(sr as f64),
             pan: glide(P::Pan, sr),
             width: glide(P::Width, sr),
@@ -277,17 +381,11 @@ impl Chain {
         self.hp_freq.reset(t.hp_freq);
         self.hp_slope = t.hp_slope;
         self.hp_level.reset(if t.hp_on { 1.0 } else { 0.0 });
-        let [ls, b1, b2, hs] = &mut self.bands;
-        ls.reset(t.ls[0], t.ls[1], 0.0, sr);
-        b1.reset(t.b1[0], t.b1[1], t.b1[2], sr);
-        b2.reset(t.b2[0], t.b2[1], t.b2[2], sr);
-        hs.reset(t.hs[0], t.hs[1], 0.0, sr);
-        for (g, v) in self.comp_glides.iter_mut().zip(t.comp) {
-            g.reset(v);
+        for (band, targets) in self.bands.iter_mut().zip(t.bands) {
+            band.reset(targets, sr);
         }
-        for (g, v) in self.deess_glides.iter_mut().zip(t.deess) {
-            g.reset(v);
-        }
+        self.comp_glides.each(&t.comp, |g, v| g.reset(v));
+        self.deess_glides.each(&t.deess, |g, v| g.reset(v));
         self.pan.reset(t.pan);
         self.width.reset(t.width);
         self.out_gain.reset(t.out_gain_db);
@@ -301,8 +399,8 @@ impl Chain {
         self.update_active();
         self.in_ramp.reset(db_to_gain(t.in_gain_db));
         self.hp_ramp.reset(self.hp_level.value());
-        self.mix_ramp.reset(self.comp_glides[6].value());
-        self.makeup_ramp.reset(db_to_gain(self.comp_glides[5].value()));
+        self.mix_ramp.reset(self.comp_glides.mix.value());
+        self.makeup_ramp.reset(db_to_gain(self.comp_glides.makeup_db.value()));
         let (l, r) = pan_gains(t.pan);
         self.pan_l_ramp.reset(l);
         self.pan_r_ramp.reset(r);
@@ -371,21 +469,17 @@ impl Chain {
     }
 
     fn update_compressor(&mut self) {
-        let g = &self.comp_glides;
-        let params = CompressorParams {
-            threshold_db: g[0].value(),
-            ratio: g[1].value(),
-            attack_ms: g[2].value(),
-            release_ms: g[3].value(),
-            knee_db: g[4].value(),
-            linked: self.comp_linked,
-        };
-        self.compressor.set_params(self.sample_rate, params);
+        self.compressor.set_params(self.sample_rate, self.comp_glides.params(self.comp_linked));
     }
 
     fn update_deesser(&mut self) {
         let g = &self.deess_glides;
-        self.deesser.set_params(self.sample_rate, g[0].value().exp2(), g[1].value(), g[2].value());
+        self.deesser.set_params(
+            self.sample_rate,
+            g.freq_log2.value().exp2(),
+            g.threshold_db.value(),
+            g.range_db.value(),
+        );
     }
 
     fn update_active(&mut self) {
@@ -394,8 +488,8 @@ impl Chain {
         self.active = Active {
             hp: !self.hp_level.is_at(0.0),
             hp_sections: if self.hp_slope == 0 { 1 } else { 2 },
-            deess: !self.deess_glides[2].is_at(0.0),
-            comp: !self.comp_glides[6].is_at(0.0),
+            deess: !self.deess_glides.range_db.is_at(0.0),
+            comp: !self.comp_glides.mix.is_at(0.0),
             bypassed,
         };
         if bypassed && !was.bypassed {
@@ -449,33 +543,29 @@ impl Chain {
         }
         self.hp_ramp.retarget(self.hp_level.value());
 
-        let [ls, b1, b2, hs] = &mut self.bands;
-        ls.set_targets(t.ls[0], t.ls[1], 0.0);
-        b1.set_targets(t.b1[0], t.b1[1], t.b1[2]);
-        b2.set_targets(t.b2[0], t.b2[1], t.b2[2]);
-        hs.set_targets(t.hs[0], t.hs[1], 0.0);
-        for band in &mut self.bands {
+        for (band, targets) in self.bands.iter_mut().zip(t.bands) {
+            band.set_targets(targets);
             moved |= band.tick(sr);
         }
 
         let mut comp_moved = self.comp_linked != t.comp_linked;
         self.comp_linked = t.comp_linked;
-        for (g, v) in self.comp_glides.iter_mut().zip(t.comp) {
+        self.comp_glides.each(&t.comp, |g, v| {
             g.set_target(v);
             comp_moved |= g.tick();
-        }
+        });
         if comp_moved {
             moved = true;
             self.update_compressor();
         }
-        self.mix_ramp.retarget(self.comp_glides[6].value());
-        self.makeup_ramp.retarget(db_to_gain(self.comp_glides[5].value()));
+        self.mix_ramp.retarget(self.comp_glides.mix.value());
+        self.makeup_ramp.retarget(db_to_gain(self.comp_glides.makeup_db.value()));
 
         let mut deess_moved = false;
-        for (g, v) in self.deess_glides.iter_mut().zip(t.deess) {
+        self.deess_glides.each(&t.deess, |g, v| {
             g.set_target(v);
             deess_moved |= g.tick();
-        }
+        });
         if deess_moved {
             moved = true;
             self.update_deesser();

@@ -3,7 +3,7 @@
 //! Massberg & Reiss, "Digital Dynamic Range Compressor Design — A Tutorial and Analysis",
 //! JAES 60(6), 2012 (eq. 4 for the knee, eq. 17 for the ballistics).
 
-use super::fastmath;
+use super::decibel::{db_to_gain, fast_db_to_gain, fast_gain_to_db};
 
 /// Levels below this (−160 dBFS) count as silence for the detector.
 const SILENCE: f64 = 1e-8;
@@ -78,7 +78,7 @@ impl Compressor {
     /// Updates the parameters (called at most once per control tick).
     pub fn set_params(&mut self, sample_rate: f64, p: CompressorParams) {
         self.params = p;
-        self.knee_start_lin = 10f64.powf((p.threshold_db - p.knee_db / 2.0) / 20.0);
+        self.knee_start_lin = db_to_gain(p.threshold_db - p.knee_db / 2.0);
         self.slope = 1.0 - 1.0 / p.ratio;
         self.knee_coef = if p.knee_db > 0.0 { self.slope / (2.0 * p.knee_db) } else { 0.0 };
         // One-pole coefficient for a time constant τ: exp(−1 / (τ·fs)).
@@ -108,7 +108,7 @@ impl Compressor {
         }
         // `gain_reduction_db` with its divisions precomputed.
         let p = &self.params;
-        let over = fastmath::gain_to_db(peak.max(SILENCE)) - p.threshold_db;
+        let over = fast_gain_to_db(peak.max(SILENCE)) - p.threshold_db;
         if 2.0 * over < p.knee_db {
             let x = (over + 0.5 * p.knee_db).max(0.0);
             self.knee_coef * x * x
@@ -167,7 +167,7 @@ impl Compressor {
         for (g, frame_gr) in gains.iter_mut().zip(&gr[..n]) {
             for ch in 0..N {
                 let r = frame_gr[if linked { 0 } else { ch }];
-                g[ch] = if r == 0.0 { 1.0 } else { fastmath::db_to_gain(-r) };
+                g[ch] = if r == 0.0 { 1.0 } else { fast_db_to_gain(-r) };
             }
         }
     }
@@ -192,16 +192,10 @@ pub fn ballistics(y: f64, target: f64, attack_coef: f64, release_coef: f64) -> f
     }
 }
 
-/// dB to linear amplitude.
-#[inline(always)]
-pub fn db_to_gain(db: f64) -> f64 {
-    // 10^(dB/20) = e^(dB · ln10 / 20)
-    (db * (std::f64::consts::LN_10 / 20.0)).exp()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dsp::decibel::gain_to_db;
 
     fn params(threshold_db: f64, ratio: f64, knee_db: f64, attack_ms: f64, release_ms: f64) -> CompressorParams {
         CompressorParams { threshold_db, ratio, knee_db, attack_ms, release_ms, linked: true }
@@ -264,7 +258,7 @@ mod tests {
             c.gains::<2>(&[[1.0, 0.01]; 16], &mut g);
         }
         let g = g[15];
-        assert!((20.0 * g[0].log10() + 15.0).abs() < 1e-4, "{g:?}");
+        assert!((gain_to_db(g[0]) + 15.0).abs() < 1e-4, "{g:?}");
         assert_eq!(g[1], 1.0);
     }
 }

@@ -11,9 +11,8 @@
 
 use super::biquad::{Biquad, Coefs, BUTTERWORTH_Q};
 
-use super::compressor::db_to_gain;
 use super::compressor::{ballistics, MAX_BLOCK};
-use super::fastmath;
+use super::decibel::{db_to_gain, fast_db_to_gain, fast_gain_to_db};
 
 /// Detector attack: fast enough to catch the onset of an "s" (≈ 5 ms long).
 const ATTACK_MS: f64 = 0.5;
@@ -107,7 +106,7 @@ impl Deesser {
             *l = if *l <= self.threshold_lin {
                 0.0
             } else {
-                (fastmath::gain_to_db(l.max(SILENCE)) - self.threshold_db).min(self.max_reduction_db)
+                (fast_gain_to_db(l.max(SILENCE)) - self.threshold_db).min(self.max_reduction_db)
             };
         }
         // `level` now holds the target reduction; the recurrence turns it into the envelope.
@@ -117,7 +116,7 @@ impl Deesser {
         }
         for i in 0..n {
             if level[i] > 0.0 {
-                let cut = 1.0 - fastmath::db_to_gain(-level[i]);
+                let cut = 1.0 - fast_db_to_gain(-level[i]);
                 for ch in 0..N {
                     frames[i][ch] -= cut * band[i][ch];
                 }
@@ -129,6 +128,7 @@ impl Deesser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dsp::decibel::gain_to_db;
     use crate::dsp::measure::tone_amplitude;
     use std::f64::consts::PI;
 
@@ -145,7 +145,7 @@ mod tests {
                 out.push(f[0][0]);
             }
         }
-        (20.0 * (tone_amplitude(&out, sr, freq) / amp).log10(), d.reduction_db())
+        (gain_to_db(tone_amplitude(&out, sr, freq) / amp), d.reduction_db())
     }
 
     #[test]

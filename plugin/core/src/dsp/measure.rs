@@ -2,6 +2,8 @@
 
 use std::f64::consts::PI;
 
+use super::decibel::{gain_to_db, power_to_db};
+
 /// Amplitude of the `freq_hz` sinusoid in `y` (Hann-windowed single-bin DFT). Accurate to a
 /// few thousandths of a dB when `y` spans many periods.
 pub fn tone_amplitude(y: &[f64], sample_rate: f64, freq_hz: f64) -> f64 {
@@ -20,7 +22,7 @@ pub fn tone_amplitude(y: &[f64], sample_rate: f64, freq_hz: f64) -> f64 {
 /// Largest absolute sample, in dBFS (−inf for silence).
 pub fn peak_dbfs(y: &[f32]) -> f64 {
     let peak = y.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    20.0 * (peak as f64).log10()
+    gain_to_db(f64::from(peak))
 }
 
 /// RMS level, in dBFS (a full-scale sine reads −3.01).
@@ -29,5 +31,5 @@ pub fn rms_dbfs(y: &[f32]) -> f64 {
         return f64::NEG_INFINITY;
     }
     let ms = y.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / y.len() as f64;
-    10.0 * ms.log10()
+    power_to_db(ms)
 }

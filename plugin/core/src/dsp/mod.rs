@@ -5,6 +5,7 @@
 pub mod biquad;
 pub mod chain;
 pub mod compressor;
+pub mod decibel;
 pub mod deesser;
 pub mod eq;
 pub mod fastmath;

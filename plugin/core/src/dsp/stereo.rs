@@ -44,7 +44,7 @@ mod tests {
         assert!(l.abs() < 1e-12 && (r - SQRT_2).abs() < 1e-12);
         // Half left: −3 dB law between the sides, left louder by 20·log10(tan(3π/8)) = 7.66 dB.
         let (l, r) = pan_gains(-0.5);
-        assert!((20.0 * (l / r).log10() - 7.6555).abs() < 1e-3);
+        assert!((crate::dsp::decibel::gain_to_db(l / r) - 7.6555).abs() < 1e-3);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! read −3.01 LKFS per channel at every rate.
 
 use crate::dsp::biquad::Coefs;
+use crate::dsp::decibel::db_to_gain;
 use std::f64::consts::PI;
 
 /// Shelf centre frequency of the analog prototype, in Hz.
@@ -48,7 +49,7 @@ pub const BS1770_RLB_48K: Coefs =
 /// The pre-filter (high shelf) coefficients at `sample_rate` Hz.
 pub fn shelf_coefs(sample_rate: f64) -> Coefs {
     let k = (PI * SHELF_F0 / sample_rate).tan();
-    let vh = 10f64.powf(SHELF_GAIN_DB / 20.0);
+    let vh = db_to_gain(SHELF_GAIN_DB);
     let vb = vh.powf(SHELF_VB_EXP);
     let a0 = 1.0 + k / SHELF_Q + k * k;
     Coefs {
@@ -229,7 +230,7 @@ mod tests {
                     (0..2 * n).map(|i| (0.5 * (2.0 * std::f64::consts::PI * f * i as f64 / sr).sin()) as f32).collect();
                 k.energies([&x[..n]]);
                 let ([ke], [e]) = k.energies([&x[n..]]);
-                let db = 10.0 * (ke / e).log10();
+                let db = crate::dsp::decibel::power_to_db(ke / e);
                 assert!((db - analytic(f)).abs() < 0.01, "{sr} Hz at {f} Hz: {db:.4} vs {:.4}", analytic(f));
                 // Two slots give the same as one.
                 let mut pair = KWeighting::new(sr);

@@ -40,6 +40,7 @@
 
 use super::loudness_grid::{Cell, LoudnessGrid, MeterError, MAX_CHANNELS};
 use super::true_peak::BLOCK;
+use crate::dsp::decibel::power_to_db;
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 use std::sync::Arc;
@@ -730,7 +731,7 @@ impl StatsMeter {
         for (o, &sum) in out.iter_mut().zip(&self.band_power) {
             let e = sum / count;
             if e > 0.0 {
-                *o = ((10.0 * e.log10()) as f32).max(BAND_FLOOR_DB);
+                *o = (power_to_db(e) as f32).max(BAND_FLOOR_DB);
             }
         }
         self.last_bands = out;

@@ -365,7 +365,7 @@ mod tests {
             (0..(sr as usize / 10)).map(|n| (2.0 * PI * freq * n as f64 / sr + phase).sin() as f32).collect();
         // Skip the run-in (the window filling from silence).
         tp.peak(&ip, &x[..2 * TAPS_PER_PHASE], 0.0);
-        20.0 * (tp.peak(&ip, &x[2 * TAPS_PER_PHASE..], 0.0).true_peak as f64).log10()
+        crate::dsp::decibel::gain_to_db(f64::from(tp.peak(&ip, &x[2 * TAPS_PER_PHASE..], 0.0).true_peak))
     }
 
     #[test]

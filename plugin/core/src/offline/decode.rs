@@ -933,10 +933,10 @@ fn seconds(frames: u64, sample_rate: u32) -> f64 {
     }
 }
 
-/// `m:ss.mmm`, the way editors show positions, so the user can find the damage.
+/// Where `frame` is, `m:ss.mmm` ([`crate::text::clock_millis`]), so the user can find the
+/// damage in an editor.
 fn timestamp(frame: u64, sample_rate: u32) -> String {
-    let s = seconds(frame, sample_rate);
-    format!("{}:{:06.3}", (s / 60.0).floor() as u64, s % 60.0)
+    crate::text::clock_millis(seconds(frame, sample_rate))
 }
 
 #[cfg(test)]
@@ -947,6 +947,9 @@ mod tests {
     fn timestamps_read_like_an_editor() {
         assert_eq!(timestamp(48_000 * 75 + 24_000, 48_000), "1:15.500");
         assert_eq!(timestamp(0, 44_100), "0:00.000");
+        // Truncated, not rounded: the last frame of a minute is still in it.
+        assert_eq!(timestamp(48_000 * 60 - 1, 48_000), "0:59.999");
+        assert_eq!(timestamp(48_000 * 3600, 48_000), "1:00:00.000");
     }
 
     #[test]

@@ -65,11 +65,6 @@ impl AudioBuffer {
 
     /// [`AudioBuffer::peak`] in dBFS; `-inf` for digital silence.
     pub fn peak_dbfs(&self) -> f32 {
-        gain_to_db(self.peak())
+        crate::dsp::decibel::gain_to_db(f64::from(self.peak())) as f32
     }
-}
-
-/// Linear gain to decibels; `-inf` for 0.
-pub fn gain_to_db(gain: f32) -> f32 {
-    20.0 * gain.log10()
 }

@@ -28,6 +28,7 @@ use super::text::{clock, num, signed, span as span_text};
 use super::{amp_db, power_db, Finding, FindingKind, Scope, Severity};
 use crate::analysis::timeline::FrameStats;
 use crate::analysis::tonal::BandPowers;
+use crate::dsp::decibel::{db_to_gain, db_to_power};
 use crate::meter::CELL_SECONDS;
 
 /// DC window, frames (5 s).
@@ -154,7 +155,7 @@ fn noise(scope: &Scope, out: &mut Vec<Finding>) {
         return;
     };
     let channels = scope.channels;
-    let quiet_max = active * 10f64.powf(-GAP_BELOW_DB / 10.0);
+    let quiet_max = active * db_to_power(-GAP_BELOW_DB);
     let quiet = scope.frames.iter().filter(|f| (DIGITAL_SILENCE_MS..quiet_max).contains(&f.mean_square(channels)));
     for gap in join(quiet.map(|f| (f.start_s, f.end_s())), 1e-6, GAP_MIN_S) {
         let frames = scope.frames_in(gap.start, gap.end);
@@ -209,7 +210,7 @@ fn noise(scope: &Scope, out: &mut Vec<Finding>) {
 }
 
 fn silence(scope: &Scope, out: &mut Vec<Finding>) {
-    let limit = 10f64.powf(SILENCE_PEAK_DBFS / 20.0) as f32;
+    let limit = db_to_gain(SILENCE_PEAK_DBFS) as f32;
     let cells = &scope.cells;
     let at_start = scope.t0 <= CELL_SECONDS;
     let at_end = scope.t1 >= scope.timeline.duration_s() - CELL_SECONDS;

@@ -35,6 +35,7 @@ pub use text::{kind_name, severity_name};
 use super::loudness::LoudnessReport;
 use super::targets::{GenreTarget, Platform};
 use super::timeline::{CellPeak, FrameStats, Timeline};
+use crate::dsp::decibel::{db_to_power, gain_to_db, power_to_db};
 use serde::Serialize;
 
 /// What kind of problem.
@@ -211,7 +212,7 @@ impl<'a> Scope<'a> {
         let cells: Vec<CellPeak> =
             timeline.cell_peaks().filter(|c| c.start_s >= t0 - eps && c.start_s < t1 - eps).collect();
         let channels = timeline.channels();
-        let silence = 10f64.powf(super::tonal::SILENCE_DB / 10.0);
+        let silence = db_to_power(super::tonal::SILENCE_DB);
         let (sum, n) = frames
             .iter()
             .map(|f| f.mean_square(channels))
@@ -244,10 +245,10 @@ impl<'a> Scope<'a> {
 
 /// Level in dB of a power ratio or mean square, floored at −200 dB so no −∞ or NaN escapes.
 fn power_db(x: f64) -> f64 {
-    10.0 * x.max(1e-20).log10()
+    power_to_db(x.max(1e-20))
 }
 
 /// Level in dB of an amplitude ratio, floored at −200 dB.
 fn amp_db(x: f64) -> f64 {
-    20.0 * x.max(1e-10).log10()
+    gain_to_db(x.max(1e-10))
 }

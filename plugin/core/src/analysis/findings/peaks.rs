@@ -16,6 +16,7 @@ use super::spans::{join, Span};
 use super::text::{clock, clock_tenths, num, plural, signed, when};
 use super::{amp_db, Context, Finding, FindingKind, Scope, Severity};
 use crate::analysis::timeline::CellPeak;
+use crate::dsp::decibel::db_to_gain;
 use crate::meter::stats::CLIP_LEVEL;
 use crate::meter::CELL_SECONDS;
 
@@ -118,7 +119,7 @@ fn overs(cells: &[CellPeak], event: Span) -> Finding {
 
 fn ceiling(scope: &Scope, ctx: &Context) -> Option<Finding> {
     let limit_db = ctx.platform.true_peak_dbtp;
-    let limit = 10f64.powf(limit_db / 20.0);
+    let limit = db_to_gain(limit_db);
     let over: Vec<&CellPeak> = scope.cells.iter().filter(|c| c.true_peak as f64 > limit).collect();
     let (first, last) = (over.first()?, over.last()?);
     let loudest = over.iter().max_by(|a, b| a.true_peak.total_cmp(&b.true_peak))?;

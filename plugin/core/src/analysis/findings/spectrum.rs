@@ -15,6 +15,7 @@ use super::spans::{flagged, join, windows, Span};
 use super::text::{signed, span as span_text};
 use super::{Context, Finding, FindingKind, Scope, Severity};
 use crate::analysis::tonal::BandPowers;
+use crate::dsp::decibel::db_to_power;
 
 /// Analysis window, frames: 1 s, long enough to steady the band powers of the 40 Hz bands
 /// (about 10 Hz wide), short enough to place a change within half a second.
@@ -124,7 +125,7 @@ pub(super) fn detect(scope: &Scope, ctx: &Context, out: &mut Vec<Finding>) {
     let Some(active) = scope.active_ms else {
         return;
     };
-    let gate = active * 10f64.powf(-GATE_DB / 10.0);
+    let gate = active * db_to_power(-GATE_DB);
     let channels = scope.channels;
     // The band powers of each window, once for every group; `None` for a window under the gate.
     let powers = windows(scope.frames, WINDOW_FRAMES, |w| {

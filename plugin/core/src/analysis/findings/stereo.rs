@@ -17,6 +17,7 @@ use super::spans::{flagged, join, windows, Span};
 use super::text::{num, span as span_text};
 use super::{power_db, Finding, FindingKind, Scope, Severity};
 use crate::analysis::timeline::FrameStats;
+use crate::dsp::decibel::db_to_power;
 
 /// Window, frames (1 s).
 const WINDOW_FRAMES: usize = 10;
@@ -79,7 +80,7 @@ pub(super) fn detect(scope: &Scope, out: &mut Vec<Finding>) {
     let Some(active) = scope.active_ms.filter(|_| scope.channels == 2) else {
         return;
     };
-    let gate = active * 10f64.powf(-GATE_DB / 10.0);
+    let gate = active * db_to_power(-GATE_DB);
     let sums = windows(scope.frames, WINDOW_FRAMES, |w| {
         let s = Sums::of(w);
         let duration: f64 = w.iter().map(|f| f.duration_s).sum();

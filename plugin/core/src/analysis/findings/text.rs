@@ -1,40 +1,32 @@
-//! Wording shared by the explanations: times as a musician reads them on a DAW ruler
-//! (`2:34`), numbers with a decimal point in English and a decimal comma in French.
+//! Wording shared by the explanations, which carry both languages: each value formatted once
+//! per language by [`crate::text`] (times truncated as a DAW ruler shows them, `2:34`; a
+//! decimal point in English, a comma in French).
 
 use super::spans::Span;
 use super::{FindingKind, Scope, Severity};
 use crate::lang::Lang;
+use crate::text;
 
-/// `m:ss` (or `h:mm:ss`), rounded down to the second.
-pub(super) fn clock(t: f64) -> String {
-    let s = t.max(0.0).floor() as u64;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
+pub(super) use crate::text::clock;
+
+/// `f` in English and in French.
+fn both(f: impl Fn(Lang) -> String) -> (String, String) {
+    (f(Lang::En), f(Lang::Fr))
 }
 
-/// `m:ss.t`, rounded down to the tenth, in English and French (`m:ss,t`).
+/// [`text::clock_tenths`] in English and French: `0:12.3`, `0:12,3`.
 pub(super) fn clock_tenths(t: f64) -> (String, String) {
-    let tenths = (t.max(0.0) * 10.0 + 1e-6).floor() as u64;
-    let whole = clock((tenths / 10) as f64);
-    let d = tenths % 10;
-    (format!("{whole}.{d}"), format!("{whole},{d}"))
+    both(|lang| text::clock_tenths(t, lang))
 }
 
-/// `x` with `decimals` decimals, English and French.
+/// [`text::number`] in English and French.
 pub(super) fn num(x: f64, decimals: usize) -> (String, String) {
-    let en = format!("{x:.decimals$}");
-    let fr = en.replace('.', ",");
-    (en, fr)
+    both(|lang| text::number(x, decimals, lang))
 }
 
-/// `x` with a sign always shown (`+1.5`, `-0.3`), English and French.
+/// [`text::signed`] in English and French.
 pub(super) fn signed(x: f64, decimals: usize) -> (String, String) {
-    let en = format!("{x:+.decimals$}");
-    let fr = en.replace('.', ",");
-    (en, fr)
+    both(|lang| text::signed(x, decimals, lang))
 }
 
 /// An event shorter than this is told as an instant ("at 0:12.3"), s.
@@ -65,20 +57,6 @@ pub(super) fn span(scope: &Scope, s: Span) -> (String, String) {
     } else {
         let (a, b) = (clock(s.start), clock(s.end));
         (format!("from {a} to {b}"), format!("de {a} à {b}"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clocks_and_numbers() {
-        assert_eq!(clock(154.9), "2:34");
-        assert_eq!(clock(3725.0), "1:02:05");
-        assert_eq!(clock_tenths(12.34), ("0:12.3".into(), "0:12,3".into()));
-        assert_eq!(signed(5.83, 1), ("+5.8".into(), "+5,8".into()));
-        assert_eq!(num(-14.26, 1).1, "-14,3");
     }
 }
 
@@ -141,5 +119,19 @@ pub fn severity_name(severity: Severity, lang: Lang) -> &'static str {
         (Severity::Warning, Lang::Fr) => "attention",
         (Severity::Problem, Lang::En) => "problem",
         (Severity::Problem, Lang::Fr) => "problème",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clocks_and_numbers_in_both_languages() {
+        assert_eq!(clock(154.9), "2:34");
+        assert_eq!(clock(3725.0), "1:02:05");
+        assert_eq!(clock_tenths(12.34), ("0:12.3".into(), "0:12,3".into()));
+        assert_eq!(signed(5.83, 1), ("+5.8".into(), "+5,8".into()));
+        assert_eq!(num(-14.26, 1), ("-14.3".into(), "-14,3".into()));
     }
 }
