@@ -10,7 +10,8 @@
 //!   - rejects unknown parameters and non-finite or unparsable values, with a reason;
 //!   - clamps out-of-range values into the parameter's range and flags it;
 //!   - limits each change to a step ([`max_step`]: no ±18 dB jump from one reply; level may
-//!     come down 12 dB, go up 6) and flags it;
+//!     come down 12 dB, go up 6; the pan may go from the centre to a side, not from side to
+//!     side; the width may go to mono, and up by half) and flags it;
 //!   - merges duplicates (the last value wins, the reasons are kept) and drops no-ops;
 //!   - keeps at most [`MAX_CHANGES`] changes, the rest rejected with a reason.
 //!
@@ -227,6 +228,9 @@ fn listed(rejected: &[Rejection]) -> String {
 /// The largest move of `param` one suggestion may make upwards (`up`) or downwards, in its
 /// plain unit; `None` for no limit (frequencies, Q, times and switches: moving them is not
 /// loud). Input and output gains may come down further than they go up: turning down is safe.
+/// The pan may go from the centre to either side in one move ("hard right"), never from one
+/// side to the other; the width may go all the way down to mono ("make it mono": narrowing
+/// adds no level) and up by half.
 pub fn max_step(param: ParamId, up: bool) -> Option<f32> {
     use ParamId as P;
     match param {
@@ -235,7 +239,8 @@ pub fn max_step(param: ParamId, up: bool) -> Option<f32> {
         P::CompMakeup => Some(6.0),
         P::CompThreshold | P::DeessThreshold => Some(12.0),
         P::DeessRange => Some(9.0),
-        P::Pan => Some(0.5),
+        P::Pan => Some(1.0),
+        P::Width if !up => Some(1.0),
         P::Width => Some(0.5),
         P::CompMix => Some(0.5),
         _ => None,
@@ -529,7 +534,20 @@ mod tests {
         let hp = &set.changes()[1];
         assert_eq!(hp.to, 20.0);
         assert_eq!(hp.adjustments, vec![Adjustment::Clamped { asked: 5.0 }]);
-        assert_eq!(set.changes()[2].to, -0.5, "pan moves at most 0.5 per suggestion");
+        assert_eq!(set.changes()[2].to, -1.0, "from the centre, the pan reaches a side in one move");
+        // From one side, it moves at most to the centre; the width goes up by half at most,
+        // down to mono at once.
+        let hard_right = Settings::default().with(ParamId::Pan, 1.0);
+        let reply = WireReply {
+            message: String::new(),
+            changes: vec![
+                change("pan", Some(WireValue::Number(-1.0)), None),
+                change("width", Some(WireValue::Number(200.0)), None),
+            ],
+        };
+        let set = ChangeSet::try_from(Proposal { reply: &reply, current: &hard_right }).unwrap();
+        assert_eq!((set.changes()[0].to, set.changes()[1].to), (0.0, 1.5));
+        assert_eq!(validate(vec![change("width", Some(WireValue::Number(0.0)), None)]).unwrap().changes()[0].to, 0.0);
     }
 
     #[test]
@@ -603,10 +621,10 @@ mod tests {
         }
         // Edited by hand: clamped and step-limited from a `from` brought into range, or refused.
         let c = Change::restore("pan", 5.0, -7.0, "r").unwrap();
-        assert_eq!((c.param, c.from, c.to), (ParamId::Pan, 1.0, 0.5));
+        assert_eq!((c.param, c.from, c.to), (ParamId::Pan, 1.0, 0.0));
         assert_eq!(
             c.adjustments,
-            vec![Adjustment::Clamped { asked: -7.0 }, Adjustment::StepLimited { asked: -7.0, limit: 0.5 }]
+            vec![Adjustment::Clamped { asked: -7.0 }, Adjustment::StepLimited { asked: -7.0, limit: 1.0 }]
         );
         assert_eq!(Change::restore("ds_on", 0.0, 0.7, "r").unwrap().to, 1.0);
         let refused = |param: &str, from: f32, to: f32| Change::restore(param, from, to, "r").unwrap_err().reason;

@@ -147,7 +147,8 @@ fn read(message: &str, ctx: &Context) -> Answer {
     if let Some((from, to)) = times_in(&text) {
         return answer(Understood::Moment, String::new(), Vec::new()).with(moment(from, to, ctx, lang));
     }
-    let question = text.contains('?') || starts_like_question(&text);
+    // "tu peux baisser le trim ?", "can you pull the input down 2 dB?": requests, not questions.
+    let question = (text.contains('?') || starts_like_question(&text)) && !commands::is_request(&text);
     if let Some(reply) = question_about_audio(&text, ctx, lang) {
         return answer(Understood::Question, reply, Vec::new());
     }
@@ -220,8 +221,10 @@ fn help(lang: Lang) -> String {
 // Times
 
 /// A time or range in the message: "1:45", "1:45-2:00", "between 1:45 and 2:00", "à 95 s".
-/// A single time gives a 10 s window around it.
+/// A single time gives a 10 s window around it. A ratio ("4:1", seconds of one digit) is not
+/// a time, nor are seconds said of the compressor's attack or release ("release à 1 s").
 pub fn times_in(text: &str) -> Option<(f64, f64)> {
+    let of_a_setting = has(text, &["attack", "attaque", "release", "relachement", "relache"]);
     let mut times = Vec::new();
     let b = text.as_bytes();
     let mut i = 0;
@@ -235,11 +238,12 @@ pub fn times_in(text: &str) -> Option<(f64, f64)> {
             let rest = text[i..].trim_start();
             if token.contains(':') {
                 let parts: Vec<&str> = token.split(':').collect();
-                if parts.iter().all(|p| !p.is_empty() && p.len() <= 2) && parts.len() <= 3 {
+                let clock = parts[1..].iter().all(|p| p.len() == 2);
+                if clock && parts.iter().all(|p| !p.is_empty() && p.len() <= 2) && parts.len() <= 3 {
                     let v = parts.iter().fold(0.0, |acc, p| acc * 60.0 + p.parse::<f64>().unwrap_or(0.0));
                     times.push(v);
                 }
-            } else if ["s ", "sec", "seconde"].iter().any(|u| rest.starts_with(u)) || rest == "s" {
+            } else if !of_a_setting && (["s ", "sec", "seconde"].iter().any(|u| rest.starts_with(u)) || rest == "s") {
                 times.push(token.parse().unwrap_or(0.0));
             } else if let Some(after) = rest.strip_prefix("min") {
                 let secs =
@@ -385,8 +389,9 @@ fn question_about_audio(text: &str, ctx: &Context, lang: Lang) -> Option<String>
     });
     let asks_loud = has(text, &["loud", "fort", "lufs", "loudness", "niveau", "quiet", "faible", "volume"])
         || platform.is_some() && (has(text, &["ready", "pret", "prete", "ok"]));
+    // "par défaut" is a default, not a defect.
     let asks_wrong = has(
-        text,
+        &text.replace("par defaut", ""),
         &[
             "wrong",
             "problem",
@@ -407,7 +412,7 @@ fn question_about_audio(text: &str, ctx: &Context, lang: Lang) -> Option<String>
     if !(asks_tempo || asks_key || asks_loud || asks_wrong || asks_peak || asks_dyn) {
         return None;
     }
-    let question = text.contains('?') || starts_like_question(text);
+    let question = (text.contains('?') || starts_like_question(text)) && !commands::is_request(text);
     // "monte le volume" is a command, not a question about loudness.
     if !question && !asks_tempo && !asks_key && !asks_wrong {
         return None;

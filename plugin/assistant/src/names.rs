@@ -8,6 +8,7 @@
 
 pub use audiocollab_core::lang::normalise;
 use audiocollab_core::spec::{ParamId, PARAMS};
+use std::sync::OnceLock;
 
 /// Friendly names, lower case without accents (see [`normalise`]), longest first within a
 /// parameter so that "largeur stereo" wins over "largeur".
@@ -22,16 +23,28 @@ const NAMES: &[(&str, ParamId)] = &[
     ("air", ParamId::HighShelfGain),
     ("brillance", ParamId::HighShelfGain),
     ("high shelf", ParamId::HighShelfGain),
+    ("high-shelf", ParamId::HighShelfGain),
+    ("treble shelf", ParamId::HighShelfGain),
+    ("plateau aigu", ParamId::HighShelfGain),
+    ("shelf aigu", ParamId::HighShelfGain),
     ("graves", ParamId::LowShelfGain),
     ("grave", ParamId::LowShelfGain),
     ("basses", ParamId::LowShelfGain),
     ("bass", ParamId::LowShelfGain),
     ("low end", ParamId::LowShelfGain),
+    ("low-end", ParamId::LowShelfGain),
+    ("bottom end", ParamId::LowShelfGain),
+    ("le bas", ParamId::LowShelfGain),
     ("lows", ParamId::LowShelfGain),
     ("low shelf", ParamId::LowShelfGain),
+    ("low-shelf", ParamId::LowShelfGain),
+    ("bass shelf", ParamId::LowShelfGain),
+    ("plateau grave", ParamId::LowShelfGain),
+    ("shelf grave", ParamId::LowShelfGain),
     ("bas medium", ParamId::Bell1Gain),
     ("bas-medium", ParamId::Bell1Gain),
     ("bas mediums", ParamId::Bell1Gain),
+    ("bas-mediums", ParamId::Bell1Gain),
     ("low mids", ParamId::Bell1Gain),
     ("low-mids", ParamId::Bell1Gain),
     ("mud", ParamId::Bell1Gain),
@@ -40,6 +53,8 @@ const NAMES: &[(&str, ParamId)] = &[
     ("medium", ParamId::Bell2Gain),
     ("haut medium", ParamId::Bell2Gain),
     ("haut-medium", ParamId::Bell2Gain),
+    ("haut mediums", ParamId::Bell2Gain),
+    ("haut-mediums", ParamId::Bell2Gain),
     ("mids", ParamId::Bell2Gain),
     ("high mids", ParamId::Bell2Gain),
     ("presence", ParamId::Bell2Gain),
@@ -88,6 +103,8 @@ const NAMES: &[(&str, ParamId)] = &[
     ("make-up", ParamId::CompMakeup),
     ("compensation", ParamId::CompMakeup),
     ("mix du compresseur", ParamId::CompMix),
+    ("compressor mix", ParamId::CompMix),
+    ("comp mix", ParamId::CompMix),
     ("compression parallele", ParamId::CompMix),
     ("parallel compression", ParamId::CompMix),
     ("dry/wet", ParamId::CompMix),
@@ -142,21 +159,42 @@ pub fn friendly_names() -> impl Iterator<Item = (&'static str, ParamId)> {
 /// The friendly names found in `text` (already [`normalise`]d), longest match first, each
 /// with its byte position; overlapping shorter names are skipped.
 pub fn find_in(text: &str) -> Vec<(usize, ParamId, &'static str)> {
-    let mut names: Vec<&(&str, ParamId)> = NAMES.iter().collect();
-    names.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+    // The names by their first letter, longest first, built once: a name starts a word, so
+    // only the words' starts are tried (trying every name on the whole text was slow).
+    static BY_FIRST: OnceLock<Vec<Vec<(&'static str, ParamId)>>> = OnceLock::new();
+    let by_first = BY_FIRST.get_or_init(|| {
+        let mut table = vec![Vec::new(); 128];
+        for &(name, param) in NAMES {
+            table[usize::from(name.as_bytes()[0] & 0x7f)].push((name, param));
+        }
+        for names in &mut table {
+            names.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+        }
+        table
+    });
+    let b = text.as_bytes();
+    let bounded_end = |end: usize| end == b.len() || !b[end].is_ascii_alphanumeric();
+    let mut matches = Vec::new();
+    for i in 0..b.len() {
+        if !b[i].is_ascii_alphanumeric() || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+            continue;
+        }
+        for &(name, param) in &by_first[usize::from(b[i] & 0x7f)] {
+            let end = i + name.len();
+            if text.as_bytes().get(i..end) == Some(name.as_bytes()) && bounded_end(end) {
+                matches.push((i, param, name));
+            }
+        }
+    }
+    // Longest first, then leftmost; a match overlapping one already taken is skipped.
+    matches.sort_by_key(|&(i, _, n)| (std::cmp::Reverse(n.len()), i));
     let mut taken = vec![false; text.len()];
     let mut found = Vec::new();
-    for &(name, param) in names {
-        let mut from = 0;
-        while let Some(i) = text[from..].find(name).map(|i| i + from) {
-            let end = i + name.len();
-            let bounded = (i == 0 || !text.as_bytes()[i - 1].is_ascii_alphanumeric())
-                && (end == text.len() || !text.as_bytes()[end].is_ascii_alphanumeric());
-            if bounded && !taken[i..end].iter().any(|&t| t) {
-                taken[i..end].iter_mut().for_each(|t| *t = true);
-                found.push((i, param, name));
-            }
-            from = end;
+    for (i, param, name) in matches {
+        let span = i..i + name.len();
+        if !taken[span.clone()].iter().any(|&t| t) {
+            taken[span].iter_mut().for_each(|t| *t = true);
+            found.push((i, param, name));
         }
     }
     found.sort_by_key(|&(i, _, _)| i);
