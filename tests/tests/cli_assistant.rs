@@ -331,6 +331,37 @@ fn suggest_and_chat_go_through_an_openai_compatible_server() {
     assert!(!audit.contains("boueux"));
 }
 
+/// The fake model's answer to a command the engine leaves alone: a low-shelf lift too big for
+/// one reply, and a parameter that does not exist.
+const KICK_REPLY: &str = r#"{"message": "The kick's body is around 60 Hz: I lift the low shelf there.", "changes": [{"param": "ls_freq", "value": 60, "delta": null, "reason": "kick body around 60 Hz", "evidence": null}, {"param": "ls_gain", "value": null, "delta": 9, "reason": "more kick", "evidence": null}, {"param": "kick_drum", "value": 3, "delta": null, "reason": "louder kick", "evidence": null}]}"#;
+
+#[test]
+fn a_command_the_engine_cannot_parse_goes_to_the_model_and_is_validated() {
+    let home = TempDir::new("fake-llm-command");
+    let fake = serve(vec![pieces(KICK_REPLY)]);
+    let url = fake.base_url();
+    let demo = demo();
+    let demo = demo.to_str().expect("UTF-8 path");
+    // A command the engine reads stays local; "the kick" is nothing the parser knows, so it
+    // guesses nothing (not the output) and the model answers.
+    let script = "turn it down 3 dB\nboost the kick 2 dB\n/apply\n/settings\n/quit\n";
+    let out = run(&home, &["chat", demo, "--base-url", &url], script).ok();
+    let s = &out.stdout;
+    assert!(s.contains("Applied:\n  Output Gain: 0.0 dB → -3.0 dB"), "{s}");
+    let sent = fake.requests();
+    assert_eq!(sent.len(), 1, "only the unparsed command went to the model");
+    let messages = sent[0].body["messages"].as_array().unwrap();
+    let last = messages.last().unwrap()["content"].as_str().unwrap();
+    assert!(last.contains("boost the kick 2 dB"), "{last}");
+    // Validated like any reply: a proposal, the lift step-limited, the unknown refused.
+    assert!(s.contains("The kick's body is around 60 Hz"), "{s}");
+    let proposed = s.find("Proposed:\n").expect("a proposal");
+    assert!(s[proposed..].contains("Low Shelf Gain: 0.0 dB → 6.0 dB (adjusted)  — more kick"), "{s}");
+    assert!(s.contains("refused kick_drum: unknown parameter"), "{s}");
+    assert!(s.contains("Applied:\n  Low Shelf Freq: 100 Hz → 60 Hz"), "{s}");
+    assert!(s.contains("ls_freq=60 Hz, ls_gain=6.0 dB, out_gain=-3.0 dB"), "{s}");
+}
+
 #[test]
 fn a_missing_key_or_a_wrong_option_is_said_plainly() {
     let home = TempDir::new("no-key");

@@ -231,7 +231,7 @@ async fn unknown_parameters_and_out_of_range_values_are_refused_or_clamped() {
         (by(ParamId::HpFreq).to, by(ParamId::HpFreq).adjustments.clone()),
         (20.0, vec![Adjustment::Clamped { asked: 5.0 }])
     );
-    assert_eq!(by(ParamId::Pan).to, -0.5);
+    assert_eq!(by(ParamId::Pan).to, -1.0, "clamped to hard left, one move from the centre");
     let ratio = by(ParamId::CompRatio);
     assert_eq!(ratio.to, 20.0);
     assert!(matches!(ratio.adjustments[..], [Adjustment::Clamped { .. }]));

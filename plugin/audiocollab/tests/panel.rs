@@ -280,7 +280,7 @@ fn a_tampered_card_is_skipped_or_clamped_on_load_and_never_leaves_a_range() {
         cards,
         [
             (ParamId::Bell1Gain, 0.0, 6.0, CardState::Proposed),
-            (ParamId::Pan, 1.0, 0.5, CardState::Waiting),
+            (ParamId::Pan, 1.0, 0.0, CardState::Waiting),
             (ParamId::HighShelfGain, 0.0, -6.0, CardState::Proposed),
             (ParamId::DeessOn, 0.0, 1.0, CardState::Proposed),
         ],
@@ -290,7 +290,8 @@ fn a_tampered_card_is_skipped_or_clamped_on_load_and_never_leaves_a_range() {
     // Applied when the window opens (the waiting card takes its answer's other cards along),
     // nothing the host is asked to take is outside its parameter's range.
     let mut panel = Panel::new(Arc::new(RwLock::new(log)));
-    let mut host = Recorder::default();
+    // The host's pan elsewhere than the card's centre, so that the card moves it.
+    let mut host = Recorder { settings: Settings::default().with(ParamId::Pan, 0.6), ..Recorder::default() };
     assert!(panel.has_waiting());
     panel.apply_waiting(&mut host);
     assert_eq!(host.written.len(), 4, "{:?}", host.written);
@@ -298,7 +299,7 @@ fn a_tampered_card_is_skipped_or_clamped_on_load_and_never_leaves_a_range() {
         let (lo, hi) = param.spec().range();
         assert!((lo..=hi).contains(&v), "{} asked {v}", param.spec().id);
     }
-    assert_eq!(host.settings.get(ParamId::Pan), 0.5);
+    assert_eq!(host.settings.get(ParamId::Pan), 0.0);
     assert_eq!(host.settings.get(ParamId::Bell1Gain), 6.0);
 
     // More cards than one answer may propose: the first ones are kept.
