@@ -131,6 +131,7 @@ const VERBS: &[(&str, Verb)] = &[
     ("elargis", Verb::Raise),
     ("widen", Verb::Raise),
     ("plus de", Verb::Raise),
+    ("plus d", Verb::Raise),
     ("more", Verb::Raise),
     ("de plus", Verb::Raise),
     ("ajoute", Verb::Raise),
@@ -169,6 +170,7 @@ const VERBS: &[(&str, Verb)] = &[
     ("resserre", Verb::Lower),
     ("narrow", Verb::Lower),
     ("moins de", Verb::Lower),
+    ("moins d", Verb::Lower),
     ("de moins", Verb::Lower),
     ("less", Verb::Lower),
     ("coupe", Verb::Cut),
@@ -191,7 +193,7 @@ const VERBS: &[(&str, Verb)] = &[
 /// Verbs of quantity ("more", "moins de"): with nothing named they say nothing about the
 /// level ("more punch" is an intent, not the output).
 const QUANTITY_VERBS: &[&str] =
-    &["plus de", "more", "de plus", "moins de", "de moins", "less", "add", "ajoute", "rajoute"];
+    &["plus de", "plus d", "more", "de plus", "moins de", "moins d", "de moins", "less", "add", "ajoute", "rajoute"];
 
 /// A number with the unit written after it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -390,7 +392,7 @@ fn amounts(clause: &str) -> Vec<Amount> {
             }
         };
         let absolute = ["a", "to", "at", "sur", "on", "="].iter().any(|w| ends_with(w)) || before.ends_with('=');
-        let relative = ["de", "by", "of"].iter().any(|w| ends_with(w)) || before.ends_with("d'");
+        let relative = ["de", "d", "by", "of"].iter().any(|w| ends_with(w)) || before.ends_with("d'");
         out.push(Amount { value, unit, absolute, relative, signed });
     }
     out
@@ -571,12 +573,15 @@ struct Reading {
 
 impl Reading {
     fn of(clause: &str, asking: bool) -> Reading {
-        let found = find_in(clause);
-        let mut masked = clause.to_string();
+        // "plus d'aigus" reads as "plus d aigus", "d'1 dB" as "d 1 dB" (same length, so the
+        // names' positions hold); the reason quotes the words as they were.
+        let plain = clause.replace("d'", "d ");
+        let found = find_in(&plain);
+        let mut masked = plain.clone();
         for &(at, _, name) in &found {
             masked.replace_range(at..at + name.len(), &"#".repeat(name.len()));
         }
-        let amounts = amounts(clause);
+        let amounts = amounts(&plain);
         let words = Words::of(&masked);
         let (verb, verb_word) = verb_of(&words).map_or((None, ""), |(v, w)| (Some(v), w));
         let particle = particle(&words, amounts.iter().any(|a| a.unit == Unit::Db));
@@ -1213,8 +1218,7 @@ fn split_joins(clause: &str) -> Vec<&str> {
 /// Splits a message into clauses ("… et …", "… and …", ",", ";", ".") and parses each;
 /// `None` when no clause holds a command.
 pub fn parse(message: &str, current: &Settings) -> Option<Vec<WireChange>> {
-    // "plus d'aigus" reads as "plus de aigus", "d'1 dB" as "de 1 dB".
-    let text = normalise(message).replace("d'", "de ");
+    let text = normalise(message);
     let asking = text.contains('?') && !is_request(&text);
     let mut changes: Vec<WireChange> = Vec::new();
     // The clause before, read, and where its changes start in `changes`.
