@@ -298,15 +298,15 @@ pub enum Relation {
     Other,
 }
 
-/// The [`Relation`] of `detected` to `truth`.
+/// The [`Relation`] of `detected` to `truth` (the categories of [`mirex_score`]).
 pub fn relation(detected: &Key, truth: &Key) -> Relation {
     let up = (i32::from(detected.tonic) - i32::from(truth.tonic)).rem_euclid(12);
-    match mirex_score(detected, truth) {
-        s if s == 1.0 => Relation::Correct,
-        s if s == 0.5 && up == 7 => Relation::FifthUp,
-        s if s == 0.5 => Relation::FifthDown,
-        s if s == 0.3 => Relation::Relative,
-        s if s == 0.2 => Relation::Parallel,
+    match (truth.mode, detected.mode, up) {
+        (t, d, 0) if t == d => Relation::Correct,
+        (t, d, 7) if t == d => Relation::FifthUp,
+        (t, d, 5) if t == d => Relation::FifthDown,
+        (Mode::Minor, Mode::Major, 3) | (Mode::Major, Mode::Minor, 9) => Relation::Relative,
+        (_, _, 0) => Relation::Parallel,
         _ => Relation::Other,
     }
 }

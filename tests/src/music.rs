@@ -528,7 +528,7 @@ pub fn held_out_suite(seed: u64) -> Vec<Piece> {
             let piece_seed = seed.wrapping_add(1).wrapping_mul(1_000_003).wrapping_add(i as u64);
             let mut piece = Piece::new(tempo, key, meter, 8, piece_seed);
             piece.instruments = Instruments::held_out_from_seed(piece_seed);
-            if i % 3 == 0 {
+            if i.is_multiple_of(3) {
                 piece.with_swing(0.6)
             } else {
                 piece
