@@ -4,7 +4,8 @@
 //! by the same `cargo test` invocation, and [`vst3_host`] loads the same library as a VST3 module;
 //! the tests live in `tests/tests/`. [`signals`] holds the seeded test signals and the offline
 //! reference renders both host tests compare against. [`music`] composes and renders seeded
-//! MIDI test music with a known ground truth, [`voice`] has `espeak-ng` speak test sentences.
+//! MIDI test music with a known ground truth, [`key_eval`] holds the key detector's tuning and
+//! held-out sets, [`voice`] has `espeak-ng` speak test sentences.
 //! [`cli`] runs the `audiocollab` binary; [`fake_llm`] stands in for the model APIs.
 #![deny(missing_docs)]
 
@@ -12,6 +13,7 @@ pub mod clap_host;
 pub mod cli;
 pub mod fake_llm;
 mod harness;
+pub mod key_eval;
 pub mod music;
 pub mod signals;
 pub mod voice;

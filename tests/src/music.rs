@@ -289,12 +289,24 @@ impl Instruments {
         const CHORDS: [u8; 4] = [0, 2, 4, 25];
         const BASS: [u8; 4] = [32, 33, 34, 38];
         const MELODY: [u8; 6] = [11, 40, 56, 65, 73, 80];
+        Instruments::pick(seed, &CHORDS, &BASS, &MELODY)
+    }
+
+    /// A seeded pick among GM programs [`Instruments::from_seed`] never uses, for the held-out
+    /// key set ([`held_out_suite`]): chords from bright piano, electric piano 2, harpsichord,
+    /// drawbar organ, nylon guitar and string ensemble; bass from fretless, slap, synth bass 2
+    /// and contrabass; melody from celesta, church organ, harmonica, viola, trombone, oboe,
+    /// clarinet and sawtooth lead (organs, reeds and the sawtooth are rich in harmonics).
+    pub fn held_out_from_seed(seed: u64) -> Instruments {
+        const CHORDS: [u8; 6] = [1, 5, 6, 16, 24, 48];
+        const BASS: [u8; 4] = [35, 36, 39, 43];
+        const MELODY: [u8; 8] = [8, 19, 22, 41, 57, 68, 71, 81];
+        Instruments::pick(seed, &CHORDS, &BASS, &MELODY)
+    }
+
+    fn pick(seed: u64, chords: &[u8], bass: &[u8], melody: &[u8]) -> Instruments {
         let mut rng = Rng::new(seed ^ 0x1175_7275_6d65_6e74);
-        Instruments {
-            chords: CHORDS[rng.below(CHORDS.len() as u32) as usize],
-            bass: BASS[rng.below(BASS.len() as u32) as usize],
-            melody: MELODY[rng.below(MELODY.len() as u32) as usize],
-        }
+        Instruments { chords: *rng.pick(chords), bass: *rng.pick(bass), melody: *rng.pick(melody) }
     }
 }
 
@@ -357,6 +369,14 @@ impl Piece {
     /// The same piece with [`Piece::swing`] set.
     pub fn with_swing(mut self, swing: f64) -> Piece {
         self.swing = swing;
+        self
+    }
+
+    /// The same piece with another form: `sections` (which must tile `0..n` bars from bar 0),
+    /// and as many bars as they cover.
+    pub fn with_sections(mut self, sections: Vec<Section>) -> Piece {
+        self.bars = sections.last().map_or(0, Section::end_bar);
+        self.sections = sections;
         self
     }
 
@@ -482,6 +502,34 @@ pub fn test_suite(seed: u64) -> Vec<Piece> {
             let piece = Piece::new(tempo, key, meter, 8, seed.wrapping_mul(31).wrapping_add(i as u64));
             if i % 3 == 2 {
                 piece.with_swing(0.62)
+            } else {
+                piece
+            }
+        })
+        .collect()
+}
+
+/// The held-out key excerpts: like [`test_suite`] one piece per key (24), 8 bars, but with
+/// [`Instruments::held_out_from_seed`] (no program of the tuning pool), another pairing of
+/// tempos with keys (60–180 BPM), other bars in 3/4 and swung, and piece seeds from
+/// `1_000_003 · (seed + 1)` on, far from the ones `test_suite` uses for any small seed.
+/// `seed` varies the material, not the truth. See `integration::key_eval` for the split.
+pub fn held_out_suite(seed: u64) -> Vec<Piece> {
+    let keys = Key::all();
+    let n = keys.len() as u32;
+    keys.into_iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let i = i as u32;
+            // 5 is coprime with 24: another permutation of 0..24 than test_suite's.
+            let slot = (i * 5 + 11) % n;
+            let tempo = 60.0 + (120.0 * slot as f64 / (n - 1) as f64).round();
+            let meter = if i % 4 == 1 { Meter::ThreeFour } else { Meter::FourFour };
+            let piece_seed = seed.wrapping_add(1).wrapping_mul(1_000_003).wrapping_add(i as u64);
+            let mut piece = Piece::new(tempo, key, meter, 8, piece_seed);
+            piece.instruments = Instruments::held_out_from_seed(piece_seed);
+            if i.is_multiple_of(3) {
+                piece.with_swing(0.6)
             } else {
                 piece
             }
@@ -1441,11 +1489,19 @@ pub fn fluidsynth_args(midi: &Path, wav_out: &Path, sample_rate: u32, soundfont:
 /// Errors name the Debian packages to install when `fluidsynth` or the soundfont is missing,
 /// and carry fluidsynth's output when it fails.
 pub fn render_with_fluidsynth(midi: &Path, wav_out: &Path, sample_rate: u32) -> Result<(), String> {
-    let sf = soundfont_path();
+    render_with_soundfont(midi, wav_out, sample_rate, &soundfont_path())
+}
+
+/// [`render_with_fluidsynth`] with the soundfont `sf` (a `.sf2`, or a Vorbis-compressed `.sf3`
+/// such as MuseScore_General: for those fluidsynth is told to load only the samples the song's
+/// presets use, which gives the same samples in a quarter of the time: decoding all of
+/// MuseScore_General takes ~12 s per render).
+pub fn render_with_soundfont(midi: &Path, wav_out: &Path, sample_rate: u32, sf: &Path) -> Result<(), String> {
     if !sf.is_file() {
         return Err(format!(
             "soundfont {} not found: install the Debian package `fluid-soundfont-gm` \
-             (apt-get install fluidsynth fluid-soundfont-gm) or point ${SOUNDFONT_ENV} at a GM .sf2",
+             (apt-get install fluidsynth fluid-soundfont-gm; the held-out key set also needs \
+             timgm6mb-soundfont and musescore-general-soundfont) or point ${SOUNDFONT_ENV} at a GM .sf2",
             sf.display()
         ));
     }
@@ -1453,16 +1509,19 @@ pub fn render_with_fluidsynth(midi: &Path, wav_out: &Path, sample_rate: u32) -> 
         return Err(format!("MIDI file {} not found", midi.display()));
     }
     let _ = std::fs::remove_file(wav_out);
-    let output =
-        Command::new("fluidsynth").args(fluidsynth_args(midi, wav_out, sample_rate, &sf)).output().map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                "`fluidsynth` not found on PATH: install the Debian packages `fluidsynth` and \
+    let mut args = fluidsynth_args(midi, wav_out, sample_rate, sf);
+    if sf.extension().is_some_and(|e| e.eq_ignore_ascii_case("sf3")) {
+        args.splice(0..0, ["-o".to_string(), "synth.dynamic-sample-loading=1".to_string()]);
+    }
+    let output = Command::new("fluidsynth").args(args).output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            "`fluidsynth` not found on PATH: install the Debian packages `fluidsynth` and \
                  `fluid-soundfont-gm` (apt-get install fluidsynth fluid-soundfont-gm)"
-                    .to_string()
-            } else {
-                format!("could not run fluidsynth: {e}")
-            }
-        })?;
+                .to_string()
+        } else {
+            format!("could not run fluidsynth: {e}")
+        }
+    })?;
     let log = || format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     if !output.status.success() {
         return Err(format!("fluidsynth failed ({}): {}", output.status, log()));
