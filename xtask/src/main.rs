@@ -3,6 +3,8 @@
 //! `cargo xtask bundle audiocollab [cargo build options]` builds the plugin and the
 //! `audiocollab` command line (package `audiocollab-cli`) in one `cargo build`, bundles the
 //! plugin (`.clap`, `.vst3`) and copies the command line to `target/bundled/audiocollab`.
+//! `cargo xtask eval-advice [OPTIONS]` runs the advice evaluation on real music
+//! (`cargo run --release -p integration --bin eval-advice -- OPTIONS`; docs/advice.md).
 //! Anything else goes to nice-plug's bundler as it is.
 
 use std::path::{Path, PathBuf};
@@ -22,6 +24,7 @@ fn main() -> nice_plug_xtask::Result<()> {
         [command, package, build_args @ ..] if command == "bundle" && package == PLUGIN_PACKAGE => {
             bundle_with_cli(build_args)
         }
+        [command, options @ ..] if command == "eval-advice" => eval_advice(options),
         _ => nice_plug_xtask::main_with_args("cargo xtask", args),
     }
 }
@@ -42,6 +45,18 @@ fn bundle_with_cli(build_args: &[String]) -> nice_plug_xtask::Result<()> {
     std::fs::copy(&built, &copied)?;
     println!("Copied the command-line tool to '{}'", copied.display());
     Ok(())
+}
+
+/// Runs the evaluation binary in release (it builds the `audiocollab` binary it runs in the
+/// same profile), passing `options` through; exits with its status.
+fn eval_advice(options: &[String]) -> nice_plug_xtask::Result<()> {
+    nice_plug_xtask::chdir_workspace_root()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let status = std::process::Command::new(cargo)
+        .args(["run", "--release", "--quiet", "-p", "integration", "--bin", "eval-advice", "--"])
+        .args(options)
+        .status()?;
+    std::process::exit(status.code().unwrap_or(1));
 }
 
 /// The folder under the target directory that cargo builds `build_args` into.
