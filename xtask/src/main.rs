@@ -47,11 +47,17 @@ fn bundle_with_cli(build_args: &[String]) -> nice_plug_xtask::Result<()> {
     Ok(())
 }
 
-/// Runs the evaluation binary in release (it builds the `audiocollab` binary it runs in the
-/// same profile), passing `options` through; exits with its status.
+/// Builds the `audiocollab` binary in release, then runs the evaluation binary in release
+/// (which runs the `audiocollab` beside it), passing `options` through; exits with its status.
 fn eval_advice(options: &[String]) -> nice_plug_xtask::Result<()> {
     nice_plug_xtask::chdir_workspace_root()?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let built = std::process::Command::new(&cargo)
+        .args(["build", "--release", "--quiet", "-p", CLI_PACKAGE, "--bin", CLI_NAME])
+        .status()?;
+    if !built.success() {
+        std::process::exit(built.code().unwrap_or(1));
+    }
     let status = std::process::Command::new(cargo)
         .args(["run", "--release", "--quiet", "-p", "integration", "--bin", "eval-advice", "--"])
         .args(options)

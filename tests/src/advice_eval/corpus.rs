@@ -109,33 +109,45 @@ pub struct Excerpt {
 }
 
 /// Cuts the excerpt of `track` by the rule above; `Ok(None)` when the rule leaves it out.
-/// Opus files are decoded with `opusdec` (opus-tools) and their excerpt kept in `cache`.
-pub fn excerpt(track: &Track, length_s: f64, cache: &Path) -> Result<Option<Excerpt>> {
+///
+/// Decoded by the formats' reference libraries through their command-line tools, not by the
+/// product: Ogg Vorbis and MP3 by `sox` (libvorbisfile; libmad from libsox-fmt-mp3), which
+/// seeks to the excerpt; Opus by `opusdec` (libopus, opus-tools), whose whole output is read
+/// (it cannot seek) at its 48 kHz.
+pub fn excerpt(track: &Track, length_s: f64) -> Result<Option<Excerpt>> {
     let is_opus = track.path.extension().is_some_and(|e| e == "opus");
-    let cached = cache.join(format!("{}-{length_s}s.wav", track.id.replace('/', "_")));
-    let (rate, channels, start_s) = if is_opus && cached.is_file() {
-        let (rate, channels) = read_wav(&cached)?;
-        let start_s = std::fs::read_to_string(cached.with_extension("start"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(f64::NAN);
-        (rate, channels, start_s)
-    } else {
-        let (rate, whole) = if is_opus { decode_opus(&track.path, cache)? } else { decode(&track.path)? };
-        let frames = whole[0].len();
+    let (rate, channels, start_s) = if is_opus {
+        let rate = 48_000;
+        let whole = raw_f32(
+            Command::new("opusdec").args(["--quiet", "--float", "--force-stereo"]).arg(&track.path).arg("-"),
+            "opus-tools",
+        )?;
+        let frames = whole.len() / 2;
         let length = (length_s * f64::from(rate)).round() as usize;
         if (frames as f64) < (length_s + MARGIN_S) * f64::from(rate) {
             return Ok(None);
         }
         let start = (0.3 * (frames - length) as f64).round() as usize;
-        let channels = [whole[0][start..start + length].to_vec(), whole[1][start..start + length].to_vec()];
-        let start_s = start as f64 / f64::from(rate);
-        if is_opus {
-            std::fs::create_dir_all(cache)?;
-            write_wav(&cached, &channels, rate)?;
-            std::fs::write(cached.with_extension("start"), format!("{start_s}\n"))?;
+        let cut = &whole[2 * start..2 * (start + length)];
+        (rate, deinterleave(cut), start as f64 / f64::from(rate))
+    } else {
+        let duration: f64 = soxi(&track.path, "-D")?;
+        let rate: u32 = soxi(&track.path, "-r")?;
+        if duration < length_s + MARGIN_S {
+            return Ok(None);
         }
-        (rate, channels, start_s)
+        // Whole frames, so that the start is exact.
+        let start = (0.3 * (duration - length_s) * f64::from(rate)).round() as usize;
+        let length = (length_s * f64::from(rate)).round() as usize;
+        let raw = raw_f32(
+            Command::new("sox")
+                .arg(&track.path)
+                .args(["-t", "raw", "-e", "floating-point", "-b", "32", "-L", "-c", "2", "-"])
+                .args(["trim", &format!("{start}s"), &format!("{length}s")]),
+            "sox libsox-fmt-mp3",
+        )?;
+        anyhow::ensure!(raw.len() == 2 * length, "sox gave {} frames of {} for {}", raw.len() / 2, length, track.id);
+        (rate, deinterleave(&raw), start as f64 / f64::from(rate))
     };
     let n = (2 * channels[0].len()).max(1) as f64;
     let rms_db = 10.0 * (channels.iter().flatten().map(|&x| f64::from(x).powi(2)).sum::<f64>() / n).max(1e-30).log10();
@@ -145,30 +157,30 @@ pub fn excerpt(track: &Track, length_s: f64, cache: &Path) -> Result<Option<Exce
     Ok(Some(Excerpt { track: track.clone(), start_s, rate, channels }))
 }
 
-/// Decodes Ogg Vorbis or MP3 with the product's decoder (decoding is not what is measured),
-/// as stereo.
-fn decode(path: &Path) -> Result<(u32, [Vec<f32>; 2])> {
-    let audio = audiocollab_core::offline::read_audio(path).map_err(|e| anyhow!("{e}"))?;
-    let rate = audio.sample_rate;
-    Ok((rate, stereo(audio.channels)?))
+/// Runs a decoder that writes interleaved stereo 32-bit float little-endian on stdout.
+fn raw_f32(command: &mut Command, package: &str) -> Result<Vec<f32>> {
+    let out = command.output().map_err(|e| anyhow!("cannot run {command:?} ({e}): apt-get install {package}"))?;
+    if !out.status.success() {
+        bail!("{command:?} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(out.stdout.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
 }
 
-/// Decodes an Opus file with `opusdec` into a temporary float WAV under `cache`.
-fn decode_opus(path: &Path, cache: &Path) -> Result<(u32, [Vec<f32>; 2])> {
-    std::fs::create_dir_all(cache)?;
-    let tmp = cache.join(format!("decoding-{}.wav", std::process::id()));
-    let out = Command::new("opusdec")
-        .args(["--quiet", "--float"])
+/// One `soxi` field of `path`.
+fn soxi<T: std::str::FromStr>(path: &Path, option: &str) -> Result<T> {
+    let out = Command::new("soxi")
+        .arg(option)
         .arg(path)
-        .arg(&tmp)
         .output()
-        .map_err(|e| anyhow!("cannot run opusdec ({e}): apt-get install opus-tools"))?;
-    if !out.status.success() {
-        bail!("opusdec failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr).trim());
-    }
-    let read = read_wav(&tmp);
-    let _ = std::fs::remove_file(&tmp);
-    read
+        .map_err(|e| anyhow!("cannot run soxi ({e}): apt-get install sox libsox-fmt-mp3"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim().parse().map_err(|_| {
+        anyhow!("soxi {option} {}: '{}' {}", path.display(), text.trim(), String::from_utf8_lossy(&out.stderr).trim())
+    })
+}
+
+fn deinterleave(raw: &[f32]) -> [Vec<f32>; 2] {
+    [raw.iter().step_by(2).copied().collect(), raw.iter().skip(1).step_by(2).copied().collect()]
 }
 
 fn stereo(mut channels: Vec<Vec<f32>>) -> Result<[Vec<f32>; 2]> {
@@ -216,12 +228,4 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>; 2], rate: u32) -> Result<()>
     }
     w.finalize()?;
     Ok(())
-}
-
-/// The cache folder for decoded Opus excerpts: `<target>/eval-advice/cache`.
-pub fn default_cache() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::cli::repo_root().join("target"));
-    target.join("eval-advice").join("cache")
 }

@@ -11,7 +11,8 @@ use super::biquad::Biquad;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
-    /// A peaking boost, +4 … +8 dB, 60 Hz … 12 kHz (log-uniform), Q 0.7 … 4 (log-uniform).
+    /// A peaking boost, +4 … +8 dB, 60 Hz … 12 kHz (log-uniform; at most 0.4 × the sample
+    /// rate), Q 0.7 … 4 (log-uniform).
     BellBoost,
     /// A peaking cut, −4 … −8 dB, as [`Kind::BellBoost`].
     BellCut,
@@ -173,13 +174,16 @@ const NARROW: (f64, f64) = (0.3, 0.6);
 const WIDE: (f64, f64) = (1.6, 2.5);
 
 impl Defect {
-    /// Draws a defect of `kind`.
-    pub fn draw(kind: Kind, rng: &mut Rng) -> Self {
+    /// Draws a defect of `kind` for an excerpt at `rate`: filter frequencies stay below
+    /// 0.4 × `rate` (8.8 kHz for the 22.05 kHz MP3s), where the cookbook's filters still have
+    /// their analogue shape.
+    pub fn draw(kind: Kind, rate: u32, rng: &mut Rng) -> Self {
+        let top = |hz: f64| hz.min(0.4 * f64::from(rate));
         let mut d = Defect { kind, freq_hz: None, gain_db: None, q: None, amount: None };
         let gain = |rng: &mut Rng, sign: f64| sign * rng.uniform(TONAL_GAIN_DB.0, TONAL_GAIN_DB.1);
         match kind {
             Kind::BellBoost | Kind::BellCut => {
-                d.freq_hz = Some(rng.log_uniform(BELL_HZ.0, BELL_HZ.1));
+                d.freq_hz = Some(rng.log_uniform(BELL_HZ.0, top(BELL_HZ.1)));
                 d.q = Some(rng.log_uniform(BELL_Q.0, BELL_Q.1));
                 d.gain_db = Some(gain(rng, if kind == Kind::BellBoost { 1.0 } else { -1.0 }));
             }
@@ -189,7 +193,7 @@ impl Defect {
                 d.gain_db = Some(gain(rng, if kind == Kind::LowShelfBoost { 1.0 } else { -1.0 }));
             }
             Kind::HighShelfBoost | Kind::HighShelfCut => {
-                d.freq_hz = Some(rng.log_uniform(HIGH_SHELF_HZ.0, HIGH_SHELF_HZ.1));
+                d.freq_hz = Some(rng.log_uniform(HIGH_SHELF_HZ.0, top(HIGH_SHELF_HZ.1)));
                 d.q = Some(FRAC_1_SQRT_2);
                 d.gain_db = Some(gain(rng, if kind == Kind::HighShelfBoost { 1.0 } else { -1.0 }));
             }
@@ -326,8 +330,8 @@ mod tests {
         for i in 0..200 {
             let name = format!("track{i}");
             for kind in Kind::ALL {
-                let a = Defect::draw(kind, &mut Rng::for_case(11, &[&name, kind.id()]));
-                let b = Defect::draw(kind, &mut Rng::for_case(11, &[&name, kind.id()]));
+                let a = Defect::draw(kind, 48_000, &mut Rng::for_case(11, &[&name, kind.id()]));
+                let b = Defect::draw(kind, 48_000, &mut Rng::for_case(11, &[&name, kind.id()]));
                 assert_eq!(a.describe(), b.describe());
                 if let (Some(f), Some(g)) = (a.freq_hz, a.gain_db) {
                     assert!((60.0..=12_000.0).contains(&f), "{f}");
@@ -338,8 +342,8 @@ mod tests {
                 }
             }
         }
-        let a = Defect::draw(Kind::BellBoost, &mut Rng::for_case(11, &["x"]));
-        let b = Defect::draw(Kind::BellBoost, &mut Rng::for_case(12, &["x"]));
+        let a = Defect::draw(Kind::BellBoost, 48_000, &mut Rng::for_case(11, &["x"]));
+        let b = Defect::draw(Kind::BellBoost, 48_000, &mut Rng::for_case(12, &["x"]));
         assert_ne!(a.freq_hz, b.freq_hz);
     }
 

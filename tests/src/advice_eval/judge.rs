@@ -57,6 +57,9 @@ pub struct Verdict {
     pub fixed: bool,
     /// The render made it worse.
     pub worse: bool,
+    /// The defect itself grew (the first of the reasons for "worse"; the others are the rest
+    /// of the spectrum and the true peak).
+    pub grew: bool,
     /// Why it is worse, when it is.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub worse_because: Vec<String>,
@@ -111,6 +114,7 @@ pub fn judge(
             detected: false,
             fixed: false,
             worse: !worse_because.is_empty(),
+            grew: false,
             worse_because,
             error_before: None,
             error_after: None,
@@ -178,6 +182,7 @@ pub fn judge(
         detected,
         fixed: fixed_primary && !worse,
         worse,
+        grew: worse_primary,
         worse_because,
         error_before: before,
         error_after: after,

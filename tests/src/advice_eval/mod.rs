@@ -70,8 +70,6 @@ pub struct Config {
     pub bin: PathBuf,
     /// A scratch folder (emptied first).
     pub work: PathBuf,
-    /// Where decoded Opus excerpts are kept.
-    pub cache: PathBuf,
     /// Keep every case's files (input, changes, render) in `work`.
     pub keep: bool,
     /// Print a line per case on stderr.
@@ -168,7 +166,7 @@ fn spread_kinds(index: usize, per_excerpt: usize, stereo: bool) -> Vec<Kind> {
 fn run_unit(config: &Config, unit: &Unit, dir: &Path) -> Result<(Vec<Case>, Vec<String>)> {
     let mut excerpt = None;
     for track in &unit.candidates {
-        if let Some(e) = corpus::excerpt(track, config.excerpt_s, &config.cache)? {
+        if let Some(e) = corpus::excerpt(track, config.excerpt_s)? {
             excerpt = Some(e);
             break;
         }
@@ -214,7 +212,7 @@ fn run_unit(config: &Config, unit: &Unit, dir: &Path) -> Result<(Vec<Case>, Vec<
     };
     one(None);
     for kind in kinds {
-        let defect = Defect::draw(kind, &mut Rng::for_case(config.seed, &[&excerpt.track.id, kind.id()]));
+        let defect = Defect::draw(kind, excerpt.rate, &mut Rng::for_case(config.seed, &[&excerpt.track.id, kind.id()]));
         one(Some(defect));
     }
     Ok((cases, errors))

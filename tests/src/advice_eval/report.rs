@@ -59,6 +59,8 @@ pub struct Tally {
     pub fixed: usize,
     /// Made worse.
     pub worse: usize,
+    /// Made worse because the defect itself grew.
+    pub grew: usize,
 }
 
 impl Tally {
@@ -67,6 +69,7 @@ impl Tally {
         self.detected += usize::from(v.detected);
         self.fixed += usize::from(v.fixed);
         self.worse += usize::from(v.worse);
+        self.grew += usize::from(v.grew);
     }
 }
 
@@ -171,9 +174,17 @@ impl Report {
                 self.excerpt_s,
                 self.seed
             );
-            let _ = writeln!(t, "  {:<18} {:>6} {:>9} {:>9} {:>9}", "defect", "cases", "detected", "fixed", "worse");
+            let _ = writeln!(
+                t,
+                "  {:<18} {:>6} {:>9} {:>9} {:>9} {:>12}",
+                "defect", "cases", "detected", "fixed", "worse", "(it grew)"
+            );
             let row = |t: &mut String, name: &str, k: &Tally| {
-                let _ = writeln!(t, "  {:<18} {:>6} {:>9} {:>9} {:>9}", name, k.cases, k.detected, k.fixed, k.worse);
+                let _ = writeln!(
+                    t,
+                    "  {:<18} {:>6} {:>9} {:>9} {:>9} {:>12}",
+                    name, k.cases, k.detected, k.fixed, k.worse, k.grew
+                );
             };
             for (kind, tally) in &s.kinds {
                 row(&mut t, kind.id(), tally);
@@ -182,12 +193,13 @@ impl Report {
             let pct = |n: usize| if s.all.cases == 0 { 0.0 } else { 100.0 * n as f64 / s.all.cases as f64 };
             let _ = writeln!(
                 t,
-                "  {:<18} {:>6} {:>8.0}% {:>8.0}% {:>8.0}%",
+                "  {:<18} {:>6} {:>8.0}% {:>8.0}% {:>8.0}% {:>11.0}%",
                 "",
                 "",
                 pct(s.all.detected),
                 pct(s.all.fixed),
-                pct(s.all.worse)
+                pct(s.all.worse),
+                pct(s.all.grew)
             );
             let c = &s.clean;
             let _ = writeln!(

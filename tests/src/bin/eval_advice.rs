@@ -1,5 +1,6 @@
 //! `eval-advice`: the advice evaluation on real music (docs/advice.md). Run it with
-//! `cargo xtask eval-advice [OPTIONS]`, which builds it and the `audiocollab` binary in release.
+//! `cargo xtask eval-advice [OPTIONS]`, which builds it and the `audiocollab` binary in release;
+//! it runs `AUDIOCOLLAB_BIN` if set, else the `audiocollab` next to it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +20,7 @@ options:
   --quick              4 excerpts per set, 4 defects each (about a minute)
   --set SET            tuning, held-out or both (default both)
   --excerpts N         excerpts per set, spread over its tracks (default: every track)
-  --kinds-per-excerpt N  defects per excerpt, taken in turn (default 5; 13 = every kind)
+  --kinds-per-excerpt N  defects per excerpt, taken in turn (default 13: every kind)
   --kinds K1,K2,...    only these kinds, on every excerpt (ids as in the report)
   --seed N             seed of the defect draws (default 11)
   --excerpt-s S        excerpt length in seconds (default 25)
@@ -39,10 +40,27 @@ fn main() -> ExitCode {
     }
 }
 
+/// `AUDIOCOLLAB_BIN`, or the `audiocollab` built next to this program (`cargo xtask
+/// eval-advice` builds both in release).
+fn audiocollab_binary() -> anyhow::Result<PathBuf> {
+    if let Some(bin) = std::env::var_os("AUDIOCOLLAB_BIN") {
+        return Ok(PathBuf::from(bin));
+    }
+    let exe = std::env::current_exe()?;
+    let bin = exe.with_file_name(format!("audiocollab{}", std::env::consts::EXE_SUFFIX));
+    anyhow::ensure!(
+        bin.is_file(),
+        "{} does not exist: run `cargo xtask eval-advice`, or build it (`cargo build --release -p audiocollab-cli`) \
+         or point AUDIOCOLLAB_BIN at one",
+        bin.display()
+    );
+    Ok(bin)
+}
+
 fn main_inner() -> anyhow::Result<ExitCode> {
     let mut args = std::env::args().skip(1);
     let mut sets = vec![Set::Tuning, Set::HeldOut];
-    let (mut per_set, mut kinds_per_excerpt, mut only_kinds) = (None, 5usize, None::<Vec<Kind>>);
+    let (mut per_set, mut kinds_per_excerpt, mut only_kinds) = (None, Kind::ALL.len(), None::<Vec<Kind>>);
     let (mut seed, mut excerpt_s, mut json, mut keep, mut verbose) = (11u64, corpus::EXCERPT_S, None, None, false);
     let mut jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     let value = |args: &mut dyn Iterator<Item = String>, name: &str| {
@@ -94,9 +112,8 @@ fn main_inner() -> anyhow::Result<ExitCode> {
         sets,
         plan,
         jobs,
-        bin: integration::cli::binary().to_path_buf(),
+        bin: audiocollab_binary()?,
         work: work.clone(),
-        cache: corpus::default_cache(),
         keep: keep.is_some(),
         verbose,
     };
