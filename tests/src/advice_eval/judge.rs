@@ -17,7 +17,7 @@
 //!   input's (60 % of the way back); level: within ±1 LU of the target, or below it with the true
 //!   peak within 1 dB of the −1 dBTP ceiling (held by it); clipping: true peak ≤ −1 dBTP (0.1 dB
 //!   of meter tolerance); DC: ≤ 0.1 % or ≤ 40 % of the input's; polarity: within 0.1 of the
-//!   clean correlation or 60 % of the way. And not made worse.
+//!   clean correlation or 60 % of the way ("undone"). And not made worse.
 //! - **Made worse**: the error grew (tonal and stereo: by more than 1 dB; level: by more than
 //!   1 LU, unless held by the ceiling; clipping: true peak up by more than 0.5 dB; DC: by more
 //!   than 10 %; polarity: by more than 0.1); or the rest of the spectrum moved (the RMS, over the
@@ -53,7 +53,9 @@ const UNTOUCHED_DB: f64 = 0.5;
 pub struct Verdict {
     /// An expected finding was reported (always false for a clean excerpt).
     pub detected: bool,
-    /// The render undid the defect and made nothing worse.
+    /// The render undid the defect by the rule of its kind (whatever else it did).
+    pub undone: bool,
+    /// Undone, and nothing made worse.
     pub fixed: bool,
     /// The render made it worse.
     pub worse: bool,
@@ -112,6 +114,7 @@ pub fn judge(
     let Some(defect) = defect else {
         return Verdict {
             detected: false,
+            undone: false,
             fixed: false,
             worse: !worse_because.is_empty(),
             grew: false,
@@ -180,6 +183,7 @@ pub fn judge(
     let worse = !worse_because.is_empty();
     Verdict {
         detected,
+        undone: fixed_primary,
         fixed: fixed_primary && !worse,
         worse,
         grew: worse_primary,

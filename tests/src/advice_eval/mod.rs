@@ -94,6 +94,7 @@ pub fn run(config: &Config) -> Result<Report> {
     let next = AtomicUsize::new(0);
     let cases = Mutex::new(Vec::new());
     let errors = Mutex::new(Vec::new());
+    let left_out = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..config.jobs.max(1) {
             scope.spawn(|| loop {
@@ -101,7 +102,8 @@ pub fn run(config: &Config) -> Result<Report> {
                 let Some(unit) = units.get(i) else { break };
                 let dir = config.work.join(format!("{}-{:03}", unit.set.id(), unit.index));
                 match run_unit(config, unit, &dir) {
-                    Ok((mut done, mut failed)) => {
+                    Ok(None) => left_out.lock().unwrap().extend(unit.candidates.iter().map(|t| t.id.clone())),
+                    Ok(Some((mut done, mut failed))) => {
                         cases.lock().unwrap().append(&mut done);
                         errors.lock().unwrap().append(&mut failed);
                     }
@@ -113,9 +115,11 @@ pub fn run(config: &Config) -> Result<Report> {
             });
         }
     });
-    let mut errors = errors.into_inner().unwrap();
+    let (mut errors, mut left_out) = (errors.into_inner().unwrap(), left_out.into_inner().unwrap());
     errors.sort();
-    Ok(Report::new(config.seed, config.excerpt_s, cases.into_inner().unwrap(), errors, started.elapsed().as_secs_f64()))
+    left_out.sort();
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(Report::new(config.seed, config.excerpt_s, cases.into_inner().unwrap(), errors, left_out, seconds))
 }
 
 fn units(config: &Config, tracks: &[Track]) -> Result<Vec<Unit>> {
@@ -162,8 +166,9 @@ fn spread_kinds(index: usize, per_excerpt: usize, stereo: bool) -> Vec<Kind> {
     picked
 }
 
-/// Runs one excerpt: clean, then each defect. Returns the cases and the errors of single cases.
-fn run_unit(config: &Config, unit: &Unit, dir: &Path) -> Result<(Vec<Case>, Vec<String>)> {
+/// Runs one excerpt: clean, then each defect. Returns the cases and the errors of single cases,
+/// or `None` when the excerpt rule leaves every candidate track out.
+fn run_unit(config: &Config, unit: &Unit, dir: &Path) -> Result<Option<(Vec<Case>, Vec<String>)>> {
     let mut excerpt = None;
     for track in &unit.candidates {
         if let Some(e) = corpus::excerpt(track, config.excerpt_s)? {
@@ -171,9 +176,7 @@ fn run_unit(config: &Config, unit: &Unit, dir: &Path) -> Result<(Vec<Case>, Vec<
             break;
         }
     }
-    let Some(excerpt) = excerpt else {
-        return Err(anyhow!("no track of this stretch is long and loud enough for an excerpt"));
-    };
+    let Some(excerpt) = excerpt else { return Ok(None) };
     std::fs::create_dir_all(dir)?;
     std::fs::create_dir_all(dir.join("home"))?;
     let clean = measure(&excerpt.channels, excerpt.rate);
@@ -215,7 +218,7 @@ fn run_unit(config: &Config, unit: &Unit, dir: &Path) -> Result<(Vec<Case>, Vec<
         let defect = Defect::draw(kind, excerpt.rate, &mut Rng::for_case(config.seed, &[&excerpt.track.id, kind.id()]));
         one(Some(defect));
     }
-    Ok((cases, errors))
+    Ok(Some((cases, errors)))
 }
 
 fn run_case(config: &Config, excerpt: &Excerpt, clean: &Measures, defect: Option<&Defect>, dir: &Path) -> Result<Case> {

@@ -55,7 +55,9 @@ pub struct Tally {
     pub cases: usize,
     /// Detected.
     pub detected: usize,
-    /// Fixed.
+    /// Undone by the rule of the kind (whatever else the render did).
+    pub undone: usize,
+    /// Undone and nothing made worse.
     pub fixed: usize,
     /// Made worse.
     pub worse: usize,
@@ -67,6 +69,7 @@ impl Tally {
     fn add(&mut self, v: &Verdict) {
         self.cases += 1;
         self.detected += usize::from(v.detected);
+        self.undone += usize::from(v.undone);
         self.fixed += usize::from(v.fixed);
         self.worse += usize::from(v.worse);
         self.grew += usize::from(v.grew);
@@ -115,13 +118,22 @@ pub struct Report {
     pub cases: Vec<Case>,
     /// Tracks or cases that could not be run, with why.
     pub errors: Vec<String>,
+    /// Tracks the excerpt rule left out (too short or too quiet).
+    pub left_out: Vec<String>,
     /// Wall time, s.
     pub seconds: f64,
 }
 
 impl Report {
     /// Summarises `cases`.
-    pub fn new(seed: u64, excerpt_s: f64, mut cases: Vec<Case>, errors: Vec<String>, seconds: f64) -> Self {
+    pub fn new(
+        seed: u64,
+        excerpt_s: f64,
+        mut cases: Vec<Case>,
+        errors: Vec<String>,
+        left_out: Vec<String>,
+        seconds: f64,
+    ) -> Self {
         cases.sort_by(|a, b| {
             (a.set, &a.track, a.defect.as_ref().map(|d| d.kind)).cmp(&(
                 b.set,
@@ -154,7 +166,7 @@ impl Report {
             }
             sets.push(s);
         }
-        Report { seed, excerpt_s, sets, cases, errors, seconds }
+        Report { seed, excerpt_s, sets, cases, errors, left_out, seconds }
     }
 
     /// The summary of `set`, if it ran.
@@ -176,14 +188,14 @@ impl Report {
             );
             let _ = writeln!(
                 t,
-                "  {:<18} {:>6} {:>9} {:>9} {:>9} {:>12}",
-                "defect", "cases", "detected", "fixed", "worse", "(it grew)"
+                "  {:<18} {:>6} {:>9} {:>7} {:>7} {:>7} {:>10}",
+                "defect", "cases", "detected", "undone", "fixed", "worse", "(it grew)"
             );
             let row = |t: &mut String, name: &str, k: &Tally| {
                 let _ = writeln!(
                     t,
-                    "  {:<18} {:>6} {:>9} {:>9} {:>9} {:>12}",
-                    name, k.cases, k.detected, k.fixed, k.worse, k.grew
+                    "  {:<18} {:>6} {:>9} {:>7} {:>7} {:>7} {:>10}",
+                    name, k.cases, k.detected, k.undone, k.fixed, k.worse, k.grew
                 );
             };
             for (kind, tally) in &s.kinds {
@@ -193,10 +205,11 @@ impl Report {
             let pct = |n: usize| if s.all.cases == 0 { 0.0 } else { 100.0 * n as f64 / s.all.cases as f64 };
             let _ = writeln!(
                 t,
-                "  {:<18} {:>6} {:>8.0}% {:>8.0}% {:>8.0}% {:>11.0}%",
+                "  {:<18} {:>6} {:>8.0}% {:>6.0}% {:>6.0}% {:>6.0}% {:>9.0}%",
                 "",
                 "",
                 pct(s.all.detected),
+                pct(s.all.undone),
                 pct(s.all.fixed),
                 pct(s.all.worse),
                 pct(s.all.grew)
@@ -207,6 +220,10 @@ impl Report {
                 "  clean excerpts: {} tonal problems on {} of {} (false alarms), {} tonal warnings; made worse by suggest → render: {}",
                 c.tonal_problems, c.excerpts_with_tonal_problem, c.excerpts, c.tonal_warnings, c.made_worse
             );
+        }
+        if !self.left_out.is_empty() {
+            let _ =
+                writeln!(t, "\nleft out by the excerpt rule (too short or too quiet): {}", self.left_out.join(", "));
         }
         for e in &self.errors {
             let _ = writeln!(t, "error: {e}");
