@@ -1,5 +1,5 @@
 //! The advice evaluation (`src/advice_eval`, `cargo xtask eval-advice`) on a small fixed
-//! subset of the real music: four excerpts, two from each set, five defects each, run through
+//! subset of the real music: four 12 s excerpts, two from each set, five defects each, run through
 //! the real `audiocollab` binary (`analyze --json`, `suggest --json` → `render --apply`).
 //!
 //! The floors below are what the product scored when this test was written (issue 11, item 1:
@@ -52,9 +52,11 @@ fn advice_on_real_music_does_not_regress() {
     let total =
         |f: fn(&integration::advice_eval::report::Tally) -> usize| report.sets.iter().map(|s| f(&s.all)).sum::<usize>();
     let clean_problems: usize = report.sets.iter().map(|s| s.clean.tonal_problems).sum();
-    let (detected, fixed, worse) = (total(|t| t.detected), total(|t| t.fixed), total(|t| t.worse));
+    let (detected, undone, fixed, worse) =
+        (total(|t| t.detected), total(|t| t.undone), total(|t| t.fixed), total(|t| t.worse));
     // Today's numbers (see the module's notes), one case of margin each way.
     assert!(detected + 1 >= DETECTED, "detected {detected} of 20, was {DETECTED}");
+    assert!(undone + 1 >= UNDONE, "undone {undone} of 20, was {UNDONE}");
     assert!(fixed + 1 >= FIXED, "fixed {fixed} of 20, was {FIXED}");
     assert!(worse <= WORSE + 1, "made worse {worse} of 20, was {WORSE}");
     assert!(
@@ -63,8 +65,10 @@ fn advice_on_real_music_does_not_regress() {
     );
 }
 
-/// Measured when the test was written (debug build, seed 11, 12 s excerpts).
-const DETECTED: usize = 0;
-const FIXED: usize = 0;
-const WORSE: usize = 0;
-const CLEAN_PROBLEMS: usize = 0;
+/// Measured when the test was written (seed 11, 12 s excerpts; 24 cases in 26 s in a debug
+/// build on 2 cores, 37 s for the whole test).
+const DETECTED: usize = 11;
+const UNDONE: usize = 8;
+const FIXED: usize = 5;
+const WORSE: usize = 7;
+const CLEAN_PROBLEMS: usize = 1;
