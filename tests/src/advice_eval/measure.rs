@@ -128,7 +128,7 @@ pub fn band_levels(channels: &[Vec<f32>; 2], rate: u32) -> Vec<f64> {
 pub fn k_weighting(rate: u32) -> [Biquad; 2] {
     let fs = f64::from(rate);
     // Stage 1: the head's acoustic effect, a high shelf.
-    let (f0, gain_db, q) = (1681.974_450_955_533, 3.999_843_853_973_347, 0.707_175_236_955_419_6);
+    let (f0, gain_db, q) = (1_681.974_450_955_533, 3.999_843_853_973_347, 0.707_175_236_955_419_6);
     let k = (PI * f0 / fs).tan();
     let vh = 10f64.powf(gain_db / 20.0);
     let vb = vh.powf(0.499_666_774_154_541_6);

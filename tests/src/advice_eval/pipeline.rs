@@ -2,6 +2,7 @@
 //! (what it finds), then `suggest --json` → `render --apply` (what it does about it), with the
 //! embedded engine and no user configuration.
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -51,7 +52,7 @@ pub struct Outcome {
 /// suggestion to `changes`. `home` is an empty folder standing in for the user's.
 pub fn run_product(bin: &Path, home: &Path, input: &Path, changes: &Path, output: &Path) -> Result<Outcome> {
     let target = ["--platform", PLATFORM, "--genre", GENRE];
-    let analysis = json(&run(bin, home, &[&"analyze".as_ref(), &input.as_os_str(), &"--json".as_ref()], &target)?)?;
+    let analysis = json(&run(bin, home, &[OsStr::new("analyze"), input.as_os_str(), OsStr::new("--json")], &target)?)?;
     let file = &analysis["files"][0];
     if file["ok"] != Value::Bool(true) {
         bail!("analyze failed on {}: {}", input.display(), file["error"]);
@@ -71,7 +72,13 @@ pub fn run_product(bin: &Path, home: &Path, input: &Path, changes: &Path, output
     let suggested = run(
         bin,
         home,
-        &[&"suggest".as_ref(), &input.as_os_str(), &"--json".as_ref(), &"--provider".as_ref(), &"embedded".as_ref()],
+        &[
+            OsStr::new("suggest"),
+            input.as_os_str(),
+            OsStr::new("--json"),
+            OsStr::new("--provider"),
+            OsStr::new("embedded"),
+        ],
         &target,
     )?;
     std::fs::write(changes, &suggested.stdout).with_context(|| format!("cannot write {}", changes.display()))?;
@@ -91,7 +98,7 @@ pub fn run_product(bin: &Path, home: &Path, input: &Path, changes: &Path, output
     let rendered = run(
         bin,
         home,
-        &[&"render".as_ref(), &input.as_os_str(), &output.as_os_str(), &"--apply".as_ref(), &changes.as_os_str()],
+        &[OsStr::new("render"), input.as_os_str(), output.as_os_str(), OsStr::new("--apply"), changes.as_os_str()],
         &[],
     )?;
     let refused = [&suggested, &rendered]
@@ -102,7 +109,7 @@ pub fn run_product(bin: &Path, home: &Path, input: &Path, changes: &Path, output
     Ok(Outcome { findings, changes: changes_list, refused })
 }
 
-fn run(bin: &Path, home: &Path, args: &[&std::ffi::OsStr], extra: &[&str]) -> Result<Output> {
+fn run(bin: &Path, home: &Path, args: &[&OsStr], extra: &[&str]) -> Result<Output> {
     let out = Command::new(bin)
         .args(args)
         .args(extra)
