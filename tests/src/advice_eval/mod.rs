@@ -64,7 +64,7 @@ pub struct Config {
     pub sets: Vec<Set>,
     /// What to run.
     pub plan: Plan,
-    /// Cases run at once.
+    /// Excerpts run at once (each runs its cases in turn).
     pub jobs: usize,
     /// The `audiocollab` binary.
     pub bin: PathBuf,

@@ -24,7 +24,7 @@ options:
   --kinds K1,K2,...    only these kinds, on every excerpt (ids as in the report)
   --seed N             seed of the defect draws (default 11)
   --excerpt-s S        excerpt length in seconds (default 25)
-  --jobs N             cases run at once (default: the number of CPUs)
+  --jobs N             excerpts run at once (default: the number of CPUs)
   --json FILE          also write the full report (every case) as JSON to FILE
   --keep DIR           keep every case's files in DIR
   -v, --verbose        one line per case on stderr
