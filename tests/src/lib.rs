@@ -7,8 +7,10 @@
 //! MIDI test music with a known ground truth, [`key_eval`] holds the key detector's tuning and
 //! held-out sets, [`voice`] has `espeak-ng` speak test sentences.
 //! [`cli`] runs the `audiocollab` binary; [`fake_llm`] stands in for the model APIs.
+//! [`advice_eval`] is the advice evaluation on real music (`cargo xtask eval-advice`).
 #![deny(missing_docs)]
 
+pub mod advice_eval;
 pub mod clap_host;
 pub mod cli;
 pub mod fake_llm;

@@ -3,6 +3,8 @@
 //! `cargo xtask bundle audiocollab [cargo build options]` builds the plugin and the
 //! `audiocollab` command line (package `audiocollab-cli`) in one `cargo build`, bundles the
 //! plugin (`.clap`, `.vst3`) and copies the command line to `target/bundled/audiocollab`.
+//! `cargo xtask eval-advice [OPTIONS]` runs the advice evaluation on real music
+//! (`cargo run --release -p integration --bin eval-advice -- OPTIONS`; docs/advice.md).
 //! Anything else goes to nice-plug's bundler as it is.
 
 use std::path::{Path, PathBuf};
@@ -22,6 +24,7 @@ fn main() -> nice_plug_xtask::Result<()> {
         [command, package, build_args @ ..] if command == "bundle" && package == PLUGIN_PACKAGE => {
             bundle_with_cli(build_args)
         }
+        [command, options @ ..] if command == "eval-advice" => eval_advice(options),
         _ => nice_plug_xtask::main_with_args("cargo xtask", args),
     }
 }
@@ -42,6 +45,24 @@ fn bundle_with_cli(build_args: &[String]) -> nice_plug_xtask::Result<()> {
     std::fs::copy(&built, &copied)?;
     println!("Copied the command-line tool to '{}'", copied.display());
     Ok(())
+}
+
+/// Builds the `audiocollab` binary in release, then runs the evaluation binary in release
+/// (which runs the `audiocollab` beside it), passing `options` through; exits with its status.
+fn eval_advice(options: &[String]) -> nice_plug_xtask::Result<()> {
+    nice_plug_xtask::chdir_workspace_root()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let built = std::process::Command::new(&cargo)
+        .args(["build", "--release", "--quiet", "-p", CLI_PACKAGE, "--bin", CLI_NAME])
+        .status()?;
+    if !built.success() {
+        std::process::exit(built.code().unwrap_or(1));
+    }
+    let status = std::process::Command::new(cargo)
+        .args(["run", "--release", "--quiet", "-p", "integration", "--bin", "eval-advice", "--"])
+        .args(options)
+        .status()?;
+    std::process::exit(status.code().unwrap_or(1));
 }
 
 /// The folder under the target directory that cargo builds `build_args` into.
