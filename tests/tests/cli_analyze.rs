@@ -98,7 +98,9 @@ fn report_value(report: &str, label: &str) -> f64 {
         .unwrap_or_else(|| panic!("no line '{label}' in the report:\n{report}"));
     let rest = &line.trim_start()[label.len()..];
     rest.split_whitespace()
-        .find_map(|word| word.trim_matches(|c: char| c == '(' || c == ')' || c == ',').parse::<f64>().ok())
+        .find_map(|word| {
+            word.trim_matches(|c: char| c == '(' || c == ')' || c == ',').replace(',', ".").parse::<f64>().ok()
+        })
         .unwrap_or_else(|| panic!("no number on the line '{line}'"))
 }
 

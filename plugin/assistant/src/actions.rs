@@ -25,7 +25,8 @@
 //! a set ([`ChangeSet::to_wire`], for `render --apply`). A change read from storage (a card in
 //! a saved project) is untrusted again and goes through [`Change::restore`], the same checks.
 
-use super::names;
+use super::names::{self, describe_change};
+use audiocollab_core::lang::Lang;
 use audiocollab_core::spec::{Format, Kind, ParamId, Settings};
 use audiocollab_core::untrusted::excerpt_to;
 use serde::{Deserialize, Serialize};
@@ -159,10 +160,9 @@ fn ser_param<S: serde::Serializer>(p: &ParamId, s: S) -> Result<S::Ok, S::Error>
 }
 
 impl Change {
-    /// "Bell 2 Gain: 0.0 dB → −3.0 dB".
-    pub fn describe(&self) -> String {
-        let spec = self.param.spec();
-        format!("{}: {} → {}", spec.name, spec.format(self.from), spec.format(self.to))
+    /// "Bell 2 Gain: 0.0 dB → -3.0 dB", "Gain cloche 2 : 0,0 dB → -3,0 dB" ([`describe_change`]).
+    pub fn describe(&self, lang: Lang) -> String {
+        describe_change(self.param, self.from, self.to, lang, "→")
     }
 
     /// A change read back from storage (a card of a saved project, which anyone may have
@@ -330,7 +330,7 @@ impl ChangeSet {
 impl fmt::Display for ChangeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in &self.changes {
-            writeln!(f, "{} ({})", c.describe(), c.reason)?;
+            writeln!(f, "{} ({})", c.describe(Lang::En), c.reason)?;
         }
         for r in &self.rejected {
             writeln!(f, "refused: {}: {}", r.param, r.reason)?;

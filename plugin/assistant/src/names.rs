@@ -4,9 +4,14 @@
 //! A name resolves to one parameter: the one a musician means when the sentence gives a number
 //! in that parameter's unit ("monte les aigus de 2 dB" → the high shelf's gain). Toggles have
 //! their own names ("compresseur", "de-esser", "passe-haut"), and [`resolve`] also accepts
-//! every parameter id (`b2_gain`) and display name (`Bell 2 Gain`).
+//! every parameter id (`b2_gain`) and display name (`Bell 2 Gain`, `Gain cloche 2`).
+//!
+//! The display names a musician reads when a change is described are here too
+//! ([`display_name`], [`describe_change`]): the spec's host-visible names in English, and the
+//! one French table.
 
 pub use audiocollab_core::lang::normalise;
+use audiocollab_core::lang::Lang;
 use audiocollab_core::spec::{ParamId, PARAMS};
 use std::sync::OnceLock;
 
@@ -132,6 +137,70 @@ const NAMES: &[(&str, ParamId)] = &[
     ("sourdine", ParamId::Mute),
 ];
 
+/// The name a musician reads for `p` in `lang`, wherever a change is described (cards, chat,
+/// the command line): the host-visible name ([`ParamSpec::name`]) in English, its French
+/// counterpart in French. Hosts always see the English name; ids never change.
+///
+/// [`ParamSpec::name`]: audiocollab_core::spec::ParamSpec::name
+pub fn display_name(p: ParamId, lang: Lang) -> &'static str {
+    use ParamId::*;
+    if lang == Lang::En {
+        return p.spec().name;
+    }
+    match p {
+        InputGain => "Gain d'entrée",
+        HpOn => "Passe-haut",
+        HpFreq => "Fréquence du passe-haut",
+        HpSlope => "Pente du passe-haut",
+        LowShelfOn => "Plateau grave",
+        LowShelfFreq => "Fréquence plateau grave",
+        LowShelfGain => "Gain plateau grave",
+        Bell1On => "Cloche 1",
+        Bell1Freq => "Fréquence cloche 1",
+        Bell1Gain => "Gain cloche 1",
+        Bell1Q => "Q cloche 1",
+        Bell2On => "Cloche 2",
+        Bell2Freq => "Fréquence cloche 2",
+        Bell2Gain => "Gain cloche 2",
+        Bell2Q => "Q cloche 2",
+        HighShelfOn => "Plateau aigu",
+        HighShelfFreq => "Fréquence plateau aigu",
+        HighShelfGain => "Gain plateau aigu",
+        CompOn => "Compresseur",
+        CompThreshold => "Seuil du compresseur",
+        CompRatio => "Ratio du compresseur",
+        CompAttack => "Attaque du compresseur",
+        CompRelease => "Relâchement du compresseur",
+        CompKnee => "Genou du compresseur",
+        CompMakeup => "Gain de compensation",
+        CompMix => "Mix du compresseur",
+        CompLink => "Couplage stéréo du compresseur",
+        DeessOn => "De-esser",
+        DeessFreq => "Fréquence du de-esser",
+        DeessThreshold => "Seuil du de-esser",
+        DeessRange => "Réduction max. du de-esser",
+        Pan => "Panoramique",
+        Width => "Largeur stéréo",
+        OutputGain => "Gain de sortie",
+        Bypass => "Contournement",
+        Mute => "Sourdine",
+    }
+}
+
+/// A change of `p` from `from` to `to` as `lang` reads it: "Bell 1 Gain: 0.0 dB → -6.0 dB",
+/// "Gain cloche 1 : 0,0 dB → -6,0 dB", "Compresseur : désactivé → activé". `arrow` is `→`,
+/// or `->` where the fonts have no arrow (the plugin's window).
+pub fn describe_change(p: ParamId, from: f32, to: f32, lang: Lang, arrow: &str) -> String {
+    let spec = p.spec();
+    format!(
+        "{}{}{} {arrow} {}",
+        display_name(p, lang),
+        lang.colon(),
+        spec.format_in(from, lang),
+        spec.format_in(to, lang)
+    )
+}
+
 /// The parameter a name stands for: an id (`b2_gain`), a display name (`Bell 2 Gain`) or a
 /// friendly name in French or English ("aigus", "largeur stéréo"). `None` when nothing matches.
 pub fn resolve(name: &str) -> Option<ParamId> {
@@ -148,7 +217,10 @@ pub fn resolve(name: &str) -> Option<ParamId> {
         .or_else(|| key.strip_prefix("la "))
         .unwrap_or(&key);
     let key = key.strip_prefix("the ").unwrap_or(key);
-    NAMES.iter().find(|(n, _)| *n == key).map(|&(_, p)| p)
+    // A friendly name first: "plateau grave" is the shelf's gain when a musician says it,
+    // though the shelf's switch is displayed so.
+    let friendly = NAMES.iter().find(|(n, _)| *n == key).map(|&(_, p)| p);
+    friendly.or_else(|| ParamId::ALL.into_iter().find(|&p| normalise(display_name(p, Lang::Fr)) == key))
 }
 
 /// Every friendly name with the parameter it stands for (for the assistant's prompt and help).
@@ -220,6 +292,30 @@ mod tests {
         assert_eq!(resolve("dé-esseur"), Some(ParamId::DeessOn));
         assert_eq!(resolve("reverb"), None);
         assert_eq!(resolve(""), None);
+    }
+
+    #[test]
+    fn every_parameter_has_one_french_display_name_that_resolves_back() {
+        for p in ParamId::ALL {
+            let fr = display_name(p, Lang::Fr);
+            assert_eq!(display_name(p, Lang::En), p.spec().name);
+            assert_ne!(fr, p.spec().name, "{} has no French name", p.spec().id);
+            let friendly = NAMES.iter().any(|(n, _)| *n == normalise(fr));
+            assert!(friendly || resolve(fr) == Some(p), "{fr}");
+            assert_eq!(ParamId::ALL.iter().filter(|&&q| display_name(q, Lang::Fr) == fr).count(), 1, "{fr} twice");
+        }
+    }
+
+    #[test]
+    fn changes_read_in_the_language_of_the_reader() {
+        assert_eq!(describe_change(ParamId::CompOn, 0.0, 1.0, Lang::Fr, "→"), "Compresseur : désactivé → activé");
+        assert_eq!(
+            describe_change(ParamId::Bell1Freq, 400.0, 1250.0, Lang::Fr, "→"),
+            "Fréquence cloche 1 : 400 Hz → 1,25 kHz"
+        );
+        assert_eq!(describe_change(ParamId::Bell1Gain, 0.0, -6.0, Lang::Fr, "->"), "Gain cloche 1 : 0,0 dB -> -6,0 dB");
+        assert_eq!(describe_change(ParamId::CompOn, 0.0, 1.0, Lang::En, "→"), "Compressor On: Off → On");
+        assert_eq!(describe_change(ParamId::Bell1Gain, 0.0, -6.0, Lang::En, "→"), "Bell 1 Gain: 0.0 dB → -6.0 dB");
     }
 
     #[test]

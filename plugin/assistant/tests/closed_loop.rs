@@ -80,7 +80,7 @@ fn apply_suggestions(audio: &[Vec<f32>], a: &TrackAnalysis) -> (Vec<Vec<f32>>, C
     println!("  engine: {}", reply.message.replace('\n', "\n          "));
     let set = ChangeSet::try_from(Proposal { reply: &reply, current: &current }).expect("valid suggestions");
     for c in set.changes() {
-        println!("    {} ({})", c.describe(), c.reason);
+        println!("    {} ({})", c.describe(Lang::En), c.reason);
     }
     let mut settings = current;
     set.apply(&mut settings);

@@ -51,7 +51,7 @@ fn every_offer_validates_against_the_default_settings() {
             assert!(set.rejected().is_empty(), "{}: {:?}", t.id, set.rejected());
             assert!(!set.is_empty(), "{}: offers nothing that changes the defaults", t.id);
             for c in set.changes() {
-                assert!(c.adjustments.is_empty(), "{}: {} was clamped or step-limited", t.id, c.describe());
+                assert!(c.adjustments.is_empty(), "{}: {} was clamped or step-limited", t.id, c.describe(Lang::En));
                 assert!(!c.reason.is_empty());
             }
         }

@@ -38,9 +38,11 @@ use audiocollab_assistant::actions::{Change, ChangeSet, MAX_CHANGES};
 use audiocollab_assistant::desk::{Desk, Event, Record};
 use audiocollab_assistant::engine;
 use audiocollab_assistant::history::{Applied, History};
+use audiocollab_assistant::names;
 use audiocollab_assistant::session::{Answerer, Turn};
 use audiocollab_assistant::suggest::estimated_loudness_change;
 use audiocollab_core::analysis::track::TrackAnalysis;
+use audiocollab_core::lang::{self, Lang};
 use audiocollab_core::spec::{ParamId, Settings};
 use audiocollab_core::untrusted::excerpt_to;
 
@@ -120,10 +122,11 @@ impl Card {
         self.evidence.as_deref()
     }
 
-    /// "Bell 1 Gain: 0.0 dB -> -6.0 dB" (ASCII: the window's fonts have no arrow).
-    pub fn describe(&self) -> String {
-        let (spec, c) = (self.change.param.spec(), &self.change);
-        format!("{}: {} -> {}", spec.name, spec.format(c.from), spec.format(c.to))
+    /// "Bell 1 Gain: 0.0 dB -> -6.0 dB", "Gain cloche 1 : 0,0 dB -> -6,0 dB" (ASCII arrow: the
+    /// window's fonts have no arrow).
+    pub fn describe(&self, lang: Lang) -> String {
+        let c = &self.change;
+        names::describe_change(c.param, c.from, c.to, lang, "->")
     }
 }
 
@@ -219,6 +222,13 @@ impl From<Value> for ChatLog {
 }
 
 impl Entry {
+    /// The language the entry is read in: `forced` (the project's answer language) or that of
+    /// its text. An answer is written in its turn's language, so its cards are described in
+    /// it too; the saved conversation keeps no language of its own.
+    pub fn lang(&self, forced: Option<Lang>) -> Lang {
+        forced.unwrap_or_else(|| lang::detect(&self.text))
+    }
+
     /// A saved entry, if this version can read it: an object of the message kind (or of no
     /// kind: before versions) with a text. Every other field that is missing or of the wrong
     /// type is its default; a card or refusal that cannot be read is skipped on its own.
@@ -320,6 +330,11 @@ impl Panel {
     pub fn with_prefs(mut self, prefs: Arc<RwLock<Prefs>>) -> Panel {
         self.prefs = prefs;
         self
+    }
+
+    /// The answer language the project forces, if any (else each message's own).
+    pub fn forced_lang(&self) -> Option<Lang> {
+        self.prefs().lang.lang()
     }
 
     fn prefs(&self) -> Prefs {

@@ -225,7 +225,11 @@ fn a_card_applies_its_validated_change_as_it_is() {
             (ParamId::Width, 1.0, 1.5, CardState::Proposed),
         ]
     );
-    assert_eq!(entry.cards[0].describe(), "Bell 2 Gain: 0.0 dB -> 6.0 dB");
+    // The answer is French, so are its cards (hosts keep the English names).
+    assert_eq!(entry.lang(None), Lang::Fr);
+    assert_eq!(entry.cards[0].describe(entry.lang(None)), "Gain cloche 2 : 0,0 dB -> 6,0 dB");
+    assert_eq!(entry.cards[2].describe(Lang::Fr), "Largeur stéréo : 100 % -> 150 %");
+    assert_eq!(entry.cards[0].describe(entry.lang(Some(Lang::En))), "Bell 2 Gain: 0.0 dB -> 6.0 dB");
     assert_eq!(entry.cards[0].change().reason, "b2_gain because");
 
     // The musician turns Bell 2 down by hand before applying. Validated again against the

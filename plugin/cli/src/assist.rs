@@ -27,6 +27,7 @@ use audiocollab_core::analysis::track::{self, AnalyzeOptions, TrackAnalysis};
 use audiocollab_core::lang::Lang;
 use audiocollab_core::offline;
 use audiocollab_core::spec::Settings;
+use audiocollab_core::text;
 use audiocollab_core::untrusted::{self, Line};
 
 use crate::analyze::analyse_file;
@@ -206,7 +207,7 @@ pub fn suggest(args: SuggestArgs) -> Result<u8, Failure> {
             Lang::En => "\nProposed changes:\n",
             Lang::Fr => "\nRéglages proposés :\n",
         });
-        changes_list(&mut text, &turn.changes);
+        changes_list(&mut text, &turn.changes, lang);
         let file = args.file.display();
         let _ = writeln!(
             text,
@@ -355,20 +356,20 @@ fn greeting(file: &Path, analysis: Option<&TrackAnalysis>, assistant: Option<&As
     if let Some(a) = analysis {
         let mut facts: Vec<String> = Vec::new();
         if let Some(k) = &a.key {
-            facts.push(k.name.clone());
+            facts.push(crate::report::key_name(k.tonic, k.mode, lang, &k.name));
         }
         if let Some(tempo) = &a.tempo {
-            facts.push(format!("{:.0} BPM", tempo.bpm));
+            facts.push(format!("{} BPM", text::number(tempo.bpm, 0, lang)));
         }
         if let Some(l) = a.loudness.integrated_lufs {
-            facts.push(format!("{l:.1} LUFS"));
+            facts.push(format!("{} LUFS", text::number(l, 1, lang)));
         }
         facts.push(match (lang, a.findings.len()) {
             (Lang::En, 1) => "1 finding".into(),
             (Lang::En, n) => format!("{n} findings"),
             (Lang::Fr, n) => format!("{n} constat{}", if n > 1 { "s" } else { "" }),
         });
-        let _ = write!(out, ": {}", facts.join(", "));
+        let _ = write!(out, "{}{}", lang.colon(), facts.join(", "));
     }
     let who = match assistant.and_then(|a| {
         a.router().config().model_for(a.router().config().tier_for(audiocollab_assistant::llm::Task::Chat))
@@ -408,16 +409,16 @@ fn help(lang: Lang) -> String {
     )
 }
 
-fn changes_list(out: &mut String, set: &ChangeSet) {
+fn changes_list(out: &mut String, set: &ChangeSet, lang: Lang) {
     for c in set.changes() {
-        let adjusted = if c.adjustments.is_empty() { "" } else { " (adjusted)" };
-        let _ = writeln!(out, "  {}{adjusted}  — {}", c.describe(), c.reason);
+        let adjusted = if c.adjustments.is_empty() { String::new() } else { t(lang, " (adjusted)", " (ajusté)") };
+        let _ = writeln!(out, "  {}{adjusted}  — {}", c.describe(lang), c.reason);
     }
 }
 
 fn said(lang: Lang, en: &str, fr: &str, set: &ChangeSet) -> String {
     let mut out = format!("{}\n", t(lang, en, fr));
-    changes_list(&mut out, set);
+    changes_list(&mut out, set, lang);
     out
 }
 
@@ -457,7 +458,7 @@ fn turn_text(turn: &Turn, pending: bool, lang: Lang) -> String {
         } else {
             out.push_str(&t(lang, "Proposed:\n", "Proposé :\n"));
         }
-        changes_list(&mut out, &turn.changes);
+        changes_list(&mut out, &turn.changes, lang);
         if !turn.command && pending {
             out.push_str(&t(
                 lang,

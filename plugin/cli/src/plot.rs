@@ -30,7 +30,7 @@ use audiocollab_core::meter::stats::{BAND_COUNT, BAND_FLOOR_DB};
 use super::report::{kind_name, severity_name, Lang};
 use audiocollab_core::analysis::stream::OFFLINE_BLOCK;
 use audiocollab_core::offline::decode::{AudioReader, DecodeError};
-use audiocollab_core::text::{clock, clock_tenths};
+use audiocollab_core::text::{clock, clock_tenths, number};
 
 /// Width of the image, pixels.
 pub const PLOT_WIDTH: usize = 1200;
@@ -241,17 +241,19 @@ pub fn draw(wave: &Waveform, frames: &[FrameStats], analysis: &TrackAnalysis, ti
         img.text(label_x, y + 1, label, FONT_SCALE, text_colour);
     }
 
-    time_axis(&mut img, plot_w, t0, t1, &column_of);
+    time_axis(&mut img, plot_w, t0, t1, &column_of, lang);
     img
 }
 
 fn title_line(img: &mut Image, analysis: &TrackAnalysis, title: &str, lang: Lang) {
     let l = &analysis.loudness;
-    let level = |v: Option<f64>, unit: &str| v.map_or_else(|| format!("- {unit}"), |v| format!("{v:.1} {unit}"));
+    let level = |v: Option<f64>, unit: &str| {
+        v.map_or_else(|| format!("- {unit}"), |v| format!("{} {unit}", number(v, 1, lang)))
+    };
     let text = format!(
         "{title}  {}-{}  {}  TP {}",
-        clock_tenths(analysis.from_s, Lang::En),
-        clock_tenths(analysis.to_s, Lang::En),
+        clock_tenths(analysis.from_s, lang),
+        clock_tenths(analysis.to_s, lang),
         level(l.integrated_lufs, "LUFS"),
         level(l.true_peak_dbtp, "DBTP"),
     );
@@ -519,7 +521,7 @@ const TICK_STEPS_S: [f64; 17] =
 /// Least distance between two time ticks, pixels (a `m:ss` label is 48 px wide).
 const TICK_MIN_PX: f64 = 90.0;
 
-fn time_axis(img: &mut Image, plot_w: usize, t0: f64, t1: f64, column_of: &dyn Fn(f64) -> f64) {
+fn time_axis(img: &mut Image, plot_w: usize, t0: f64, t1: f64, column_of: &dyn Fn(f64) -> f64, lang: Lang) {
     let px_per_s = plot_w as f64 / (t1 - t0);
     let step = TICK_STEPS_S.into_iter().find(|s| s * px_per_s >= TICK_MIN_PX).unwrap_or(7200.0);
     for x in 0..plot_w {
@@ -535,9 +537,9 @@ fn time_axis(img: &mut Image, plot_w: usize, t0: f64, t1: f64, column_of: &dyn F
         for y in AXIS_TOP..AXIS_TOP + 6 {
             img.set(x, y, DIM);
         }
-        // Tenths only when the ticks are closer than a second; the point in both languages,
-        // as in the report.
-        let label = if step < 1.0 { clock_tenths(t, Lang::En) } else { clock(t) };
+        // Tenths only when the ticks are closer than a second; the decimal mark of the
+        // language, as in the report.
+        let label = if step < 1.0 { clock_tenths(t, lang) } else { clock(t) };
         let w = label.chars().count() * advance(FONT_SCALE);
         let lx = x.saturating_sub(w / 2).clamp(4, PLOT_WIDTH - 4 - w);
         img.text(lx, AXIS_TOP + 10, &label, FONT_SCALE, TEXT);

@@ -251,7 +251,7 @@ fn apply_reply(path: &Path, settings: &mut Settings) -> Result<(), Failure> {
         .map_err(|e| Failure::new(EXIT_INPUT, anyhow!("'{}': {e}", path.display())))?;
     for c in set.changes() {
         let adjusted = if c.adjustments.is_empty() { "" } else { " (adjusted by the validator)" };
-        eprintln!("applying {}{adjusted}: {}", c.describe(), c.reason);
+        eprintln!("applying {}{adjusted}: {}", c.describe(Lang::En), c.reason);
     }
     for r in set.rejected() {
         eprintln!("warning: refused {}: {}", r.param, r.reason);

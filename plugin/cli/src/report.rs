@@ -2,11 +2,13 @@
 //! document, both built from a [`TrackAnalysis`].
 //!
 //! Conventions of the readable report:
-//! * Times are `m:ss.s` (`h:mm:ss.s` past an hour), tenths kept because clipping is located
-//!   to 0.1 s, truncated like every clock of the product ([`audiocollab_core::text`]: 105.96 s
-//!   is 1:45.9 here and 1:45 on a finding); ranges use an en dash, `2:34.0–2:51.2`.
-//! * Units as EBU R 128 writes them: LUFS, LU, dBTP, dBFS. Numbers keep the decimal point in
-//!   both languages (copy-pasteable, and what meters show).
+//! * Times are `m:ss.s` (`h:mm:ss.s` past an hour; `m:ss,s` in French), tenths kept because
+//!   clipping is located to 0.1 s, truncated like every clock of the product
+//!   ([`audiocollab_core::text`]: 105.96 s is 1:45.9 here and 1:45 on a finding); ranges use
+//!   an en dash, `2:34.0–2:51.2`.
+//! * Units as EBU R 128 writes them: LUFS, LU, dBTP, dBFS. Numbers take the decimal mark of
+//!   the language ([`audiocollab_core::text::number`]): `-16.6 LUFS`, `-16,6 LUFS` in French,
+//!   as the findings' own explanations and the assistant write them.
 //! * A level that is `None` (silence, or a stretch too short to measure) is written as a dash
 //!   with the reason, never as a number.
 //!
@@ -23,7 +25,7 @@ use audiocollab_core::analysis::findings::Finding;
 use audiocollab_core::analysis::targets::{self, Platform};
 use audiocollab_core::analysis::tonal::{Region, RegionBalance};
 use audiocollab_core::analysis::track::TrackAnalysis;
-use audiocollab_core::text::{clock_span_tenths, clock_tenths};
+use audiocollab_core::text::{clock_span_tenths, clock_tenths, number, signed};
 
 /// Version of the JSON document's layout. Bumped when a field is renamed or removed or its
 /// meaning changes; adding a field does not bump it.
@@ -95,10 +97,6 @@ pub struct JsonError<'a> {
     /// The one-line message printed on stderr.
     pub message: &'a str,
 }
-
-/// The report's times keep the decimal point in both languages, as its numbers do (see the
-/// module documentation): the English forms of [`audiocollab_core::text`]'s clocks.
-const POINT: Lang = Lang::En;
 
 /// Every label of the report in one language. Sentences with numbers are built in the
 /// functions below, one `match` per language.
@@ -257,7 +255,7 @@ pub fn text_report(path: &Path, decoder: &DecoderInfo, a: &TrackAnalysis, lang: 
         out,
         "{}\n  {}, {}, {} Hz, {channels}",
         path.display(),
-        clock_tenths(a.duration_s, POINT),
+        clock_tenths(a.duration_s, lang),
         decoder.codec,
         a.sample_rate
     );
@@ -272,9 +270,9 @@ pub fn text_report(path: &Path, decoder: &DecoderInfo, a: &TrackAnalysis, lang: 
             out,
             "  {} {} ({} {})",
             l.segment,
-            clock_span_tenths(a.from_s, a.to_s, POINT),
+            clock_span_tenths(a.from_s, a.to_s, lang),
             l.of,
-            clock_tenths(a.duration_s, POINT)
+            clock_tenths(a.duration_s, lang)
         );
     }
     out.push('\n');
@@ -283,17 +281,28 @@ pub fn text_report(path: &Path, decoder: &DecoderInfo, a: &TrackAnalysis, lang: 
         let _ = writeln!(out, "  {label:<LABEL_WIDTH$}{value}");
     };
     let key = match &a.key {
-        Some(k) => format!("{}  ({} {:.2})", key_name(k.tonic, k.mode, lang, &k.name), l.confidence, k.confidence),
+        Some(k) => format!(
+            "{}  ({} {})",
+            key_name(k.tonic, k.mode, lang, &k.name),
+            l.confidence,
+            number(f64::from(k.confidence), 2, lang)
+        ),
         None => l.not_detected.to_string(),
     };
     row(&mut out, l.key, &key);
     let tempo = match &a.tempo {
         Some(t) => {
-            let mut s = format!("{:.1} BPM  ({} {:.2}", t.bpm, l.confidence, t.confidence);
+            let mut s = format!(
+                "{} BPM  ({} {}",
+                number(t.bpm, 1, lang),
+                l.confidence,
+                number(f64::from(t.confidence), 2, lang)
+            );
             if !t.alternatives_bpm.is_empty() {
                 let alts: Vec<String> =
-                    t.alternatives_bpm.iter().take(MAX_TEMPO_ALTERNATIVES).map(|b| format!("{b:.1}")).collect();
-                let _ = write!(s, "; {}{}{} BPM", l.alternatives, lang.colon(), alts.join(", "));
+                    t.alternatives_bpm.iter().take(MAX_TEMPO_ALTERNATIVES).map(|&b| number(b, 1, lang)).collect();
+                let _ =
+                    write!(s, "{}{}{}{} BPM", semicolon(lang), l.alternatives, lang.colon(), alts.join(list_sep(lang)));
             }
             s.push(')');
             s
@@ -305,7 +314,7 @@ pub fn text_report(path: &Path, decoder: &DecoderInfo, a: &TrackAnalysis, lang: 
     let d = &a.loudness;
     let _ = writeln!(out, "\n{}", l.loudness);
     let level = |v: Option<f64>, unit: &str, none: &str| match v {
-        Some(v) => format!("{:>6.1} {unit}", tenths(v)),
+        Some(v) => format!("{:>6} {unit}", number(tenths(v), 1, lang)),
         None => none.to_string(),
     };
     row(&mut out, l.integrated, &level(d.integrated_lufs, "LUFS", l.too_short_integrated));
@@ -328,18 +337,20 @@ pub fn text_report(path: &Path, decoder: &DecoderInfo, a: &TrackAnalysis, lang: 
         let _ = writeln!(out, "  {}", l.none_found);
     }
     for s in &a.sections {
-        let loud = s.loudness_lufs.map_or_else(|| l.silence.to_string(), |v| format!("{:.1} LUFS", tenths(v)));
-        let _ = writeln!(out, "  {:<4}{:<LABEL_WIDTH$}{loud}", s.label, clock_span_tenths(s.start_s, s.end_s, POINT));
+        let loud =
+            s.loudness_lufs.map_or_else(|| l.silence.to_string(), |v| format!("{} LUFS", number(tenths(v), 1, lang)));
+        let _ = writeln!(out, "  {:<4}{:<LABEL_WIDTH$}{loud}", s.label, clock_span_tenths(s.start_s, s.end_s, lang));
     }
 
     let _ = writeln!(out);
     let character = match &a.character {
         Some(c) => format!(
-            "{} {:.2}, {} {:.2}{}{}",
+            "{} {}{}{} {}{}{}",
             l.energy,
-            c.energy,
+            number(f64::from(c.energy), 2, lang),
+            list_sep(lang),
             l.brightness,
-            c.brightness,
+            number(f64::from(c.brightness), 2, lang),
             lang.colon(),
             match lang {
                 Lang::En => &c.description_en,
@@ -350,13 +361,32 @@ pub fn text_report(path: &Path, decoder: &DecoderInfo, a: &TrackAnalysis, lang: 
     };
     let _ = writeln!(out, "{:<w$}{character}", l.character, w = LABEL_WIDTH + 2);
     let source = match &a.source {
-        Some(s) => format!("{}  ({} {:.2})", source_name(s.kind, lang), l.confidence, s.confidence),
+        Some(s) => {
+            format!("{}  ({} {})", source_name(s.kind, lang), l.confidence, number(f64::from(s.confidence), 2, lang))
+        }
         None => l.not_measured.to_string(),
     };
     let _ = writeln!(out, "{:<w$}{source}", l.source, w = LABEL_WIDTH + 2);
 
     findings_section(&mut out, &a.findings, lang);
     out
+}
+
+/// Between the items of a list of numbers: a comma in English, a semicolon in French, where
+/// the comma is the decimal mark (`68,0 ; 90,6 BPM`).
+fn list_sep(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => ", ",
+        Lang::Fr => " ; ",
+    }
+}
+
+/// A semicolon, spaced as the language writes it.
+fn semicolon(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "; ",
+        Lang::Fr => " ; ",
+    }
 }
 
 /// `v` rounded to 0.1, without the minus sign of a negative zero (`-0.04` prints `0.0`).
@@ -370,7 +400,7 @@ fn tenths(v: f64) -> f64 {
 }
 
 /// `E minor` / `mi mineur`. `english` is the analysis's own name, used as is in English.
-fn key_name(tonic: u8, mode: &str, lang: Lang, english: &str) -> String {
+pub fn key_name(tonic: u8, mode: &str, lang: Lang, english: &str) -> String {
     const FR_NAMES: [&str; 12] = ["do", "do#", "ré", "mib", "mi", "fa", "fa#", "sol", "lab", "la", "sib", "si"];
     match lang {
         Lang::En => english.to_string(),
@@ -389,6 +419,7 @@ const ON_TARGET_LU: f64 = 0.5;
 /// is over the platform's ceiling.
 pub fn platform_verdict(p: &Platform, integrated: Option<f64>, true_peak: Option<f64>, lang: Lang) -> String {
     let (target, ceiling) = (p.integrated_lufs, p.true_peak_dbtp);
+    let n1 = |v: f64| number(v, 1, lang);
     let Some(lufs) = integrated else {
         return match lang {
             Lang::En => format!("{}: no integrated loudness to compare with its {target:.0} LUFS target.", p.name),
@@ -404,8 +435,10 @@ pub fn platform_verdict(p: &Platform, integrated: Option<f64>, true_peak: Option
             ),
             Lang::Fr => {
                 format!(
-                    "{delta:.1} LU au-dessus des {target:.0} LUFS de {} : le titre sera baissé de {delta:.1} dB.",
-                    p.name
+                    "{} LU au-dessus des {target:.0} LUFS de {} : le titre sera baissé de {} dB.",
+                    n1(delta),
+                    p.name,
+                    n1(delta)
                 )
             }
         }
@@ -427,28 +460,31 @@ pub fn platform_verdict(p: &Platform, integrated: Option<f64>, true_peak: Option
                 p.name
             ),
             (Lang::Fr, Some(h)) if h < gap => format!(
-                "{gap:.1} LU sous les {target:.0} LUFS de {} : le titre sonnera moins fort que les autres morceaux, \
-                 ou ne sera remonté que de {:.1} dB au plus avant que sa crête vraie n'atteigne le plafond de {ceiling:.0} dBTP.",
+                "{} LU sous les {target:.0} LUFS de {} : le titre sonnera moins fort que les autres morceaux, \
+                 ou ne sera remonté que de {} dB au plus avant que sa crête vraie n'atteigne le plafond de {ceiling:.0} dBTP.",
+                n1(gap),
                 p.name,
-                h.max(0.0)
+                n1(h.max(0.0))
             ),
             (Lang::Fr, _) => format!(
-                "{gap:.1} LU sous les {target:.0} LUFS de {} : le titre sonnera moins fort que les autres morceaux, \
-                 sauf si la plateforme le remonte ({gap:.1} dB tiennent sous le plafond de {ceiling:.0} dBTP).",
-                p.name
+                "{} LU sous les {target:.0} LUFS de {} : le titre sonnera moins fort que les autres morceaux, \
+                 sauf si la plateforme le remonte ({} dB tiennent sous le plafond de {ceiling:.0} dBTP).",
+                n1(gap),
+                p.name,
+                n1(gap)
             ),
         }
     } else {
         match lang {
             Lang::En => format!("On {}'s {target:.0} LUFS target ({delta:+.1} LU).", p.name),
-            Lang::Fr => format!("Dans la cible de {} à {target:.0} LUFS ({delta:+.1} LU).", p.name),
+            Lang::Fr => format!("Dans la cible de {} à {target:.0} LUFS ({} LU).", p.name, signed(delta, 1, lang)),
         }
     };
     if let Some(tp) = true_peak.filter(|&tp| tp > ceiling) {
         let over = tp - ceiling;
         let _ = match lang {
             Lang::En => write!(s, " True peak {over:.1} dB over its {ceiling:.0} dBTP ceiling."),
-            Lang::Fr => write!(s, " Crête vraie {over:.1} dB au-dessus de son plafond de {ceiling:.0} dBTP."),
+            Lang::Fr => write!(s, " Crête vraie {} dB au-dessus de son plafond de {ceiling:.0} dBTP.", n1(over)),
         };
     }
     s
@@ -497,14 +533,14 @@ fn region_name(region: Region, lang: Lang) -> &'static str {
     }
 }
 
-/// `20 Hz`, `250 Hz`, `2 kHz`, `12.5 kHz`.
-fn hz(f: f32) -> String {
+/// `20 Hz`, `250 Hz`, `2 kHz`, `12.5 kHz` (`12,5 kHz` in French).
+fn hz(f: f32, lang: Lang) -> String {
     if f >= 1000.0 {
         let k = f / 1000.0;
         if (k - k.round()).abs() < 0.05 {
             format!("{k:.0} kHz")
         } else {
-            format!("{k:.1} kHz")
+            format!("{} kHz", number(f64::from(k), 1, lang))
         }
     } else {
         format!("{f:.0} Hz")
@@ -539,10 +575,12 @@ fn tonal_section(out: &mut String, a: &TrackAnalysis, lang: Lang) {
         };
         let _ = writeln!(
             out,
-            "  {:<13}{:<17}{deviation_db:>+6.1} dB  {}  {verdict} [±{tolerance_db:.1}]",
+            "  {:<13}{:<17}{:>6} dB  {}  {verdict} [±{}]",
             region_name(region, lang),
-            format!("{}–{}", hz(low_hz), hz(high_hz)),
+            format!("{}–{}", hz(low_hz, lang), hz(high_hz, lang)),
+            signed(f64::from(deviation_db), 1, lang),
             deviation_bar(deviation_db),
+            number(f64::from(tolerance_db), 1, lang),
         );
     }
 }
@@ -564,9 +602,9 @@ fn source_name(kind: SourceKind, lang: Lang) -> &'static str {
     }
 }
 
-/// A finding's value with its unit: `-0.3 dBTP`, `12 %`.
-fn with_unit(value: f64, unit: &str) -> String {
-    let v = if value.is_finite() { format!("{:.1}", tenths(value)) } else { "-".to_string() };
+/// A finding's value with its unit: `-0.3 dBTP` (`-0,3 dBTP` in French), `12 %`.
+fn with_unit(value: f64, unit: &str, lang: Lang) -> String {
+    let v = if value.is_finite() { number(tenths(value), 1, lang) } else { "-".to_string() };
     match unit {
         "" => v,
         "%" => format!("{v} %"),
@@ -589,13 +627,13 @@ fn findings_section(out: &mut String, findings: &[Finding], lang: Lang) {
         let _ = writeln!(
             out,
             "  {:<17}{:<10}{}{}{} ({} {})",
-            clock_span_tenths(f.start_s, f.end_s, POINT),
+            clock_span_tenths(f.start_s, f.end_s, lang),
             severity_name(f.severity, lang),
             kind_name(f.kind, lang),
             lang.colon(),
-            with_unit(f.value, &f.unit),
+            with_unit(f.value, &f.unit, lang),
             l.threshold,
-            with_unit(f.threshold, &f.unit),
+            with_unit(f.threshold, &f.unit, lang),
         );
         for line in wrap(explanation, TEXT_WIDTH - 27) {
             let _ = writeln!(out, "  {:<27}{line}", "");
@@ -627,10 +665,10 @@ mod tests {
     use super::*;
     use audiocollab_core::analysis::findings::{FindingKind, Severity};
 
-    /// The report's times are the product's one clock, with tenths and a point in both
-    /// languages: a finding at 105.96 s is at 1:45.9 here and at 1:45 on the finding itself.
+    /// The report's times are the product's one clock, with tenths and the decimal mark of the
+    /// language: a finding at 105.96 s is at 1:45.9 (1:45,9) here and at 1:45 on the finding.
     #[test]
-    fn report_times_are_the_one_clock_in_tenths_with_a_point() {
+    fn report_times_are_the_one_clock_in_tenths() {
         let a = Finding {
             kind: FindingKind::Clipping,
             severity: Severity::Problem,
@@ -642,14 +680,15 @@ mod tests {
             explanation_en: String::new(),
             explanation_fr: String::new(),
         };
-        for lang in [Lang::En, Lang::Fr] {
+        for (lang, span) in [(Lang::En, "1:45.9–1:46.0 "), (Lang::Fr, "1:45,9–1:46,0 ")] {
             let mut out = String::new();
             findings_section(&mut out, std::slice::from_ref(&a), lang);
-            assert!(out.contains("1:45.9–1:46.0 "), "{out}");
+            assert!(out.contains(span), "{out}");
+            assert!(out.contains(&format!("{} samples", number(12.0, 1, lang))), "{out}");
         }
         assert_eq!(audiocollab_core::text::clock(a.start_s), "1:45");
-        assert_eq!(clock_tenths(59.96, POINT), "0:59.9");
-        assert_eq!(clock_span_tenths(1.50, 1.52, POINT), "0:01.5");
+        assert_eq!(clock_tenths(59.96, Lang::Fr), "0:59,9");
+        assert_eq!(clock_span_tenths(1.50, 1.52, Lang::En), "0:01.5");
     }
 
     #[test]
@@ -675,7 +714,11 @@ mod tests {
         let quiet_room = platform_verdict(spotify(), Some(-16.0), Some(-8.0), Lang::En);
         assert!(quiet_room.contains("2.0 dB fits under"), "{quiet_room}");
         let on = platform_verdict(spotify(), Some(-14.3), Some(-2.0), Lang::Fr);
-        assert_eq!(on, "Dans la cible de Spotify à -14 LUFS (-0.3 LU).");
+        assert_eq!(on, "Dans la cible de Spotify à -14 LUFS (-0,3 LU).");
+        let quiet = platform_verdict(spotify(), Some(-19.0), Some(-3.0), Lang::Fr);
+        assert!(quiet.starts_with("5,0 LU sous") && quiet.contains("que de 2,0 dB au plus"), "{quiet}");
+        let loud = platform_verdict(spotify(), Some(-10.8), Some(-0.5), Lang::Fr);
+        assert!(loud.contains("baissé de 3,2 dB") && loud.contains("Crête vraie 0,5 dB au-dessus"), "{loud}");
         let silent = platform_verdict(spotify(), None, None, Lang::En);
         assert!(silent.contains("no integrated loudness"), "{silent}");
     }
@@ -791,18 +834,28 @@ mod tests {
         }
         let fr = text_report(Path::new("tone.wav"), &decoder, &a, Lang::Fr);
         for needle in [
-            "  Bas-médiums  250 Hz–500 Hz      +4.2 dB  [        |====    ]  trop [±3.0]",
-            "énergie 0.70, brillance 0.20 : énergique et sombre",
-            "claviers  (confiance 0.60)",
-            "problème  Écrêtage : 12.0 samples (seuil 1.0 samples)",
+            "tone.wav\n  0:05,0, PCM, 48000 Hz, stéréo",
+            "  Sonie intégrée           -12,0 LUFS",
+            "  Bas-médiums  250 Hz–500 Hz      +4,2 dB  [        |====    ]  trop [±3,0]",
+            "  A   0:00,0–0:02,5           -15,0 LUFS",
+            "énergie 0,70 ; brillance 0,20 : énergique et sombre",
+            "claviers  (confiance 0,60)",
+            "  0:01,5–0:01,6    problème  Écrêtage : 12,0 samples (seuil 1,0 samples)",
             "Des échantillons sont à pleine échelle : la forme d'onde a\n",
-            "au-dessus des -14 LUFS de Spotify : le titre sera baissé de 2.0 dB.",
+            "au-dessus des -14 LUFS de Spotify : le titre sera baissé de 2,0 dB.",
         ] {
             assert!(fr.contains(needle), "'{needle}' missing from\n{fr}");
         }
+        // Decimal commas only: no number in the French report has a point.
+        assert!(!has_decimal_point(&fr), "{fr}");
+        assert!(has_decimal_point(&en));
         if std::env::var_os("AUDIOCOLLAB_SHOW_REPORT").is_some() {
             println!("{en}\n{fr}");
         }
+    }
+
+    fn has_decimal_point(text: &str) -> bool {
+        text.as_bytes().windows(3).any(|w| w[0].is_ascii_digit() && w[1] == b'.' && w[2].is_ascii_digit())
     }
 
     #[test]

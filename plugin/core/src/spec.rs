@@ -8,6 +8,8 @@
 //! **Ids are a frozen public API**: hosts store automation and presets by id. Never rename one;
 //! `tests/param_ids.rs` compares them with a golden list.
 
+use crate::lang::Lang;
+use crate::text;
 use crate::untrusted::excerpt;
 use std::fmt;
 
@@ -336,6 +338,25 @@ impl ParamSpec {
         }
     }
 
+    /// [`ParamSpec::format`] as `lang` writes it, for a musician reading a change: in French
+    /// toggles read "activé" / "désactivé", pan `G30` / `D30` (gauche / droite) and numbers
+    /// take the decimal comma (`-3,0 dB`, `2,50 kHz`). Hosts keep [`ParamSpec::format`].
+    pub fn format_in(&self, value: f32, lang: Lang) -> String {
+        match (lang, self.kind, self.format) {
+            (Lang::En, ..) => self.format(value),
+            (Lang::Fr, Kind::Toggle, _) => if value >= 0.5 { "activé" } else { "désactivé" }.to_string(),
+            (Lang::Fr, _, Format::Pan) => {
+                let english = self.format(value);
+                match english.split_at(1) {
+                    ("L", pct) => format!("G{pct}"),
+                    ("R", pct) => format!("D{pct}"),
+                    _ => english,
+                }
+            }
+            (Lang::Fr, ..) => text::french_decimals(&self.format(value)),
+        }
+    }
+
     /// Text for a plain value without a unit suffix that the host appends itself.
     pub fn format_without_unit(&self, value: f32) -> String {
         let text = self.format(value);
@@ -438,9 +459,9 @@ fn parse_value(format: Format, t: &str) -> Option<f32> {
             let t = t.trim_end_matches('%').trim();
             if t == "c" || t == "center" || t == "centre" {
                 Some(0.0)
-            } else if let Some(l) = t.strip_prefix('l').or_else(|| t.strip_prefix("left")) {
+            } else if let Some(l) = ["left", "gauche", "l", "g"].iter().find_map(|p| t.strip_prefix(p)) {
                 number(l).map(|v| -v / 100.0)
-            } else if let Some(r) = t.strip_prefix('r').or_else(|| t.strip_prefix("right")) {
+            } else if let Some(r) = ["right", "droite", "r", "d"].iter().find_map(|p| t.strip_prefix(p)) {
                 number(r).map(|v| v / 100.0)
             } else {
                 number(t).map(|v| if v.abs() > 1.0 { v / 100.0 } else { v })
@@ -576,12 +597,40 @@ mod tests {
     fn formats_round_trip_through_parse() {
         for spec in &PARAMS {
             let (min, max) = spec.range();
-            for v in [min, spec.default, max] {
-                let text = spec.format(v);
-                let back = spec.parse(&text).unwrap_or_else(|e| panic!("{}: {e}", spec.id));
-                let tol = (max - min) * 0.01;
-                assert!((back - v).abs() <= tol, "{}: {v} -> {text} -> {back}", spec.id);
+            for v in [min, spec.default, max, min + (max - min) * 0.3] {
+                let v = spec.clamp(v);
+                // What hosts show, and what a French musician reads: both parse back.
+                for text in [spec.format(v), spec.format_in(v, Lang::En), spec.format_in(v, Lang::Fr)] {
+                    let back = spec.parse(&text).unwrap_or_else(|e| panic!("{}: {e}", spec.id));
+                    let tol = (max - min) * 0.01;
+                    assert!((back - spec.clamp(v)).abs() <= tol, "{}: {v} -> {text} -> {back}", spec.id);
+                }
             }
         }
+    }
+
+    #[test]
+    fn french_values_read_in_french() {
+        let fr = |p: ParamId, v: f32| p.spec().format_in(v, Lang::Fr);
+        assert_eq!(fr(ParamId::CompOn, 1.0), "activé");
+        assert_eq!(fr(ParamId::CompOn, 0.0), "désactivé");
+        assert_eq!(fr(ParamId::Bell1Gain, -6.0), "-6,0 dB");
+        assert_eq!(fr(ParamId::Bell2Freq, 2500.0), "2,50 kHz");
+        assert_eq!(fr(ParamId::Bell1Freq, 250.0), "250 Hz");
+        assert_eq!(fr(ParamId::CompRatio, 4.0), "4,0:1");
+        assert_eq!(fr(ParamId::CompAttack, 0.5), "0,50 ms");
+        assert_eq!(fr(ParamId::Bell1Q, 0.71), "0,71");
+        assert_eq!(fr(ParamId::Pan, -0.3), "G30");
+        assert_eq!(fr(ParamId::Pan, 1.0), "D100");
+        assert_eq!(fr(ParamId::Pan, 0.0), "C");
+        assert_eq!(fr(ParamId::Width, 1.5), "150 %");
+        assert_eq!(fr(ParamId::HpSlope, 1.0), "24 dB/oct");
+        // English is what hosts show, unchanged.
+        assert_eq!(ParamId::CompOn.spec().format_in(1.0, Lang::En), "On");
+        assert_eq!(ParamId::Bell1Gain.spec().format_in(-6.0, Lang::En), ParamId::Bell1Gain.spec().format(-6.0));
+        assert_eq!(ParamId::Pan.spec().format_in(-0.3, Lang::En), "L30");
+        // "left" and "gauche" parse whole (the single letters are tried last).
+        assert!((ParamId::Pan.spec().parse("left 30").unwrap() + 0.3).abs() < 1e-6);
+        assert!((ParamId::Pan.spec().parse("droite 20").unwrap() - 0.2).abs() < 1e-6);
     }
 }

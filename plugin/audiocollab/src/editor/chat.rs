@@ -11,6 +11,7 @@ use crate::params::{AudioCollabParams, ParamRef};
 use audiocollab_assistant::desk::Desk;
 use audiocollab_assistant::engine::MAX_MESSAGE_CHARS;
 use audiocollab_core::analysis::track::TrackAnalysis;
+use audiocollab_core::lang::Lang;
 use audiocollab_core::spec::{ParamId, Settings};
 
 /// Quick prompts under the conversation.
@@ -107,8 +108,9 @@ pub fn draw(
         .stick_to_bottom(true)
         .auto_shrink([false, false])
         .show(ui, |ui| {
+            let forced = panel.forced_lang();
             for (i, entry) in panel.entries().iter().enumerate() {
-                entry_ui(ui, i, entry, &mut clicks);
+                entry_ui(ui, i, entry, entry.lang(forced), &mut clicks);
             }
             if let Some(text) = panel.streaming() {
                 ui.label(format!("{text}…"));
@@ -154,7 +156,7 @@ pub fn draw(
     ui.add_space(10.0);
 }
 
-fn entry_ui(ui: &mut Ui, index: usize, entry: &Entry, clicks: &mut Vec<Click>) {
+fn entry_ui(ui: &mut Ui, index: usize, entry: &Entry, lang: Lang, clicks: &mut Vec<Click>) {
     if entry.from_musician {
         ui.with_layout(Layout::top_down(Align::Max), |ui| {
             egui::Frame::new().fill(ACCENT.gamma_multiply(0.25)).corner_radius(6.0).inner_margin(6).show(ui, |ui| {
@@ -187,7 +189,7 @@ fn entry_ui(ui: &mut Ui, index: usize, entry: &Entry, clicks: &mut Vec<Click>) {
     for (c, card) in entry.cards.iter().enumerate() {
         egui::Frame::group(ui.style()).inner_margin(6).show(ui, |ui| {
             ui.set_width(ui.available_width());
-            ui.label(RichText::new(card.describe()).strong());
+            ui.label(RichText::new(card.describe(lang)).strong());
             ui.label(RichText::new(&card.change().reason).small());
             if let Some(evidence) = card.evidence() {
                 ui.label(RichText::new(evidence).weak().small());
