@@ -3,7 +3,8 @@
 //!
 //! A message is read in this order, first match wins:
 //! 1. a time in the message ("à 1:45", "at 2:10", "between 1:45 and 2:00") → what the analysis
-//!    of that segment shows, with 2–3 concrete options (timeline feedback);
+//!    shows at that moment only (its findings, section, levels), with 2–3 concrete options
+//!    (timeline feedback); a time past the end of the track says where the track stops;
 //! 2. a question about the audio (BPM, key, loudness for a platform, peaks, dynamics, what is
 //!    wrong) → answered from the analysis;
 //! 3. a direct command ([`super::commands`]) → the changes;
@@ -20,13 +21,15 @@ use super::commands;
 use super::knowledge;
 use super::names::normalise;
 use super::suggest::suggest;
+use audiocollab_core::analysis::character::{Source, SourceKind};
+use audiocollab_core::analysis::findings::kind_name;
 use audiocollab_core::analysis::findings::{Finding, FindingKind};
 use audiocollab_core::analysis::targets;
 use audiocollab_core::analysis::tonal::Region;
 use audiocollab_core::analysis::track::TrackAnalysis;
 use audiocollab_core::lang::{self, Lang};
 use audiocollab_core::spec::{ParamId, Settings};
-use audiocollab_core::text::{self, clock_span};
+use audiocollab_core::text::{self, clock, clock_span};
 
 /// What the engine knows when it answers.
 #[derive(Clone, Copy)]
@@ -46,6 +49,9 @@ pub struct Context<'a> {
 pub enum Understood {
     /// A comment or question about a moment of the track.
     Moment,
+    /// A moment after the end of the track (or of what was heard so far): said so, with no
+    /// change. A fact, answered by the engine even when a model is configured.
+    PastTheEnd,
     /// A question about the audio.
     Question,
     /// A direct command.
@@ -144,8 +150,11 @@ fn read(message: &str, ctx: &Context) -> Answer {
     if text.is_empty() {
         return answer(Understood::Unknown, help(lang), Vec::new());
     }
-    if let Some((from, to)) = times_in(&text) {
-        return answer(Understood::Moment, String::new(), Vec::new()).with(moment(from, to, ctx, lang));
+    if let Some(asked) = moment_in(&text) {
+        if let Some(end) = past_the_end(&asked, ctx) {
+            return answer(Understood::PastTheEnd, past_the_end_message(&asked, end, ctx, lang), Vec::new());
+        }
+        return answer(Understood::Moment, String::new(), Vec::new()).with(moment(&asked, ctx, lang));
     }
     // "tu peux baisser le trim ?", "can you pull the input down 2 dB?": requests, not questions.
     let question = (text.contains('?') || starts_like_question(&text)) && !commands::is_request(&text);
@@ -220,10 +229,37 @@ fn help(lang: Lang) -> String {
 // ---------------------------------------------------------------------------------------------
 // Times
 
+/// A moment a message asks about: one time, or a range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Moment {
+    /// The time said, when one was ("à 1:20"); `None` for a range.
+    pub at: Option<f64>,
+    /// Start of the stretch looked at, seconds.
+    pub from: f64,
+    /// Its end, seconds.
+    pub to: f64,
+}
+
+/// Half the stretch looked at around a single time, seconds.
+const AROUND_S: f64 = 5.0;
+
+/// The moment in a (normalised) message: see [`times_in`].
+pub fn moment_in(text: &str) -> Option<Moment> {
+    match clock_times(text).as_slice() {
+        [] => None,
+        &[t] => Some(Moment { at: Some(t), from: (t - AROUND_S).max(0.0), to: t + AROUND_S }),
+        &[a, b, ..] => Some(Moment { at: None, from: a.min(b), to: a.max(b) }),
+    }
+}
+
 /// A time or range in the message: "1:45", "1:45-2:00", "between 1:45 and 2:00", "à 95 s".
 /// A single time gives a 10 s window around it. A ratio ("4:1", seconds of one digit) is not
 /// a time, nor are seconds said of the compressor's attack or release ("release à 1 s").
 pub fn times_in(text: &str) -> Option<(f64, f64)> {
+    moment_in(text).map(|m| (m.from, m.to))
+}
+
+fn clock_times(text: &str) -> Vec<f64> {
     let of_a_setting = has(text, &["attack", "attaque", "release", "relachement", "relache"]);
     let mut times = Vec::new();
     let b = text.as_bytes();
@@ -253,14 +289,52 @@ pub fn times_in(text: &str) -> Option<(f64, f64)> {
         }
         i += 1;
     }
-    match times.as_slice() {
-        [] => None,
-        [t] => Some(((t - 5.0).max(0.0), t + 5.0)),
-        [a, b, ..] => Some((a.min(*b), a.max(*b))),
+    times
+}
+
+/// The end of what was measured, when the moment asked starts at or after it: the track's
+/// length for a file, what was heard so far in the plugin.
+fn past_the_end(asked: &Moment, ctx: &Context) -> Option<f64> {
+    let a = ctx.analysis?;
+    let start = asked.at.unwrap_or(asked.from);
+    (start >= a.duration_s).then_some(a.duration_s)
+}
+
+/// "The track stops at 3:12: there is nothing at 5:30." A file's length is known (the command
+/// line can analyse any stretch of it: `segment`); the plugin has heard the stream so far.
+fn past_the_end_message(asked: &Moment, end: f64, ctx: &Context, lang: Lang) -> String {
+    let when = match asked.at {
+        Some(at) => t(lang, format!("at {}", clock(at)), format!("à {}", clock(at))),
+        None => t(
+            lang,
+            format!("between {} and {}", clock(asked.from), clock(asked.to)),
+            format!("entre {} et {}", clock(asked.from), clock(asked.to)),
+        ),
+    };
+    let end = clock(end);
+    if ctx.segment.is_some() {
+        t(
+            lang,
+            format!("The track stops at {end}: there is nothing {when}. Ask me about a moment before {end}."),
+            format!("Le morceau s'arrête à {end} : il n'y a rien {when}. Demandez-moi un moment avant {end}."),
+        )
+    } else {
+        t(
+            lang,
+            format!("I have heard the first {end} of the track so far: nothing {when} yet. Play it up to there and ask again."),
+            format!("Je n'ai entendu que {end} du morceau pour l'instant : rien {when}. Lancez la lecture jusque-là et redemandez."),
+        )
     }
 }
 
-fn moment(from: f64, to: f64, ctx: &Context, lang: Lang) -> WireReply {
+/// Findings covering at least this share of the analysed stretch are about the whole track, not
+/// a moment: a moment names them in one line instead of explaining them again.
+const WHOLE_TRACK_SHARE: f64 = 0.9;
+
+/// What the analysis shows at a moment, and only there: the findings that overlap it (those
+/// about the whole track only named), the section it is in, its loudness and peaks, and the
+/// region that differs most from the rest of the track, with a change for it.
+fn moment(asked: &Moment, ctx: &Context, lang: Lang) -> WireReply {
     let Some(whole) = ctx.analysis else {
         return WireReply {
             message: t(
@@ -271,11 +345,38 @@ fn moment(from: f64, to: f64, ctx: &Context, lang: Lang) -> WireReply {
             changes: Vec::new(),
         };
     };
+    // A stretch running past the end is looked at up to the end.
+    let (from, to) = (asked.from, asked.to.min(whole.duration_s));
     let seg = ctx.segment.and_then(|f| f(from, to));
     let span = clock_span(from, to);
-    let mut lines = vec![t(lang, format!("Between {span}:"), format!("Entre {span} :"))];
-    // Findings that overlap the moment.
-    let here: Vec<&Finding> = whole.findings.iter().filter(|f| f.start_s < to && f.end_s > from).collect();
+    let header = match asked.at {
+        Some(at) => t(lang, format!("Around {} ({span}):", clock(at)), format!("Autour de {} ({span}) :", clock(at))),
+        None => {
+            t(lang, format!("From {} to {}:", clock(from), clock(to)), format!("De {} à {} :", clock(from), clock(to)))
+        }
+    };
+    let mut lines = vec![header];
+    if asked.to > whole.duration_s && asked.at.is_none() {
+        let end = clock(whole.duration_s);
+        lines.push(t(lang, format!("• The track stops at {end}."), format!("• Le morceau s'arrête à {end}.")));
+    }
+    // The section the moment is in (or the sections it spans), with its loudness.
+    for sec in whole.sections.iter().filter(|s| s.start_s < to && s.end_s > from) {
+        let level = sec.loudness_lufs.map(|l| format!(", {} LUFS", f1(l))).unwrap_or_default();
+        lines.push(t(
+            lang,
+            format!("• Section {} ({}){level}.", sec.label, clock_span(sec.start_s, sec.end_s)),
+            format!("• Partie {} ({}){level}.", sec.label, clock_span(sec.start_s, sec.end_s)),
+        ));
+    }
+    // Findings that overlap the moment: explained when they are about it, named when they are
+    // about the whole track.
+    let length = (whole.to_s - whole.from_s).max(f64::EPSILON);
+    let (overall, here): (Vec<&Finding>, Vec<&Finding>) = whole
+        .findings
+        .iter()
+        .filter(|f| f.start_s < to && f.end_s > from)
+        .partition(|f| (f.end_s - f.start_s) / length >= WHOLE_TRACK_SHARE);
     for f in &here {
         lines.push(format!(
             "• {}",
@@ -289,10 +390,11 @@ fn moment(from: f64, to: f64, ctx: &Context, lang: Lang) -> WireReply {
     if let Some(seg) = &seg {
         if let (Some(a), Some(b)) = (seg.loudness.integrated_lufs, whole.loudness.integrated_lufs) {
             let d = a - b;
+            let peak = seg.loudness.true_peak_dbtp.map(|tp| format!(", true peak {} dBTP", f1(tp))).unwrap_or_default();
             lines.push(t(
                 lang,
-                format!("• This part is {} LUFS, {:+.1} LU against the whole track.", f1(a), d),
-                format!("• Ce passage est à {} LUFS, {:+.1} LU par rapport au morceau entier.", f1(a), d),
+                format!("• This part is {} LUFS{peak}, {:+.1} LU against the whole track.", f1(a), d),
+                format!("• Ce passage est à {} LUFS{peak}, {:+.1} LU par rapport au morceau entier.", f1(a), d),
             ));
         }
         // The region that differs most from the rest of the track.
@@ -328,6 +430,17 @@ fn moment(from: f64, to: f64, ctx: &Context, lang: Lang) -> WireReply {
             });
         }
     }
+    if !overall.is_empty() {
+        let names: Vec<String> = overall.iter().map(|f| lower_first(kind_name(f.kind, lang))).collect();
+        lines.push(t(
+            lang,
+            format!("• On the whole track, not only here: {} (ask \"what's wrong?\").", names.join(", ")),
+            format!(
+                "• Sur tout le morceau, pas seulement ici : {} (demandez « qu'est-ce qui ne va pas ? »).",
+                names.join(", ")
+            ),
+        ));
+    }
     if here.is_empty() && changes.is_empty() {
         lines.push(t(
             lang,
@@ -342,6 +455,12 @@ fn moment(from: f64, to: f64, ctx: &Context, lang: Lang) -> WireReply {
         ));
     }
     WireReply { message: lines.join("\n"), changes }
+}
+
+/// "Trop faible" → "trop faible": a name inside a sentence.
+fn lower_first(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default()
 }
 
 fn region_words(r: Region) -> (&'static str, &'static str, f64) {
@@ -706,6 +825,11 @@ fn intent(text: &str, ctx: &Context, lang: Lang) -> Option<WireReply> {
     );
     let wider = has(text, &["plus large", "wider", "elargis", "elargir", "widen", "more stereo", "plus stereo"]);
     let narrower = has(text, &["moins large", "narrower", "plus etroit", "resserre", "more mono", "plus mono"]);
+    if vocal && brighter {
+        if let Some(source) = instrument_only(a) {
+            return Some(no_vocal(source, lang));
+        }
+    }
     let mut changes = Vec::new();
     let mut lines = Vec::new();
     if brighter {
@@ -868,6 +992,36 @@ fn intent(text: &str, ctx: &Context, lang: Lang) -> Option<WireReply> {
         return None;
     }
     Some(WireReply { message: lines.join("\n"), changes })
+}
+
+/// What the track reads as when the source classifier hears no voice in it: its likeliest kind
+/// is an instrument (drums, bass, guitar, keys) and the voice scores under half as much. A full
+/// mix may carry a voice the classifier cannot single out, and a voice is a voice: `None`.
+fn instrument_only(a: Option<&TrackAnalysis>) -> Option<&Source> {
+    let s = a?.source.as_ref()?;
+    let instrument = matches!(s.kind, SourceKind::Drums | SourceKind::Bass | SourceKind::Guitar | SourceKind::Keys);
+    (instrument && s.scores.vocal < 0.5 * s.scores.get(s.kind)).then_some(s)
+}
+
+/// The answer to "clearer vocals" on a track without one: no EQ move aimed at a voice that is
+/// not there, the reading that says so, and what to ask instead.
+fn no_vocal(source: &Source, lang: Lang) -> WireReply {
+    let confidence = text::number(f64::from(source.confidence) * 100.0, 0, lang);
+    let (en, fr) = match source.kind {
+        SourceKind::Drums => ("drums", "de la batterie"),
+        SourceKind::Bass => ("a bass", "une basse"),
+        SourceKind::Guitar => ("a guitar", "une guitare"),
+        _ => ("keys", "des claviers"),
+    };
+    let kind = source.kind.name(lang);
+    WireReply {
+        message: t(
+            lang,
+            format!("I hear no vocal in this track, only {en} (the source reads as {kind}, confidence {confidence} %): I leave the EQ as it is. To open up the whole track, ask for \"brighter\"."),
+            format!("Je n'entends pas de voix dans ce morceau, seulement {fr} (la source se lit comme « {kind} », confiance {confidence} %) : je ne touche pas à l'égaliseur. Pour éclaircir tout le morceau, demandez « plus clair »."),
+        ),
+        changes: Vec::new(),
+    }
 }
 
 fn prepare_for(p: &targets::Platform, ctx: &Context, lang: Lang) -> WireReply {

@@ -190,7 +190,8 @@ impl Dialogue {
             return engine_turn(&excerpt(words), lang, answer.reply, None, grounds.settings);
         }
         let mut turn = match assistant {
-            Some(assistant) if answer.understood != Understood::Command => {
+            // A command, and a moment past the end of the track, are facts the engine has.
+            Some(assistant) if !matches!(answer.understood, Understood::Command | Understood::PastTheEnd) => {
                 let measurements = brief::measurements(grounds.analysis, grounds.settings);
                 let request = prompt::chat_request(&measurements, &self.messages, words);
                 routed(words, lang, assistant, &request, answer.reply, cancel, sink, grounds.settings)

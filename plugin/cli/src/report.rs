@@ -20,7 +20,6 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use audiocollab_core::analysis::character::SourceKind;
 use audiocollab_core::analysis::findings::Finding;
 use audiocollab_core::analysis::targets::{self, Platform};
 use audiocollab_core::analysis::tonal::{Region, RegionBalance};
@@ -362,7 +361,7 @@ pub fn text_report(path: &Path, decoder: &DecoderInfo, a: &TrackAnalysis, lang: 
     let _ = writeln!(out, "{:<w$}{character}", l.character, w = LABEL_WIDTH + 2);
     let source = match &a.source {
         Some(s) => {
-            format!("{}  ({} {})", source_name(s.kind, lang), l.confidence, number(f64::from(s.confidence), 2, lang))
+            format!("{}  ({} {})", s.kind.name(lang), l.confidence, number(f64::from(s.confidence), 2, lang))
         }
         None => l.not_measured.to_string(),
     };
@@ -582,23 +581,6 @@ fn tonal_section(out: &mut String, a: &TrackAnalysis, lang: Lang) {
             deviation_bar(deviation_db),
             number(f64::from(tolerance_db), 1, lang),
         );
-    }
-}
-
-fn source_name(kind: SourceKind, lang: Lang) -> &'static str {
-    match (kind, lang) {
-        (SourceKind::Drums, Lang::En) => "drums",
-        (SourceKind::Bass, Lang::En) => "bass",
-        (SourceKind::Vocal, Lang::En) => "vocal",
-        (SourceKind::Guitar, Lang::En) => "guitar",
-        (SourceKind::Keys, Lang::En) => "keys",
-        (SourceKind::FullMix, Lang::En) => "full mix",
-        (SourceKind::Drums, Lang::Fr) => "batterie",
-        (SourceKind::Bass, Lang::Fr) => "basse",
-        (SourceKind::Vocal, Lang::Fr) => "voix",
-        (SourceKind::Guitar, Lang::Fr) => "guitare",
-        (SourceKind::Keys, Lang::Fr) => "claviers",
-        (SourceKind::FullMix, Lang::Fr) => "mix complet",
     }
 }
 

@@ -171,6 +171,24 @@ pub enum SourceKind {
 }
 
 impl SourceKind {
+    /// What `lang` calls it ("keys", "claviers"), lower case, for inside a sentence.
+    pub fn name(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (SourceKind::Drums, Lang::En) => "drums",
+            (SourceKind::Bass, Lang::En) => "bass",
+            (SourceKind::Vocal, Lang::En) => "vocal",
+            (SourceKind::Guitar, Lang::En) => "guitar",
+            (SourceKind::Keys, Lang::En) => "keys",
+            (SourceKind::FullMix, Lang::En) => "full mix",
+            (SourceKind::Drums, Lang::Fr) => "batterie",
+            (SourceKind::Bass, Lang::Fr) => "basse",
+            (SourceKind::Vocal, Lang::Fr) => "voix",
+            (SourceKind::Guitar, Lang::Fr) => "guitare",
+            (SourceKind::Keys, Lang::Fr) => "claviers",
+            (SourceKind::FullMix, Lang::Fr) => "mix complet",
+        }
+    }
+
     /// Every kind, in the order of [`SourceScores`].
     pub const ALL: [SourceKind; 6] = [
         SourceKind::Drums,
