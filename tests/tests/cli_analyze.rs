@@ -226,6 +226,12 @@ fn french_labels_with_lang_fr() {
     {
         assert!(!report.contains(english), "English '{english}' in the French report:\n{report}");
     }
+    // Decimal commas and French clocks throughout ("0:18,3", "-16,6 LUFS", "confiance 0,86").
+    let point = report
+        .lines()
+        .find(|l| l.as_bytes().windows(3).any(|w| w[0].is_ascii_digit() && w[1] == b'.' && w[2].is_ascii_digit()));
+    assert!(point.is_none(), "a decimal point in the French report: {point:?}\n{report}");
+    assert!(report.contains("  0:18,3, ") && report.contains("A   0:00,0–"), "{report}");
     // The numbers are the same in both languages.
     let english = analyze(&[demo()]).expect(0).stdout;
     assert_eq!(report_value(&report, "Sonie intégrée"), report_value(&english, "Integrated"));

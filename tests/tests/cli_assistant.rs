@@ -608,3 +608,73 @@ fn a_key_in_a_config_file_others_can_read_is_refused_and_a_private_one_is_used()
     assert!(out.stdout.contains("Il y a trop de 250 Hz"), "the model answered: {}", out.stdout);
     assert_no_piece_of_the_key(&format!("{}{}", out.stdout, out.stderr));
 }
+
+/// Lines of `text` with a decimal point between two digits ("-16.6"), but not the commands it
+/// prints to copy (`audiocollab render … --set b1_gain=-6.0dB`: arguments, in one syntax).
+fn decimal_points(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| !l.contains("audiocollab "))
+        .filter(|l| l.as_bytes().windows(3).any(|w| w[0].is_ascii_digit() && w[1] == b'.' && w[2].is_ascii_digit()))
+        .collect()
+}
+
+/// Everything French the command line prints about the demo — the greeting, questions, moments,
+/// intents, commands, how-tos, the settings and `suggest` — writes decimal commas, French
+/// parameter names and values, and the one clock.
+#[test]
+fn french_output_has_decimal_commas_french_names_and_one_clock() {
+    let home = TempDir::new("french-output");
+    let questions = [
+        "quel est le BPM ?",
+        "c'est dans quelle tonalité ?",
+        "c'est trop fort pour Spotify ?",
+        "et les crêtes, ça sature ?",
+        "quelle est la dynamique ?",
+        "qu'est-ce qui ne va pas ?",
+        "qu'est-ce qui ne va pas à 0:12 ?",
+        "que se passe-t-il entre 0:05 et 0:08 ?",
+        "et à 5:30 ?",
+        "analyse",
+        "prépare-le pour Spotify",
+        "rends-le plus clair",
+        "rends les voix plus claires",
+        "plus chaud",
+        "moins agressif",
+        "plus de punch",
+        "moins de boue",
+        "plus large",
+        "monte les aigus de 2,5 dB",
+        "active le compresseur",
+        "panoramique à gauche 30 %",
+        "ratio à 4,5",
+        "comment dé-esser ?",
+        "/réglages",
+    ];
+    let mut stdin = questions.join("\n");
+    stdin.push('\n');
+    let chat = run(&home, &["chat".as_ref(), demo().as_os_str(), "--lang".as_ref(), "fr".as_ref()], stdin).ok();
+    let suggest = run(&home, &["suggest".as_ref(), demo().as_os_str(), "--lang".as_ref(), "fr".as_ref()], "").ok();
+    for out in [&chat.stdout, &suggest.stdout] {
+        assert!(decimal_points(out).is_empty(), "decimal points in French: {:?}\n{out}", decimal_points(out));
+        for english in ["Bell 1", "Bell 2", "High Shelf", "Compressor", "Output Gain", ": Off", "→ On", "Stereo Width"]
+        {
+            assert!(!out.contains(english), "English '{english}' in French:\n{out}");
+        }
+    }
+    let c = &chat.stdout;
+    // The greeting, in French.
+    assert!(c.contains("assets/demo.flac : mi mineur, 136 BPM, -16,6 LUFS"), "{c}");
+    // Parameter names and values, in French.
+    assert!(c.contains("Gain plateau aigu : 0,0 dB → 2,5 dB"), "{c}");
+    assert!(c.contains("Compresseur : désactivé → activé"), "{c}");
+    assert!(c.contains("Panoramique : C → G30"), "{c}");
+    assert!(c.contains("Ratio du compresseur : 3,0:1 → 4,5:1"), "{c}");
+    // The one clock: a moment, a span, the end of the track.
+    assert!(c.contains("Autour de 0:12 (0:07–0:17) :"), "{c}");
+    assert!(c.contains("De 0:05 à 0:08 :"), "{c}");
+    assert!(c.contains("Le morceau s'arrête à 0:18 : il n'y a rien à 5:30."), "{c}");
+    assert!(c.contains("Ratio du compresseur : 3,0:1 → 4,5:1  — à votre demande"), "{c}");
+    assert!(c.contains("Réglages actuels (les autres par défaut) : ") && c.contains("Panoramique : G30"), "{c}");
+    let s = &suggest.stdout;
+    assert!(s.contains("Gain cloche 1 : 0,0 dB → -6,0 dB") && s.contains("0:00–0:17"), "{s}");
+}

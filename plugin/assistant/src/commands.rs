@@ -29,6 +29,7 @@
 
 use super::actions::{WireChange, WireValue};
 use super::names::{find_in, normalise};
+use audiocollab_core::lang::Lang;
 use audiocollab_core::spec::{Format, Kind, ParamId, Settings};
 use audiocollab_core::untrusted::excerpt_to;
 use std::collections::HashMap;
@@ -720,21 +721,21 @@ fn stage_switch(param: ParamId) -> Option<ParamId> {
 /// Longest quote of the musician's words in a change's reason, characters.
 const REASON_QUOTE_CHARS: usize = 80;
 
-fn reason_for(clause: &str) -> String {
+fn reason_for(clause: &str, lang: Option<Lang>) -> String {
     // The clause quoted, cut short: a reason is a line on a card, copied into every change.
     let quote = excerpt_to(clause, REASON_QUOTE_CHARS);
-    match audiocollab_core::lang::detect(clause) {
+    match lang.unwrap_or_else(|| audiocollab_core::lang::detect(clause)) {
         audiocollab_core::lang::Lang::En => format!("you asked: \u{201c}{quote}\u{201d}"),
         audiocollab_core::lang::Lang::Fr => format!("à votre demande : \u{ab}\u{a0}{quote}\u{a0}\u{bb}"),
     }
 }
 
 /// One clause into changes, each with the clause quoted as its reason.
-fn parse_clause(r: &Reading, current: &Settings) -> Vec<WireChange> {
+fn parse_clause(r: &Reading, current: &Settings, lang: Option<Lang>) -> Vec<WireChange> {
     let mut out = changes_of(r, current);
     // Quoted once there is something to quote (reading the language costs a little).
     if !out.is_empty() {
-        let reason = reason_for(&r.text);
+        let reason = reason_for(&r.text, lang);
         for c in &mut out {
             c.reason.clone_from(&reason);
         }
@@ -1218,6 +1219,11 @@ fn split_joins(clause: &str) -> Vec<&str> {
 /// Splits a message into clauses ("… et …", "… and …", ",", ";", ".") and parses each;
 /// `None` when no clause holds a command.
 pub fn parse(message: &str, current: &Settings) -> Option<Vec<WireChange>> {
+    parse_in(message, current, None)
+}
+
+/// [`parse`], the reasons written in `lang` (the answer's language; `None`: each clause's).
+pub fn parse_in(message: &str, current: &Settings, lang: Option<Lang>) -> Option<Vec<WireChange>> {
     let text = normalise(message);
     let asking = text.contains('?') && !is_request(&text);
     let mut changes: Vec<WireChange> = Vec::new();
@@ -1240,7 +1246,7 @@ pub fn parse(message: &str, current: &Settings) -> Option<Vec<WireChange>> {
             let short = prev.text.len() + here.text.len() <= MAX_JOINED_BYTES;
             if here.names.is_empty() && (topic || refinement) && short {
                 let joined = Reading::of(&format!("{} {}", prev.text, here.text), asking);
-                let merged = parse_clause(&joined, current);
+                let merged = parse_clause(&joined, current, lang);
                 if !merged.is_empty() {
                     let start = *start;
                     changes.truncate(start);
@@ -1251,7 +1257,7 @@ pub fn parse(message: &str, current: &Settings) -> Option<Vec<WireChange>> {
             }
         }
         let start = changes.len();
-        changes.extend(parse_clause(&here, current));
+        changes.extend(parse_clause(&here, current, lang));
         before = Some((here, start));
     }
     (!changes.is_empty()).then_some(changes)

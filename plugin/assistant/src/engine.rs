@@ -162,7 +162,7 @@ fn read(message: &str, ctx: &Context) -> Answer {
         return answer(Understood::Question, reply, Vec::new());
     }
     if !question {
-        if let Some(changes) = commands::parse(message, ctx.settings) {
+        if let Some(changes) = commands::parse_in(message, ctx.settings, Some(lang)) {
             let msg = t(lang, "Done as you asked — here are the changes.", "C'est noté — voici les réglages.");
             return answer(Understood::Command, msg, changes);
         }
@@ -175,7 +175,7 @@ fn read(message: &str, ctx: &Context) -> Answer {
         let msg = format!("{}\n\n{}", topic.title(lang), topic.answer(lang));
         return answer(Understood::HowTo, msg, topic.changes(lang));
     }
-    if let Some(changes) = commands::parse(message, ctx.settings) {
+    if let Some(changes) = commands::parse_in(message, ctx.settings, Some(lang)) {
         let msg = t(lang, "Here are the changes.", "Voici les réglages.");
         return answer(Understood::Command, msg, changes);
     }

@@ -17,6 +17,7 @@ use audiocollab_assistant::actions::ChangeSet;
 use audiocollab_assistant::brief;
 use audiocollab_assistant::engine::MAX_MESSAGE_CHARS;
 use audiocollab_assistant::llm::{ModelRef, ProviderKind};
+use audiocollab_assistant::names;
 use audiocollab_assistant::provider::CancelToken;
 use audiocollab_assistant::route::config::{self, Config};
 use audiocollab_assistant::route::prices::Prices;
@@ -477,7 +478,21 @@ fn turn_text(turn: &Turn, pending: bool, lang: Lang) -> String {
 
 /// The settings now, and the `render` command that applies them to the file.
 fn settings_text(settings: &Settings, file: &Path, lang: Lang) -> String {
-    let mut out = brief::settings_line(settings);
+    let mut out = match lang {
+        Lang::En => brief::settings_line(settings),
+        Lang::Fr => {
+            let changed: Vec<String> = settings
+                .changed()
+                .map(|(p, v)| format!("{} : {}", names::display_name(p, lang), p.spec().format_in(v, lang)))
+                .collect();
+            if changed.is_empty() {
+                "Réglages actuels : tous par défaut (égaliseur à plat, compresseur et de-esser désactivés, gains à 0 dB).\n"
+                    .into()
+            } else {
+                format!("Réglages actuels (les autres par défaut) : {}.\n", changed.join(" ; "))
+            }
+        }
+    };
     let sets: Vec<String> = settings
         .changed()
         .map(|(p, v)| format!("--set {}={}", p.spec().id, p.spec().format(v).replace(' ', "")))
