@@ -217,10 +217,12 @@ fn chat_offline_answers_applies_commands_and_undoes_in_both_languages() {
     let s = &out.stdout;
     assert!(s.contains("E minor, 136 BPM, -16.6 LUFS, 2 findings"), "{s}");
     assert!(s.contains("Le tempo est d'environ 136 BPM"), "{s}");
-    // A command applies at once, with its reason in the musician's language.
-    assert!(s.contains("Appliqué :\n  High Shelf Gain: 0.0 dB → 2.0 dB  — à votre demande"), "{s}");
-    assert!(s.contains("hs_gain=2.0 dB") && s.contains("--set hs_gain=2.0dB"), "{s}");
-    assert!(s.contains("Annulé :\n  High Shelf Gain: 2.0 dB → 0.0 dB"), "{s}");
+    // A command applies at once, with its reason in the musician's language, and so are the
+    // parameters' names and values.
+    assert!(s.contains("Appliqué :\n  Gain plateau aigu : 0,0 dB → 2,0 dB  — à votre demande"), "{s}");
+    assert!(s.contains("Réglages actuels (les autres par défaut) : Gain plateau aigu : 2,0 dB."), "{s}");
+    assert!(s.contains("--set hs_gain=2.0dB"), "{s}");
+    assert!(s.contains("Annulé :\n  Gain plateau aigu : 2,0 dB → 0,0 dB"), "{s}");
     assert!(s.contains("The key is E minor"), "{s}");
     // An intent is a proposal that waits for the musician.
     let proposed = s.find("Proposed:\n").expect("a proposal");
@@ -232,7 +234,7 @@ fn chat_offline_answers_applies_commands_and_undoes_in_both_languages() {
     assert!(s.contains("Undone:\n  De-esser On: On → Off"), "{s}");
     assert!(s.contains("Redone:\n  Bell 2 Gain: 0.0 dB → 3.0 dB"), "{s}");
     // A moment, answered from that stretch's own analysis, in French decimals.
-    assert!(s.contains("Entre 0:00–0:10") && s.contains("-19,4 LUFS"), "{s}");
+    assert!(s.contains("Autour de 0:05 (0:00–0:10) :") && s.contains("-19,4 LUFS"), "{s}");
     assert!(s.contains("Le de-essing"), "{s}");
     assert!(!s.contains("never read"));
     assert!(s.matches("[moteur intégré]").count() >= 3 && s.matches("[embedded engine]").count() >= 2, "{s}");
@@ -307,11 +309,11 @@ fn suggest_and_chat_go_through_an_openai_compatible_server() {
     let out = run(&home, &["chat", demo, "--base-url", &url], script).ok();
     let s = &out.stdout;
     assert!(s.contains("assistant : Il y a trop de 250 Hz : je creuse un peu.\nProposé :"), "{s}");
-    assert!(s.contains("Bell 1 Gain: 0.0 dB → -3.0 dB  — bas-médium +6,6 dB"), "{s}");
+    assert!(s.contains("Gain cloche 1 : 0,0 dB → -3,0 dB  — bas-médium +6,6 dB"), "{s}");
     assert!(s.contains("refusé loudness_maximizer"), "{s}");
     assert!(s.contains("[local · openai-compatible · 321+42 tokens, $0.0000]"), "{s}");
-    assert!(s.contains("Appliqué :\n  Bell 1 Freq: 400 Hz → 250 Hz"), "{s}");
-    assert!(s.contains("Appliqué :\n  High Shelf Gain: 0.0 dB → 2.0 dB"), "{s}");
+    assert!(s.contains("Appliqué :\n  Fréquence cloche 1 : 400 Hz → 250 Hz"), "{s}");
+    assert!(s.contains("Appliqué :\n  Gain plateau aigu : 0,0 dB → 2,0 dB"), "{s}");
     assert_eq!(fake.requests().len(), 3, "the command was not sent; the other two were");
     // The third answer was not JSON: the engine answered, and said why.
     assert!(s.contains("était inutilisable") && s.contains("le moteur intégré a répondu"), "{s}");
@@ -461,8 +463,12 @@ fn chat_survives_a_bad_byte_and_refuses_a_pasted_page() {
         "{s}"
     );
     // What was applied before the bad byte is still there, with the command after the page.
-    let settings = s.rfind("Current settings").expect("/settings answered");
-    assert!(s[settings..].contains("b2_gain=3.0 dB") && s[settings..].contains("hs_gain=2.0 dB"), "{s}");
+    // After a French command, /settings answers in French.
+    let settings = s.rfind("Réglages actuels").expect("/settings answered");
+    assert!(
+        s[settings..].contains("Gain cloche 2 : 3,0 dB") && s[settings..].contains("Gain plateau aigu : 2,0 dB"),
+        "{s}"
+    );
     assert!(out.stdout.len() < 200_000, "the page is not echoed: {} bytes", out.stdout.len());
 }
 
