@@ -284,19 +284,14 @@ pub fn text_report(path: &Path, decoder: &DecoderInfo, a: &TrackAnalysis, lang: 
             "{}  ({} {})",
             key_name(k.tonic, k.mode, lang, &k.name),
             l.confidence,
-            number(f64::from(k.confidence), 2, lang)
+            number(k.confidence, 2, lang)
         ),
         None => l.not_detected.to_string(),
     };
     row(&mut out, l.key, &key);
     let tempo = match &a.tempo {
         Some(t) => {
-            let mut s = format!(
-                "{} BPM  ({} {}",
-                number(t.bpm, 1, lang),
-                l.confidence,
-                number(f64::from(t.confidence), 2, lang)
-            );
+            let mut s = format!("{} BPM  ({} {}", number(t.bpm, 1, lang), l.confidence, number(t.confidence, 2, lang));
             if !t.alternatives_bpm.is_empty() {
                 let alts: Vec<String> =
                     t.alternatives_bpm.iter().take(MAX_TEMPO_ALTERNATIVES).map(|&b| number(b, 1, lang)).collect();
@@ -716,7 +711,7 @@ mod tests {
     /// both languages: each part is printed, in the right words, with units.
     #[test]
     fn a_full_report_has_every_part_in_both_languages() {
-        use audiocollab_core::analysis::character::{Character, Source, SourceMeasures, SourceScores};
+        use audiocollab_core::analysis::character::{Character, Source, SourceKind, SourceMeasures, SourceScores};
         use audiocollab_core::analysis::sections::Section;
         use audiocollab_core::analysis::track::{analyze, AnalyzeOptions};
         let rate = 48_000u32;
