@@ -230,7 +230,8 @@ fn listed(rejected: &[Rejection]) -> String {
 /// loud). Input and output gains may come down further than they go up: turning down is safe.
 /// The pan may go from the centre to either side in one move ("hard right"), never from one
 /// side to the other; the width may go all the way down to mono ("make it mono": narrowing
-/// adds no level) and up by half.
+/// adds no level) and up to double (the side alone grows: the mono fold-down keeps its level,
+/// and a narrowed master needs up to that to come back).
 pub fn max_step(param: ParamId, up: bool) -> Option<f32> {
     use ParamId as P;
     match param {
@@ -241,7 +242,7 @@ pub fn max_step(param: ParamId, up: bool) -> Option<f32> {
         P::DeessRange => Some(9.0),
         P::Pan => Some(1.0),
         P::Width if !up => Some(1.0),
-        P::Width => Some(0.5),
+        P::Width => Some(1.0),
         P::CompMix => Some(0.5),
         _ => None,
     }
