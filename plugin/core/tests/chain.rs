@@ -192,9 +192,9 @@ fn invert_one_channel_through_the_chain() {
     let side: Vec<f32> = l.iter().zip(&r).map(|(a, b)| 0.5 * (b - a)).collect();
     assert!(max_err(&out[0], &side, 1.0) < 1e-6 && max_err(&out[1], &side, 1.0) < 1e-6);
     // Mono: the one channel follows Invert Left, not Invert Right.
-    let out = render(sr as f32, &Settings::default().with(P::PolarityL, 1.0), &[l.clone()]);
+    let out = render(sr as f32, &Settings::default().with(P::PolarityL, 1.0), std::slice::from_ref(&l));
     assert!(max_err(&out[0], &l, -1.0) < 1e-6);
-    let out = render(sr as f32, &Settings::default().with(P::PolarityR, 1.0), &[l.clone()]);
+    let out = render(sr as f32, &Settings::default().with(P::PolarityR, 1.0), std::slice::from_ref(&l));
     assert!(max_err(&out[0], &l, 1.0) < 1e-6);
     // Switched while playing: a 10 ms fade through silence, then exactly inverted.
     let mut chain = Chain::new(sr as f32);
