@@ -536,9 +536,9 @@ mod tests {
         assert_eq!(hp.to, 20.0);
         assert_eq!(hp.adjustments, vec![Adjustment::Clamped { asked: 5.0 }]);
         assert_eq!(set.changes()[2].to, -1.0, "from the centre, the pan reaches a side in one move");
-        // From one side, it moves at most to the centre; the width goes up by half at most,
-        // down to mono at once.
-        let hard_right = Settings::default().with(ParamId::Pan, 1.0);
+        // From one side, it moves at most to the centre; the width goes up by 100 points at
+        // most (from 50 %: to 150 %), down to mono at once.
+        let hard_right = Settings::default().with(ParamId::Pan, 1.0).with(ParamId::Width, 0.5);
         let reply = WireReply {
             message: String::new(),
             changes: vec![
