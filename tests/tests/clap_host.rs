@@ -541,6 +541,10 @@ fn state_fields(state: &serde_json::Value) -> (ChatLog, Prefs) {
     (serde_json::from_str(&field("chat")).expect("chat"), serde_json::from_str(&field("prefs")).expect("prefs"))
 }
 
+/// Parameters appended to the table after `state-v1.json` was written (as in
+/// `plugin/audiocollab/tests/state.rs`).
+const ADDED_SINCE_V1: [&str; 2] = ["polarity_l", "polarity_r"];
+
 /// The golden states of `plugin/audiocollab/tests/golden` (see `plugin/audiocollab/tests/state.rs`), loaded by the real
 /// plugin as a DAW loads a saved project: the parameters take their values, and saving again
 /// gives the same parameters and the same conversation and preferences. The state of a later
@@ -573,9 +577,20 @@ fn golden_states_load_through_the_real_plugin() {
     println!("state-v1.json: {changed} parameters away from their defaults");
     assert!(changed >= 10, "the golden parameters are not the defaults");
 
-    // Saved again: the same parameters (exactly) and the same persisted fields.
+    // Parameters appended since the file was written load at their defaults.
+    for id in ADDED_SINCE_V1 {
+        let param = ParamId::from_id(id).expect("a parameter");
+        assert_eq!(loaded.get(param), param.spec().default, "{id}");
+    }
+
+    // Saved again: the same parameters (exactly), the newer ones at their defaults, and the same
+    // persisted fields.
+    let mut v1_params = v1_json["params"].clone();
+    for id in ADDED_SINCE_V1 {
+        v1_params[id] = serde_json::json!({"bool": false});
+    }
     let resaved = state_json(&host.save_state().expect("save")).expect("state JSON");
-    assert_eq!(resaved["params"], v1_json["params"]);
+    assert_eq!(resaved["params"], v1_params);
     assert_eq!(state_fields(&resaved), (v1_chat.clone(), v1_prefs.clone()));
 
     // A later version's state, into a fresh instance: everything this version knows.
@@ -592,7 +607,7 @@ fn golden_states_load_through_the_real_plugin() {
         "future vs v1",
     );
     let resaved = state_json(&host.save_state().expect("save")).expect("state JSON");
-    assert_eq!(resaved["params"], v1_json["params"], "the unknown parameter is skipped");
+    assert_eq!(resaved["params"], v1_params, "the unknown parameter is skipped");
     assert_eq!(state_fields(&resaved), (v1_chat, v1_prefs));
 
     // Values out of range (a hand edit, or a later version's wider range) stay in range.

@@ -7,7 +7,7 @@ use audiocollab_core::spec::PARAMS;
 use nice_plug::prelude::Params;
 
 /// Golden list, in table order. Append only.
-const GOLDEN: [&str; 36] = [
+const GOLDEN: [&str; 38] = [
     "in_gain",
     "hp_on",
     "hp_freq",
@@ -44,6 +44,8 @@ const GOLDEN: [&str; 36] = [
     "out_gain",
     "bypass",
     "mute",
+    "polarity_l",
+    "polarity_r",
 ];
 
 #[test]

@@ -230,7 +230,8 @@ fn listed(rejected: &[Rejection]) -> String {
 /// loud). Input and output gains may come down further than they go up: turning down is safe.
 /// The pan may go from the centre to either side in one move ("hard right"), never from one
 /// side to the other; the width may go all the way down to mono ("make it mono": narrowing
-/// adds no level) and up by half.
+/// adds no level) and up to double (the side alone grows: the mono fold-down keeps its level,
+/// and a narrowed master needs up to that to come back).
 pub fn max_step(param: ParamId, up: bool) -> Option<f32> {
     use ParamId as P;
     match param {
@@ -241,7 +242,7 @@ pub fn max_step(param: ParamId, up: bool) -> Option<f32> {
         P::DeessRange => Some(9.0),
         P::Pan => Some(1.0),
         P::Width if !up => Some(1.0),
-        P::Width => Some(0.5),
+        P::Width => Some(1.0),
         P::CompMix => Some(0.5),
         _ => None,
     }
@@ -535,9 +536,9 @@ mod tests {
         assert_eq!(hp.to, 20.0);
         assert_eq!(hp.adjustments, vec![Adjustment::Clamped { asked: 5.0 }]);
         assert_eq!(set.changes()[2].to, -1.0, "from the centre, the pan reaches a side in one move");
-        // From one side, it moves at most to the centre; the width goes up by half at most,
-        // down to mono at once.
-        let hard_right = Settings::default().with(ParamId::Pan, 1.0);
+        // From one side, it moves at most to the centre; the width goes up by 100 points at
+        // most (from 50 %: to 150 %), down to mono at once.
+        let hard_right = Settings::default().with(ParamId::Pan, 1.0).with(ParamId::Width, 0.5);
         let reply = WireReply {
             message: String::new(),
             changes: vec![

@@ -977,6 +977,9 @@ fn toggle(param: ParamId, r: &Reading, current: &Settings, bypass_said: bool, re
         Some(Verb::Set) if r.amounts.is_empty() => Some(true),
         _ if param != P::Bypass && bypass_said => Some(false),
         _ if matches!(param, P::Mute | P::Bypass) => Some(!matches!(action, Some(Verb::Lower | Verb::Reset))),
+        // "inverse la polarité de droite", "flip the right channel's polarity": the name says
+        // what to do, so with no other verb it flips the switch.
+        _ if matches!(param, P::PolarityL | P::PolarityR) && action.is_none() => Some(!current.on(param)),
         _ => None,
     };
     if param == P::HpOn {
@@ -1302,6 +1305,8 @@ mod tests {
         assert_eq!(run("monte les aigus de 2 dB"), vec![(ParamId::HighShelfGain, 2.0)]);
         assert_eq!(run("pan left 30%"), vec![(ParamId::Pan, -0.3)]);
         assert_eq!(run("mute"), vec![(ParamId::Mute, 1.0)]);
+        assert_eq!(run("inverse la polarité de droite"), vec![(ParamId::PolarityR, 1.0)]);
+        assert_eq!(run("flip the left channel's polarity"), vec![(ParamId::PolarityL, 1.0)]);
         assert_eq!(run("bypass the compressor"), vec![(ParamId::CompOn, 0.0)]);
         assert_eq!(run("coupe-bas à 100 Hz"), vec![(ParamId::HpFreq, 100.0), (ParamId::HpOn, 1.0)]);
         assert_eq!(run("cut 250 Hz by 3 dB"), vec![(ParamId::Bell1Freq, 250.0), (ParamId::Bell1Gain, -3.0)]);

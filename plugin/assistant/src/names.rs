@@ -129,6 +129,16 @@ const NAMES: &[(&str, ParamId)] = &[
     ("largeur", ParamId::Width),
     ("width", ParamId::Width),
     ("stereo", ParamId::Width),
+    ("polarite gauche", ParamId::PolarityL),
+    ("polarite de gauche", ParamId::PolarityL),
+    ("polarite du canal gauche", ParamId::PolarityL),
+    ("left polarity", ParamId::PolarityL),
+    ("left channel's polarity", ParamId::PolarityL),
+    ("polarite droite", ParamId::PolarityR),
+    ("polarite de droite", ParamId::PolarityR),
+    ("polarite du canal droit", ParamId::PolarityR),
+    ("right polarity", ParamId::PolarityR),
+    ("right channel's polarity", ParamId::PolarityR),
     // Output switches.
     ("bypass", ParamId::Bypass),
     ("contournement", ParamId::Bypass),
@@ -290,6 +300,9 @@ mod tests {
         assert_eq!(resolve("b2_gain"), Some(ParamId::Bell2Gain));
         assert_eq!(resolve("Bell 2 Gain"), Some(ParamId::Bell2Gain));
         assert_eq!(resolve("dé-esseur"), Some(ParamId::DeessOn));
+        assert_eq!(resolve("la polarité de droite"), Some(ParamId::PolarityR));
+        assert_eq!(resolve("left polarity"), Some(ParamId::PolarityL));
+        assert_eq!(resolve("Invert Right"), Some(ParamId::PolarityR));
         assert_eq!(resolve("reverb"), None);
         assert_eq!(resolve(""), None);
     }

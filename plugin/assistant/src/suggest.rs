@@ -219,27 +219,61 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
                 level_line.get_or_insert((b.lines.len(), f));
                 continue;
             }
-            FindingKind::PhaseProblem | FindingKind::MonoCompatibility => {
-                let width = settings.get(ParamId::Width) as f64 * 100.0;
-                let target = (width - 30.0).max(50.0);
-                if target >= width {
+            FindingKind::PolarityInverted => {
+                // Either channel restores the pair; the right one by convention. The plugin
+                // measures its own output, so a channel it already inverts is put back instead.
+                let param = ParamId::PolarityR;
+                let invert = !settings.on(param);
+                let reason = b.t(
+                    format!("{} {when}: low-band correlation {}", kind_en(f.kind), fmt2(f.value)),
+                    format!("{} {when} : corrélation du grave {}", kind_fr(f.kind), fmt2(f.value)),
+                );
+                b.push(param, None, None, reason, Some(f));
+                if let Some(last) = b.changes.last_mut() {
+                    last.value = Some(WireValue::Bool(invert));
+                }
+                b.t(
+                    format!(
+                        "{when}: one channel is polarity-inverted (low-band correlation {}) — the right channel is {}.",
+                        fmt2(f.value),
+                        if invert { "inverted back" } else { "no longer inverted" }
+                    ),
+                    format!(
+                        "{when} : un canal est inversé en polarité (corrélation du grave {}) — le canal droit est {}.",
+                        fmt2(f.value),
+                        if invert { "réinversé" } else { "remis à l'endroit" }
+                    ),
+                )
+            }
+            FindingKind::PhaseProblem | FindingKind::MonoCompatibility | FindingKind::NarrowStereo => {
+                let Some(side_to_mid) = side_to_mid_db(f) else { continue };
+                let target_db = if f.kind == FindingKind::NarrowStereo { NARROW_TARGET_DB } else { WIDE_TARGET_DB };
+                let width = settings.get(ParamId::Width) as f64;
+                let (min, max) = ParamId::Width.spec().range();
+                // The side scales with the width: move it by the excess (or deficit), in dB.
+                let target = (width * 10f64.powf((target_db - side_to_mid) / 20.0)).clamp(min as f64, max as f64);
+                if (target - width).abs() < 0.01 {
                     continue;
                 }
+                let target = (target * 100.0).round();
                 let reason = b.t(
                     format!("{} {when}: {} {}", kind_en(f.kind), fmt1(f.value), f.unit),
                     format!("{} {when} : {} {}", kind_fr(f.kind), fmt1(f.value), f.unit),
                 );
                 b.push(ParamId::Width, Some(target), None, reason, Some(f));
+                let (en, fr) = if target > width * 100.0 { ("up", "portée") } else { ("down", "ramenée") };
                 b.t(
                     format!(
-                        "{when}: {} — stereo width down to {} %; check the polarity of the stereo sources.",
+                        "{when}: {} (side {} dB against the mid) — stereo width {en} to {target} %, towards {} dB.",
                         kind_en(f.kind).to_lowercase(),
-                        target.round()
+                        fmt1(side_to_mid),
+                        fmt1(target_db)
                     ),
                     format!(
-                        "{when} : {} — largeur stéréo ramenée à {} % ; vérifiez la polarité des sources stéréo.",
+                        "{when} : {} (latéral à {} dB du central) — largeur stéréo {fr} à {target} %, vers {} dB.",
                         kind_fr(f.kind).to_lowercase(),
-                        target.round()
+                        fmt1(side_to_mid),
+                        fmt1(target_db)
                     ),
                 )
             }
@@ -460,6 +494,8 @@ fn kind_en(k: FindingKind) -> &'static str {
         FindingKind::DullTop => "Dull top",
         FindingKind::PhaseProblem => "Phase problem",
         FindingKind::MonoCompatibility => "Mono fold-down loss",
+        FindingKind::PolarityInverted => "Inverted channel",
+        FindingKind::NarrowStereo => "Narrow stereo",
         _ => "Issue",
     }
 }
@@ -474,8 +510,36 @@ fn kind_fr(k: FindingKind) -> &'static str {
         FindingKind::DullTop => "Aigus ternes",
         FindingKind::PhaseProblem => "Problème de phase",
         FindingKind::MonoCompatibility => "Perte en mono",
+        FindingKind::PolarityInverted => "Canal inversé",
+        FindingKind::NarrowStereo => "Stéréo étroite",
         _ => "Problème",
     }
+}
+
+/// Side-to-mid ratio the engine brings too-wide stereo to, dB: just inside the range of released
+/// music (the clean tuning excerpts of the advice evaluation reach −2.2 dB; the wide finding
+/// starts at −1.5 dB), so the move is the smallest that answers the finding.
+const WIDE_TARGET_DB: f64 = -4.5;
+/// Side-to-mid ratio the engine brings narrow stereo to, dB: inside the range of released music
+/// (median −8.3 dB on the clean tuning excerpts; the narrow finding starts at −16 dB), on the
+/// narrow side of it so that a track narrow by choice is not made wide.
+const NARROW_TARGET_DB: f64 = -10.0;
+
+/// The side-to-mid power ratio, dB, that a stereo finding measured: narrow stereo gives it; a
+/// phase problem's correlation `c` of two channels at equal level is `(M − S)/(M + S)`; a mono
+/// fold-down loss `d` is `M/(M + S)` in dB.
+fn side_to_mid_db(f: &Finding) -> Option<f64> {
+    let ratio = match f.kind {
+        FindingKind::NarrowStereo => return Some(f.value),
+        FindingKind::PhaseProblem => (1.0 - f.value) / (1.0 + f.value).max(1e-3),
+        FindingKind::MonoCompatibility => 1.0 / db_to_power(f.value) - 1.0,
+        _ => return None,
+    };
+    (ratio > 0.0).then(|| power_to_db(ratio))
+}
+
+fn fmt2(v: f64) -> String {
+    format!("{v:.2}")
 }
 
 fn fmt1(v: f64) -> String {

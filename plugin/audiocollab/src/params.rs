@@ -156,6 +156,17 @@ pub struct OutputParams {
     pub mute: BoolParam,
 }
 
+/// The channels' polarity. In the Stereo group, but a struct of its own after the output
+/// group: host-visible parameters keep the table's order, and these were appended to it.
+#[derive(Params)]
+#[allow(missing_docs)]
+pub struct PolarityParams {
+    #[id = "polarity_l"]
+    pub invert_left: BoolParam,
+    #[id = "polarity_r"]
+    pub invert_right: BoolParam,
+}
+
 /// Every parameter, grouped as the editor and the host show them.
 #[derive(Params)]
 pub struct AudioCollabParams {
@@ -174,6 +185,9 @@ pub struct AudioCollabParams {
     /// Output gain, bypass, mute.
     #[nested(group = "Output")]
     pub output: OutputParams,
+    /// Invert left, invert right.
+    #[nested(group = "Stereo")]
+    pub polarity: PolarityParams,
     /// The conversation with the assistant, saved with the project: words, answers, cards
     /// and their states. Never an API key. Read back as untrusted data (each card's change is
     /// checked again as it loads, as a reply's is).
@@ -231,6 +245,7 @@ impl Default for AudioCollabParams {
                 bypass: toggle(P::Bypass).make_bypass(),
                 mute: toggle(P::Mute),
             },
+            polarity: PolarityParams { invert_left: toggle(P::PolarityL), invert_right: toggle(P::PolarityR) },
             chat: Arc::default(),
             prefs: Arc::default(),
         }
@@ -309,6 +324,8 @@ impl AudioCollabParams {
             P::OutputGain => F(&self.output.gain),
             P::Bypass => T(&self.output.bypass),
             P::Mute => T(&self.output.mute),
+            P::PolarityL => T(&self.polarity.invert_left),
+            P::PolarityR => T(&self.polarity.invert_right),
         }
     }
 
@@ -322,4 +339,4 @@ impl AudioCollabParams {
     }
 }
 
-const _: () = assert!(NUM_PARAMS == 36, "a parameter was added: give it a field and a match arm");
+const _: () = assert!(NUM_PARAMS == 38, "a parameter was added: give it a field and a match arm");

@@ -189,6 +189,29 @@ fn stereo_correlation_and_mid_side() {
 }
 
 #[test]
+fn low_band_mid_and_side() {
+    // A 60 Hz tone in phase plus a 2 kHz tone in opposite phase: the low band (20–150 Hz) holds
+    // the tone's mid power and no side; with the right channel inverted, the reverse. The
+    // 2 kHz side stays out of the low band.
+    let sr = 44_100.0;
+    let len = 44_100;
+    let (low, high) = (sine(sr, 60.0, 0.5, len), sine(sr, 2000.0, 0.3, len));
+    let l: Vec<f32> = low.iter().zip(&high).map(|(a, b)| a + b).collect();
+    let r: Vec<f32> = low.iter().zip(&high).map(|(a, b)| a - b).collect();
+    let tone_ms = 0.125; // 0.5² / 2
+    let inverted: Vec<f32> = r.iter().map(|v| -v).collect();
+    for (name, right, mid, side) in [("in phase", r, tone_ms, 0.0), ("right inverted", inverted, 0.0, tone_ms)] {
+        let frames = measure(sr, &[l.clone(), right], &[512], None, false);
+        for f in &frames[2..] {
+            let (m, s) = (f.low_mid_mean_square_fs2 as f64, f.low_side_mean_square_fs2 as f64);
+            assert!((m - mid).abs() < 0.01 * tone_ms && (s - side).abs() < 0.01 * tone_ms, "{name}: mid {m}, side {s}");
+        }
+    }
+    let mono = measure(sr, &[l], &[512], None, false);
+    assert!(mono.iter().all(|f| f.low_mid_mean_square_fs2 == 0.0 && f.low_side_mean_square_fs2 == 0.0));
+}
+
+#[test]
 fn a_frame_every_100_ms_whatever_the_block_sizes() {
     for (sr, seed) in [(48_000.0, 7u64), (44_100.0, 8), (11_025.0, 9)] {
         let len = (10.37 * sr) as usize;

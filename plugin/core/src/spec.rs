@@ -54,10 +54,12 @@ pub enum ParamId {
     OutputGain,
     Bypass,
     Mute,
+    PolarityL,
+    PolarityR,
 }
 
 /// Number of parameters.
-pub const NUM_PARAMS: usize = ParamId::Mute as usize + 1;
+pub const NUM_PARAMS: usize = ParamId::PolarityR as usize + 1;
 
 impl ParamId {
     /// All ids in table order.
@@ -91,7 +93,7 @@ pub enum Group {
     Eq,
     /// Compressor and de-esser.
     Dynamics,
-    /// Pan and width.
+    /// Pan, width and the channels' polarity.
     Stereo,
     /// Output gain, bypass, mute.
     Output,
@@ -272,6 +274,9 @@ pub static PARAMS: [ParamSpec; NUM_PARAMS] = [
     row!(OutputGain, "out_gain", "Output Gain", Output, float(TRIM_DB.0, TRIM_DB.1), 0.0, " dB", Decibels, GAIN_MS),
     row!(Bypass, "bypass", "Bypass", Output, Kind::Toggle, 0.0, "", Label, SWITCH_MS),
     row!(Mute, "mute", "Mute", Output, Kind::Toggle, 0.0, "", Label, SWITCH_MS),
+    // Appended after the last id (issue 11): a channel wired or recorded in opposite polarity.
+    row!(PolarityL, "polarity_l", "Invert Left", Stereo, Kind::Toggle, 0.0, "", Label, SWITCH_MS),
+    row!(PolarityR, "polarity_r", "Invert Right", Stereo, Kind::Toggle, 0.0, "", Label, SWITCH_MS),
 ];
 
 /// Why a value could not be applied.

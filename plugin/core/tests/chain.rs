@@ -173,6 +173,42 @@ fn pan_and_width_through_the_chain() {
 }
 
 #[test]
+fn invert_one_channel_through_the_chain() {
+    let sr = 48_000.0;
+    let [l, r] = music_like(sr, 24_000, 11);
+    let max_err =
+        |a: &[f32], b: &[f32], sign: f32| a.iter().zip(b).map(|(x, y)| (x - sign * y).abs()).fold(0.0, f32::max);
+    // Invert Right: the right channel is exactly the negated input, the left untouched.
+    let out = render(sr as f32, &Settings::default().with(P::PolarityR, 1.0), &[l.clone(), r.clone()]);
+    assert!(max_err(&out[0], &l, 1.0) < 1e-6 && max_err(&out[1], &r, -1.0) < 1e-6);
+    // An inverted channel put back: inverting it again restores the pair.
+    let flipped = [l.clone(), r.iter().map(|v| -v).collect::<Vec<_>>()];
+    let out = render(sr as f32, &Settings::default().with(P::PolarityR, 1.0), &flipped);
+    assert!(max_err(&out[1], &r, 1.0) < 1e-6, "the inversion is undone");
+    // Invert Left works before the width stage: width 0 of an inverted pair is the side, not
+    // the mid.
+    let s = Settings::default().with(P::PolarityL, 1.0).with(P::Width, 0.0);
+    let out = render(sr as f32, &s, &[l.clone(), r.clone()]);
+    let side: Vec<f32> = l.iter().zip(&r).map(|(a, b)| 0.5 * (b - a)).collect();
+    assert!(max_err(&out[0], &side, 1.0) < 1e-6 && max_err(&out[1], &side, 1.0) < 1e-6);
+    // Mono: the one channel follows Invert Left, not Invert Right.
+    let out = render(sr as f32, &Settings::default().with(P::PolarityL, 1.0), std::slice::from_ref(&l));
+    assert!(max_err(&out[0], &l, -1.0) < 1e-6);
+    let out = render(sr as f32, &Settings::default().with(P::PolarityR, 1.0), std::slice::from_ref(&l));
+    assert!(max_err(&out[0], &l, 1.0) < 1e-6);
+    // Switched while playing: a 10 ms fade through silence, then exactly inverted.
+    let mut chain = Chain::new(sr as f32);
+    chain.reset(&Settings::default());
+    let (mut a, mut b) = (l.clone(), r.clone());
+    chain.process(&mut [&mut a[..12_000], &mut b[..12_000]], &Settings::default());
+    chain.process(&mut [&mut a[12_000..], &mut b[12_000..]], &Settings::default().with(P::PolarityR, 1.0));
+    assert!(max_err(&b[..12_000], &r[..12_000], 1.0) < 1e-6);
+    assert!(max_err(&b[12_480..], &r[12_480..], -1.0) < 1e-6, "settled after 10 ms (480 samples)");
+    // Half-way (15 of the fade's 30 control ticks of 16 samples) the gain passes through 0.
+    assert!(b[12_240].abs() < 1e-3 * r[12_240].abs().max(1.0), "{} against {}", b[12_240], r[12_240]);
+}
+
+#[test]
 fn settled_bypass_is_bit_identical() {
     let sr = 48_000.0;
     let [l, r] = music_like(sr, 48_000, 11);
@@ -335,6 +371,8 @@ fn parameter_jumps_are_click_free() {
         ),
         ("pan L → R", Settings::default().with(P::Pan, -1.0), Settings::default().with(P::Pan, 1.0)),
         ("width 0 → 200 %", Settings::default().with(P::Width, 0.0), Settings::default().with(P::Width, 2.0)),
+        ("invert left", Settings::default(), Settings::default().with(P::PolarityL, 1.0)),
+        ("invert right off", Settings::default().with(P::PolarityR, 1.0), Settings::default()),
     ];
     for (name, before, after) in jumps {
         let mut chain = Chain::new(sr as f32);

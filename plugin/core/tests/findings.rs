@@ -474,6 +474,67 @@ fn a_polarity_inverted_stretch_is_a_phase_problem() {
     none_of(&found, FindingKind::MonoCompatibility);
 }
 
+/// Side-to-mid power ratio of a pair, dB.
+fn side_to_mid_db(l: &[f32], r: &[f32]) -> f64 {
+    let (mid, side) = l.iter().zip(r).fold((0.0, 0.0), |(m, s), (&x, &y)| {
+        let (x, y) = (x as f64, y as f64);
+        (m + 0.25 * (x + y) * (x + y), s + 0.25 * (x - y) * (x - y))
+    });
+    10.0 * (side / mid).log10()
+}
+
+#[test]
+fn a_channel_inverted_throughout_is_an_inverted_channel() {
+    let m = mix();
+    let r: Vec<f32> = m.r.iter().map(|x| -x).collect();
+    let found = analyse(&m.l, &r);
+    show("right channel inverted throughout", &found);
+    let f = the(&found, FindingKind::PolarityInverted);
+    assert_eq!(f.severity, Severity::Problem);
+    assert!(f.value < -0.3, "low-band correlation {}", f.value);
+    near("start", f.start_s, 0.0, 0.1);
+    near("end", f.end_s, SECONDS as f64, 0.1);
+    // Not told again as a phase problem or a fold-down loss, and not as narrow stereo.
+    none_of(&found, FindingKind::PhaseProblem);
+    none_of(&found, FindingKind::MonoCompatibility);
+    none_of(&found, FindingKind::NarrowStereo);
+    // The clean mix (low band in the middle) has none.
+    none_of(&analyse(&m.l, &m.r), FindingKind::PolarityInverted);
+}
+
+#[test]
+fn narrowed_stereo_is_narrow_and_mono_is_not() {
+    let m = mix();
+    let clean_db = side_to_mid_db(&m.l, &m.r);
+    // The side × 0.15 (−16.5 dB): under the −16 dB threshold from the clean mix's −7 dB or so.
+    let k = 0.15f32;
+    let (l, r): (Vec<f32>, Vec<f32>) =
+        m.l.iter()
+            .zip(&m.r)
+            .map(|(&a, &b)| ((a + b) / 2.0 + k * (a - b) / 2.0, (a + b) / 2.0 - k * (a - b) / 2.0))
+            .unzip();
+    let narrowed_db = side_to_mid_db(&l, &r);
+    println!("side-to-mid: clean {clean_db:.2} dB, narrowed {narrowed_db:.2} dB");
+    let found = analyse(&l, &r);
+    show("side × 0.15", &found);
+    let f = the(&found, FindingKind::NarrowStereo);
+    assert_eq!(f.severity, Severity::Warning);
+    near("side-to-mid (dB)", f.value, narrowed_db, 0.5);
+    none_of(&analyse(&m.l, &m.r), FindingKind::NarrowStereo);
+    // Dual mono (no side at all) and a side 40 dB down are mono by design, not narrow.
+    for k in [0.0f32, 0.01] {
+        let (l, r): (Vec<f32>, Vec<f32>) =
+            m.l.iter()
+                .zip(&m.r)
+                .map(|(&a, &b)| ((a + b) / 2.0 + k * (a - b) / 2.0, (a + b) / 2.0 - k * (a - b) / 2.0))
+                .unzip();
+        let found = analyse(&l, &r);
+        for kind in [FindingKind::NarrowStereo, FindingKind::PolarityInverted, FindingKind::PhaseProblem] {
+            none_of(&found, kind);
+        }
+    }
+}
+
 #[test]
 fn a_wide_anti_correlated_stretch_loses_level_in_mono() {
     // Right = −0.2·left + an independent noise: correlation −0.2 (not a phase problem, which

@@ -263,7 +263,7 @@ impl Defect {
 
     /// The finding kinds (`analyze --json`) that name this defect: it is detected when one of
     /// them is reported as a warning or a problem. Names the product does not have yet
-    /// (`boxiness`, `hollow_mids`, `narrow_stereo`) are listed so that the defect counts as
+    /// (`boxiness`, `hollow_mids`) are listed so that the defect counts as
     /// undetected until it does; see `docs/advice.md` for the regions.
     pub fn expected_findings(&self) -> &'static [&'static str] {
         let f = self.freq_hz.unwrap_or(1000.0);
@@ -298,7 +298,7 @@ impl Defect {
             Kind::LevelUp => &["too_loud"],
             Kind::Clipping => &["clipping"],
             Kind::Dc => &["dc_offset"],
-            Kind::Polarity => &["phase_problem", "mono_compatibility"],
+            Kind::Polarity => &["polarity_inverted", "phase_problem", "mono_compatibility"],
             Kind::Narrow => &["narrow_stereo"],
             Kind::Wide => &["phase_problem", "mono_compatibility"],
         }

@@ -160,7 +160,7 @@ mod tests {
             assert!(prompt.contains(&format!("| {} | {} |", spec.id, spec.name)), "{}", spec.id);
         }
         assert!(prompt.contains("| b1_gain | Bell 1 Gain | -18 dB … 18 dB | 0 dB | ±6 dB |"), "{prompt}");
-        assert!(prompt.contains("| width | Stereo Width | 0 % … 200 % | 100 % | +50 % / −100 % |"), "{prompt}");
+        assert!(prompt.contains("| width | Stereo Width | 0 % … 200 % | 100 % | ±100 % |"), "{prompt}");
         assert!(prompt.contains("| hp_freq | High-Pass Freq | 20 Hz … 1000 Hz | 80 Hz |  |"));
         assert!(prompt.contains("| hp_slope | High-Pass Slope | 0 = 12 dB/oct, 1 = 24 dB/oct | 0 |  |"));
         assert!(prompt.contains("| cmp_on | Compressor On | true / false | off |  |"));

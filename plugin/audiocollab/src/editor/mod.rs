@@ -280,6 +280,10 @@ impl Editor {
             });
             controls::group(&mut cols[0], "Stereo", |ui| {
                 controls::rows(ui, params, &[("Pan", P::Pan), ("Width", P::Width)], setter);
+                ui.horizontal(|ui| {
+                    controls::toggle(ui, params, P::PolarityL, "Ø L", setter);
+                    controls::toggle(ui, params, P::PolarityR, "Ø R", setter);
+                });
             });
             controls::group(&mut cols[0], "Output", |ui| {
                 controls::rows(ui, params, &[("Gain", P::OutputGain)], setter);

@@ -96,6 +96,11 @@ pub struct FrameStats {
     pub mid_ms: f32,
     /// Mean square of the side signal `(l−r)/2` (0 for mono).
     pub side_ms: f32,
+    /// Mean square of the mid and of the side signal between 20 and 150 Hz
+    /// ([`crate::meter::stats::LOW_STEREO_HZ`]; 0 for mono).
+    pub low_mid_ms: f32,
+    /// See [`Self::low_mid_ms`].
+    pub low_side_ms: f32,
     /// One-third-octave band powers, dB re full-scale DC (see [`StatsFrame::band_energy_db`]).
     pub bands_db: [f32; BAND_COUNT],
 }
@@ -139,6 +144,8 @@ impl FrameStats {
             correlation: frame.correlation,
             mid_ms: frame.mid_mean_square_fs2,
             side_ms: frame.side_mean_square_fs2,
+            low_mid_ms: frame.low_mid_mean_square_fs2,
+            low_side_ms: frame.low_side_mean_square_fs2,
             bands_db: frame.band_energy_db,
         }
     }

@@ -323,6 +323,8 @@ mod tests {
             correlation: Some(0.5),
             mid_ms: 0.0075,
             side_ms: 0.0025,
+            low_mid_ms: 0.0,
+            low_side_ms: 0.0,
             bands_db,
         }
     }

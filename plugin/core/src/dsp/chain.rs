@@ -1,10 +1,11 @@
 //! The processing chain, in signal order:
 //!
-//! input trim → high-pass → low shelf → bell 1 → bell 2 → high shelf → de-esser → compressor
+//! input trim and polarity → high-pass → low shelf → bell 1 → bell 2 → high shelf → de-esser → compressor
 //! → width → pan → output gain → mute → bypass crossfade.
 //!
 //! Every parameter glides (see [`super::smooth`]), toggles included: a band switched off glides
-//! its gain to 0 dB, the high-pass and compressor crossfade with their input, mute fades, and
+//! its gain to 0 dB, a channel's polarity glides its gain from +1 through 0 to −1 (a 10 ms
+//! fade, so the switch never clicks), the high-pass and compressor crossfade with their input, mute fades, and
 //! bypass crossfades to the untouched input. A stage that has settled at "no effect" is skipped
 //! and its state cleared, so a settled bypass leaves the buffer bit-identical. The chain has no
 //! latency. It never allocates: all state is inline.
@@ -40,6 +41,8 @@ fn glide(p: P, sample_rate: f32) -> Glide {
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Targets {
     in_gain_db: f64,
+    /// +1, or −1 for an inverted channel: left (or mono), right.
+    polarity: [f64; 2],
     hp_on: bool,
     hp_slope: usize,
     hp_freq: f64,
@@ -61,6 +64,7 @@ impl Targets {
         let log2 = |p: P| (s.get(p) as f64).log2();
         Self {
             in_gain_db: s.get(P::InputGain) as f64,
+            polarity: [P::PolarityL, P::PolarityR].map(|p| if s.on(p) { -1.0 } else { 1.0 }),
             hp_on: s.on(P::HpOn),
             hp_slope: s.get(P::HpSlope) as usize,
             hp_freq: log2(P::HpFreq),
@@ -264,7 +268,8 @@ struct Active {
     bypassed: bool,
 }
 
-/// The chain. Mono or stereo; a third and later channels are left untouched.
+/// The chain. Mono or stereo (a mono channel follows Invert Left); a third and later channels
+/// are left untouched.
 #[derive(Clone, Debug)]
 pub struct Chain {
     sample_rate: f64,
@@ -273,6 +278,8 @@ pub struct Chain {
     targets: Targets,
 
     in_gain: Glide,
+    /// Left (or mono) and right polarity, +1 … −1.
+    polarity: [Glide; 2],
     hp_freq: Glide,
     hp_level: Glide,
     /// Slope the high-pass is running at; a new slope waits until the section has faded out.
@@ -292,6 +299,7 @@ pub struct Chain {
     bypass: Glide,
 
     in_ramp: Ramp,
+    polarity_ramps: [Ramp; 2],
     hp_ramp: Ramp,
     mix_ramp: Ramp,
     makeup_ramp: Ramp,
@@ -327,6 +335,7 @@ impl Chain {
             phase: 0,
             targets: Targets::from(&Settings::default()),
             in_gain: glide(P::InputGain, sr),
+            polarity: [glide(P::PolarityL, sr), glide(P::PolarityR, sr)],
             hp_freq: glide(P::HpFreq, sr),
             hp_level: glide(P::HpOn, sr),
             hp_slope: 0,
@@ -348,6 +357,7 @@ impl Chain {
             mute: glide(P::Mute, sr),
             bypass: glide(P::Bypass, sr),
             in_ramp: Ramp::default(),
+            polarity_ramps: [Ramp::default(); 2],
             hp_ramp: Ramp::default(),
             mix_ramp: Ramp::default(),
             makeup_ramp: Ramp::default(),
@@ -378,6 +388,9 @@ impl Chain {
         self.quiet = false;
         self.phase = 0;
         self.in_gain.reset(t.in_gain_db);
+        for (g, p) in self.polarity.iter_mut().zip(t.polarity) {
+            g.reset(p);
+        }
         self.hp_freq.reset(t.hp_freq);
         self.hp_slope = t.hp_slope;
         self.hp_level.reset(if t.hp_on { 1.0 } else { 0.0 });
@@ -398,6 +411,9 @@ impl Chain {
         self.update_deesser();
         self.update_active();
         self.in_ramp.reset(db_to_gain(t.in_gain_db));
+        for (r, p) in self.polarity_ramps.iter_mut().zip(t.polarity) {
+            r.reset(p);
+        }
         self.hp_ramp.reset(self.hp_level.value());
         self.mix_ramp.reset(self.comp_glides.mix.value());
         self.makeup_ramp.reset(db_to_gain(self.comp_glides.makeup_db.value()));
@@ -526,6 +542,15 @@ impl Chain {
             self.in_ramp.retarget(db_to_gain(self.in_gain.value()));
         } else {
             self.in_ramp.hold();
+        }
+        for ((g, r), p) in self.polarity.iter_mut().zip(&mut self.polarity_ramps).zip(t.polarity) {
+            g.set_target(p);
+            if g.tick() {
+                moved = true;
+                r.retarget(g.value());
+            } else {
+                r.hold();
+            }
         }
 
         // High-pass: a slope change fades the section out, switches, and fades back in.
@@ -700,7 +725,9 @@ impl Chain {
 
         for f in frames.iter_mut() {
             let g = self.in_ramp.advance();
-            *f = f.map(|v| v * g);
+            for (v, r) in f.iter_mut().zip(&mut self.polarity_ramps) {
+                *v *= g * r.advance();
+            }
         }
         if a.hp {
             for f in frames.iter_mut() {

@@ -34,6 +34,14 @@
 //! than resolved, and a tone there also leaks into the adjacent low bands through the Hann main
 //! lobe.
 //!
+//! # The low band's stereo
+//!
+//! The same FFTs give the mid and side power of the low band, [`LOW_STEREO_HZ`]: the bins from
+//! 20 Hz to that frequency, the channels' spectra separated as above and summed as
+//! `M = (L + R)/2`, `S = (L − R)/2`. Mixes keep the bass near mono, so a low band whose side
+//! outweighs its mid points to one channel in opposite polarity (see
+//! `analysis::findings::stereo`).
+//!
 //! Realtime contract as for the rest of [`crate::meter`]: the FFT plan and every buffer are
 //! allocated in [`StatsMeter::new`]; [`StatsMeter::process`] allocates nothing, takes no lock,
 //! does no I/O.
@@ -59,6 +67,12 @@ pub const BAND_FLOOR_DB: f32 = -200.0;
 pub const CLIP_LEVEL: f32 = 1.0;
 /// The FFT length in seconds that [`fft_size`] rounds up to a power of two (4096 at 48 kHz).
 const FFT_SECONDS: f64 = 4096.0 / 48_000.0;
+/// Top of the low band whose mid and side power each frame carries, Hz. Kick and bass
+/// fundamentals sit below it, and mastering for vinyl and mono playback keeps them centred
+/// (an elliptical equaliser sums the channels below about 150 Hz).
+pub const LOW_STEREO_HZ: f64 = 150.0;
+/// Bottom of that band, Hz: below it is rumble and DC rather than music.
+const LOW_STEREO_FROM_HZ: f64 = 20.0;
 
 /// ISO 266 nominal centre frequencies of the [`BAND_COUNT`] bands, Hz (for labels; the
 /// computation uses the exact base-ten values, see the module documentation).
@@ -149,6 +163,11 @@ pub struct StatsFrame {
     pub mid_mean_square_fs2: f32,
     /// Mean square of the side signal `(l−r)/2` (full scale²); 0 for mono.
     pub side_mean_square_fs2: f32,
+    /// Mean square of the mid signal between 20 Hz and [`LOW_STEREO_HZ`], from the frame's
+    /// spectrum FFTs (full scale²; the previous frame's if none); 0 for mono.
+    pub low_mid_mean_square_fs2: f32,
+    /// The same for the side signal.
+    pub low_side_mean_square_fs2: f32,
     /// Power per one-third-octave band (ISO 266 order, see [`BAND_NOMINAL_HZ`]), averaged over
     /// the channels, dB relative to full-scale DC: a full-scale sine inside a band reads
     /// −3.01 dB, a −20 dBFS sine −23.01 dB. [`BAND_FLOOR_DB`] when the band got no power.
@@ -215,6 +234,12 @@ pub struct StatsMeter {
     /// Per band: the first and last bin it overlaps (`last < first` for an empty band).
     band_spans: [BandSpan; BAND_COUNT],
     last_bands: [f32; BAND_COUNT],
+    /// Bins of the low band (`first .. last`, empty for mono).
+    low_bins: std::ops::Range<usize>,
+    /// Σ of the low band's mid and side power over the FFTs of this frame, and the last frame's
+    /// means.
+    low_power: [f64; 2],
+    last_low: [f32; 2],
 }
 
 /// The FFT bins of one band and how much of each counts: bin `k` stands for the interval
@@ -455,7 +480,15 @@ impl StatsMeter {
             let (lo, hi) = band_edges_hz(b);
             BandSpan::new(lo / bin_hz, hi.min(nyquist) / bin_hz, n / 2)
         });
+        let low_bins = if channels == 2 {
+            (LOW_STEREO_FROM_HZ / bin_hz).ceil() as usize..((LOW_STEREO_HZ / bin_hz).floor() as usize + 1).min(n / 2)
+        } else {
+            0..0
+        };
         let mut meter = Self {
+            low_bins,
+            low_power: [0.0; 2],
+            last_low: [0.0; 2],
             sample_rate: grid.sample_rate() as u64,
             channels,
             grid,
@@ -538,6 +571,8 @@ impl StatsMeter {
         self.band_power = [0.0; BAND_COUNT];
         self.fft_count = 0;
         self.last_bands = [BAND_FLOOR_DB; BAND_COUNT];
+        self.low_power = [0.0; 2];
+        self.last_low = [0.0; 2];
     }
 
     /// Measures one block (`block[ch][frame]`, any length, all channels the same length) and
@@ -718,7 +753,29 @@ impl StatsMeter {
         for (sum, span) in self.band_power.iter_mut().zip(&self.band_spans) {
             *sum += scale * span.power(&self.bin_power);
         }
+        // The low band's mid and side: with `W = Z*_{N−k}`, `L = (Z + W)/2` and
+        // `R = (Z − W)/2i`, so `M = (L + R)/2` and `S = (L − R)/2` per bin.
+        let (mut mid, mut side) = (0.0f64, 0.0f64);
+        for k in self.low_bins.clone() {
+            let (zk, w) = (z[k], z[n - k].conj());
+            let l = (zk + w) * 0.5;
+            let r = (zk - w) * Complex::new(0.0, -0.5);
+            mid += ((l + r) * 0.5).norm_sqr() as f64;
+            side += ((l - r) * 0.5).norm_sqr() as f64;
+        }
+        self.low_power[0] += self.power_scale * mid;
+        self.low_power[1] += self.power_scale * side;
         self.fft_count += 1;
+    }
+
+    /// The low band's mid and side mean squares of the FFTs in this frame (the previous
+    /// frame's if none).
+    fn low_band(&mut self) -> [f32; 2] {
+        if self.fft_count > 0 {
+            let count = self.fft_count as f64;
+            self.last_low = self.low_power.map(|p| (p / count) as f32);
+        }
+        self.last_low
     }
 
     /// Band levels of the FFTs averaged in this frame (the previous frame's if none).
@@ -758,6 +815,7 @@ impl StatsMeter {
         let correlation = (self.channels == 2 && s.sum_ll > 0.0 && s.sum_rr > 0.0)
             .then(|| (s.sum_lr / (s.sum_ll * s.sum_rr).sqrt()).clamp(-1.0, 1.0) as f32);
         let band_fft_count = self.fft_count.min(u8::MAX as u32) as u8;
+        let [low_mid, low_side] = self.low_band();
         StatsFrame {
             seq: self.seq,
             sample_rate_hz: self.sample_rate as u32,
@@ -776,6 +834,8 @@ impl StatsMeter {
             correlation,
             mid_mean_square_fs2: (s.mid / nf) as f32,
             side_mean_square_fs2: (s.side / nf) as f32,
+            low_mid_mean_square_fs2: low_mid,
+            low_side_mean_square_fs2: low_side,
             band_energy_db: self.bands(),
             band_fft_count,
             transport_pos_samples: self.transport_at_start,
@@ -789,6 +849,7 @@ impl StatsMeter {
         self.cell_count = 0;
         self.sums = Sums::default();
         self.band_power = [0.0; BAND_COUNT];
+        self.low_power = [0.0; 2];
         self.fft_count = 0;
     }
 }

@@ -11,7 +11,8 @@
 //!   stretch and over 3 s windows), excessive loudness range;
 //! * `spectrum`: harshness, sibilance, mud, boom, thin low end, dull top, against the genre's
 //!   balance over 1 s windows, so a harsh chorus is found where it is;
-//! * `stereo`: phase problems and mono fold-down loss, over 1 s windows;
+//! * `stereo`: a channel in opposite polarity and narrow stereo, over the whole stretch; phase
+//!   problems and mono fold-down loss, over 1 s windows;
 //! * `floor`: DC offset (5 s windows), noise floor of the quiet passages, silence at the
 //!   head and tail (10 ms cells).
 //!
@@ -85,6 +86,12 @@ pub enum FindingKind {
     SilenceHead,
     /// Silence at the tail. Value: its length, s.
     SilenceTail,
+    /// One channel in opposite polarity: the low band, which mixes keep near mono, has more
+    /// side than mid. Value: the low band's correlation, −1 … 1.
+    PolarityInverted,
+    /// Stereo far narrower than released stereo music, without being mono. Value: side-to-mid
+    /// ratio, dB.
+    NarrowStereo,
 }
 
 impl FindingKind {
@@ -111,6 +118,8 @@ impl FindingKind {
             FindingKind::NoiseFloor => "noise_floor",
             FindingKind::SilenceHead => "silence_head",
             FindingKind::SilenceTail => "silence_tail",
+            FindingKind::PolarityInverted => "polarity_inverted",
+            FindingKind::NarrowStereo => "narrow_stereo",
         }
     }
 }
