@@ -194,6 +194,8 @@ pub fn display_name(p: ParamId, lang: Lang) -> &'static str {
         OutputGain => "Gain de sortie",
         Bypass => "Contournement",
         Mute => "Sourdine",
+        PolarityL => "Inversion de polarité gauche",
+        PolarityR => "Inversion de polarité droite",
     }
 }
 
