@@ -789,6 +789,38 @@ mod tests {
     }
 
     #[test]
+    fn the_cap_keeps_the_level_move_and_refuses_whole_tone_moves() {
+        let tone = |param: &str, reason: &str| WireChange { reason: reason.into(), ..change(param, None, Some(-2.0)) };
+        // Eight tone moves (four bands, two changes each, the level move proposed last).
+        let mut changes = Vec::new();
+        for (band, hz) in [("b1", 250.0), ("b2", 3500.0), ("ls", 80.0), ("hs", 9500.0)] {
+            let reason = format!("tone at {hz} Hz");
+            changes.push(WireChange {
+                value: Some(WireValue::Number(hz)),
+                delta: None,
+                ..tone(&format!("{band}_freq"), &reason)
+            });
+            changes.push(tone(&format!("{band}_gain"), &reason));
+        }
+        changes.push(WireChange {
+            evidence: Some(Evidence { finding: Some("clipping".into()), ..Default::default() }),
+            ..tone("out_gain", "clipping")
+        });
+        let set = validate(changes).unwrap();
+        let kept: Vec<ParamId> = set.changes().iter().map(|c| c.param).collect();
+        assert!(kept.contains(&ParamId::OutputGain), "{set}");
+        assert_eq!(kept.len(), 5, "two whole bands and the output: {set}");
+        assert_eq!(&kept[..4], [ParamId::Bell1Freq, ParamId::Bell1Gain, ParamId::Bell2Freq, ParamId::Bell2Gain]);
+        let refused: Vec<&str> = set.rejected().iter().map(|r| r.param.as_str()).collect();
+        assert_eq!(refused, ["ls_freq", "ls_gain", "hs_freq", "hs_gain"]);
+        assert!(set.rejected()[0].reason.contains("a tone move gives way"), "{}", set.rejected()[0].reason);
+        assert_eq!(priority(set.changes().last().unwrap()), Priority::Safety);
+        // Moves: a band's changes are one, whatever their reasons say.
+        let bands = validate(vec![tone("b1_gain", "a"), tone("b2_gain", "b"), tone("b1_q", "c")]).unwrap();
+        assert_eq!(bands.moves(), vec![vec![0, 2], vec![1]]);
+    }
+
+    #[test]
     fn the_inverse_undoes_the_set() {
         let set =
             validate(vec![change("b1_gain", None, Some(-3.0)), change("width", Some(WireValue::Number(150.0)), None)])

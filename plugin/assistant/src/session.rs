@@ -340,8 +340,7 @@ impl Conversation {
         cancel: &CancelToken,
         sink: Option<TextSink<'_>>,
     ) -> Turn {
-        let grounds =
-            grounds_of(&self.settings, self.analysis.as_ref(), self.segment.as_deref(), self.audio.as_ref());
+        let grounds = grounds_of(&self.settings, self.analysis.as_ref(), self.segment.as_deref(), self.audio.as_ref());
         let turn = self.dialogue.ask(words, grounds, assistant, cancel, sink);
         self.take(turn)
     }
@@ -355,8 +354,7 @@ impl Conversation {
         cancel: &CancelToken,
         sink: Option<TextSink<'_>>,
     ) -> Turn {
-        let grounds =
-            grounds_of(&self.settings, self.analysis.as_ref(), self.segment.as_deref(), self.audio.as_ref());
+        let grounds = grounds_of(&self.settings, self.analysis.as_ref(), self.segment.as_deref(), self.audio.as_ref());
         let turn = self.dialogue.suggest(lang, grounds, assistant, cancel, sink);
         self.take(turn)
     }
@@ -410,7 +408,8 @@ fn grounds_of<'a>(
     segment: Option<&'a SegmentFn>,
     audio: Option<&'a (u32, Vec<Vec<f32>>, f64)>,
 ) -> Grounds<'a> {
-    let audio = audio.map(|(sample_rate, channels, from_s)| Audio { sample_rate: *sample_rate, channels, from_s: *from_s });
+    let audio =
+        audio.map(|(sample_rate, channels, from_s)| Audio { sample_rate: *sample_rate, channels, from_s: *from_s });
     Grounds { settings, analysis, segment, audio }
 }
 

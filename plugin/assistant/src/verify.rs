@@ -16,6 +16,7 @@
 //! move; odd audio (silence, NaN, too short) leaves the suggestion unchecked, with a note.
 
 use crate::actions::{finding_priority, max_step, ChangeSet, Priority};
+use crate::suggest::estimated_loudness_change;
 use audiocollab_core::analysis::timeline::Timeline;
 use audiocollab_core::analysis::track::{analyze_timeline, AnalyzeOptions, TrackAnalysis};
 use audiocollab_core::dsp::eq;
@@ -244,14 +245,21 @@ fn tonal(
         });
     }
     // The bands it aims at: at least half its largest EQ effect, and at least 0.5 dB.
-    let aimed: Vec<usize> =
-        (0..n).filter(|&i| response[i].abs() >= (peak.abs() / 2.0).max(0.5) && response[i].signum() == peak.signum()).collect();
+    let aimed: Vec<usize> = (0..n)
+        .filter(|&i| response[i].abs() >= (peak.abs() / 2.0).max(0.5) && response[i].signum() == peak.signum())
+        .collect();
     let effect = (!aimed.is_empty()).then(|| {
         let mean = |f: &dyn Fn(usize) -> f64| aimed.iter().map(|&i| f(i)).sum::<f64>() / aimed.len() as f64;
         let before = mean(&|i| m0.bands[i].2);
         let predicted = before + mean(&|i| response[i]);
         let measured = before + mean(&|i| delta[i] - reference);
-        Effect { what: finding.unwrap_or("band").into(), unit: "dB".into(), before, predicted: Some(predicted), measured }
+        Effect {
+            what: finding.unwrap_or("band").into(),
+            unit: "dB".into(),
+            before,
+            predicted: Some(predicted),
+            measured,
+        }
     });
     if let (None, Some(e)) = (&fails, &effect) {
         // It must bring the bands it aims at closer to the target: not the wrong way, not past
@@ -277,7 +285,13 @@ fn tonal(
 /// Checks `set`, proposed on `settings` for the track analysed as `analysis`, on `audio`:
 /// drops or resizes the moves that do not hold (see the module documentation) and notes each
 /// kept move's measured effect in its reason. Returns what it did.
-pub fn check(set: &mut ChangeSet, settings: &Settings, analysis: &TrackAnalysis, audio: &Audio<'_>, lang: Lang) -> Report {
+pub fn check(
+    set: &mut ChangeSet,
+    settings: &Settings,
+    analysis: &TrackAnalysis,
+    audio: &Audio<'_>,
+    lang: Lang,
+) -> Report {
     let frames = audio.channels.iter().map(Vec::len).min().unwrap_or(0);
     let seconds = frames as f64 / f64::from(audio.sample_rate.max(1));
     let mut report = Report { span_s: (audio.from_s, audio.from_s + seconds), ..Default::default() };
@@ -502,6 +516,11 @@ fn level(
     let whole_lufs = analysis.loudness.integrated_lufs.unwrap_or(base.lufs);
     let whole_tp = analysis.loudness.true_peak_dbtp.unwrap_or(base.true_peak);
     let ceiling = p.true_peak_dbtp - CEILING_MARGIN_DB;
+    // What the settings predict, before the audio says: the band levels through the EQ, and
+    // the gains (the engine's own estimate).
+    let mut proposed: Vec<usize> = kept.to_vec();
+    proposed.extend_from_slice(m);
+    let predicted = estimated_loudness_change(analysis, settings, &with(settings, set, &proposed));
     let mut last = None;
     for _ in 0..LEVEL_PASSES {
         let mut indices: Vec<usize> = kept.to_vec();
@@ -547,7 +566,7 @@ fn level(
             what: "loudness".into(),
             unit: "LUFS".into(),
             before: whole_lufs,
-            predicted: Some(whole_lufs + f64::from(asked - from)),
+            predicted: Some(whole_lufs + predicted),
             measured: lufs,
         },
         Effect {
@@ -580,8 +599,14 @@ fn level(
     }
     let resized = f64::from(to - asked).abs() >= 0.2;
     let why = resized.then(|| match lang {
-        Lang::En => format!("resized from {} to {} dB on the audio", signed(f64::from(asked - from)), signed(f64::from(to - from))),
-        Lang::Fr => format!("ajusté de {} à {} dB sur l'audio", signed(f64::from(asked - from)), signed(f64::from(to - from))),
+        Lang::En => format!(
+            "resized from {} to {} dB on the audio",
+            signed(f64::from(asked - from)),
+            signed(f64::from(to - from))
+        ),
+        Lang::Fr => {
+            format!("ajusté de {} à {} dB sur l'audio", signed(f64::from(asked - from)), signed(f64::from(to - from)))
+        }
     });
     Checked { params, finding, verdict: if resized { Verdict::Resized } else { Verdict::Kept }, why, effects }
 }

@@ -230,7 +230,10 @@ pub fn suggest(args: SuggestArgs) -> Result<u8, Failure> {
         // reader leaves aside).
         let mut value = serde_json::to_value(&reply).map_err(|e| Failure::new(EXIT_OTHER, anyhow!(e)))?;
         if let (Some(report), Some(object)) = (&turn.checked, value.as_object_mut()) {
-            object.insert("checked".into(), serde_json::to_value(report).map_err(|e| Failure::new(EXIT_OTHER, anyhow!(e)))?);
+            object.insert(
+                "checked".into(),
+                serde_json::to_value(report).map_err(|e| Failure::new(EXIT_OTHER, anyhow!(e)))?,
+            );
         }
         let json = serde_json::to_string_pretty(&value).map_err(|e| Failure::new(EXIT_OTHER, anyhow!(e)))?;
         for r in &turn.rejected {

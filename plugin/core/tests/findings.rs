@@ -314,8 +314,7 @@ fn true_peak_over_the_platform_ceiling() {
 fn too_loud_and_too_quiet_for_the_platform() {
     let m = mix();
     let lufs = m.report.integrated_lufs.unwrap();
-    for (gain_db, kind) in [(5.0, FindingKind::TooLoud), (-8.0, FindingKind::TooQuiet), (-1.6, FindingKind::TooQuiet)]
-    {
+    for (gain_db, kind) in [(5.0, FindingKind::TooLoud), (-8.0, FindingKind::TooQuiet), (-1.6, FindingKind::TooQuiet)] {
         let g = 10f64.powf(gain_db / 20.0) as f32;
         let (l, r): (Vec<f32>, Vec<f32>) = (m.l.iter().map(|x| x * g).collect(), m.r.iter().map(|x| x * g).collect());
         let found = analyse(&l, &r);
