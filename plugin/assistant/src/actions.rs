@@ -213,8 +213,9 @@ pub enum Priority {
     Tone,
 }
 
-/// Finding kinds (ids) that ask for a safety move, and those that ask for a level move.
-const SAFETY_FINDINGS: [&str; 3] = ["clipping", "inter_sample_overs", "true_peak_over_target"];
+/// Finding kinds (ids) that ask for a safety move, and those that ask for a level move. A DC
+/// offset is a safety matter too: it eats headroom and pushes speaker cones off centre.
+const SAFETY_FINDINGS: [&str; 4] = ["clipping", "inter_sample_overs", "true_peak_over_target", "dc_offset"];
 const LEVEL_FINDINGS: [&str; 2] = ["too_loud", "too_quiet"];
 
 /// The priority of a change: from the finding it answers, else from its parameter (the input

@@ -207,6 +207,8 @@ fn with(settings: &Settings, set: &ChangeSet, indices: &[usize]) -> Settings {
 struct Tonal {
     effect: Option<Effect>,
     fails: Option<String>,
+    /// The rest of the spectrum stayed within [`SPILL_DB`].
+    spill_ok: bool,
 }
 
 fn tonal(
@@ -279,7 +281,7 @@ fn tonal(
             });
         }
     }
-    Tonal { effect, fails }
+    Tonal { effect, fails, spill_ok: spill <= SPILL_DB }
 }
 
 /// Checks `set`, proposed on `settings` for the track analysed as `analysis`, on `audio`:
@@ -342,6 +344,12 @@ pub fn check(
         }
         let finding = m.iter().find_map(|&i| set.changes()[i].evidence.as_ref().and_then(|e| e.finding.clone()));
         let before = with(settings, set, &kept);
+        let eq_gain = m.iter().any(|&i| {
+            matches!(
+                set.changes()[i].param,
+                ParamId::LowShelfGain | ParamId::Bell1Gain | ParamId::Bell2Gain | ParamId::HighShelfGain
+            )
+        });
         let mut verdict = Verdict::Kept;
         let mut why: Option<String> = None;
         let mut outcome = None;
@@ -362,7 +370,13 @@ pub fn check(
             }
             let after = with(&before, set, m);
             let Some(m1) = measure(&audio, &after, &options) else { break };
-            let t = tonal(&before, &after, &current, &m1, finding.as_deref(), rate, lang);
+            let mut t = tonal(&before, &after, &current, &m1, finding.as_deref(), rate, lang);
+            // Only a move of an EQ gain claims a tonal balance (a high-pass removing DC claims
+            // the DC, which the spread and peak checks cover); the spread holds for all.
+            if !eq_gain && t.fails.as_deref().is_some_and(|_| t.spill_ok) {
+                t.fails = None;
+                t.effect = None;
+            }
             let mut fails = t.fails;
             if fails.is_none() && !has_level && m1.true_peak > ceiling && m1.true_peak > current.true_peak + 0.1 {
                 fails = Some(match lang {
