@@ -491,7 +491,6 @@ pub fn check(
         set.annotate(*i, note);
     }
     // Refused one move at a time, highest index first, so the indices stay right.
-    let mut refusals = refusals;
     refusals.sort_by_key(|(m, _)| std::cmp::Reverse(m.iter().copied().max().unwrap_or(0)));
     for (m, reason) in &refusals {
         set.refuse(m, reason);

@@ -117,7 +117,7 @@ fn a_quiet_master_ends_at_the_target_or_held_by_the_ceiling() {
         let (set, _) = checked(&reply, &audio, &a);
         let (lufs, tp, _) = rendered(&audio, &set);
         println!("{lufs_in} LUFS → {lufs:.2} LUFS, {tp:+.2} dBTP");
-        let held = tp >= -2.0 && tp <= -1.0;
+        let held = (-2.0..=-1.0).contains(&tp);
         assert!((lufs + 14.0).abs() <= 1.0 || held, "{lufs:.2} LUFS, {tp:+.2} dBTP");
         assert!(tp <= -1.0, "{tp}");
     }
