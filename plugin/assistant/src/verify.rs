@@ -373,7 +373,9 @@ pub fn check(
             let mut t = tonal(&before, &after, &current, &m1, finding.as_deref(), rate, lang);
             // Only a move of an EQ gain claims a tonal balance (a high-pass removing DC claims
             // the DC, which the spread and peak checks cover); the spread holds for all.
-            if !eq_gain && t.fails.as_deref().is_some_and(|_| t.spill_ok) {
+            // A move that cites no finding is the musician's wish ("more presence"), not a fix:
+            // it is held to the spread and the ceiling only.
+            if (!eq_gain || finding.is_none()) && t.fails.as_deref().is_some_and(|_| t.spill_ok) {
                 t.fails = None;
                 t.effect = None;
             }
@@ -425,12 +427,8 @@ pub fn check(
                     Lang::En => format!("halved: at full size {}", why.clone().unwrap_or_default()),
                     Lang::Fr => format!("réduit de moitié : en entier, {}", why.clone().unwrap_or_default()),
                 });
-                let note = effects_text(&effects, lang);
-                let note = match &why {
-                    Some(w) => format!("{w}; {note}"),
-                    None => note,
-                };
-                if let Some(&i) = m.first() {
+                let note = joined(why.as_deref(), &effects_text(&effects, lang));
+                if let (Some(&i), false) = (m.first(), note.is_empty()) {
                     notes.push((i, checked_text(&note, lang)));
                 }
                 kept.extend(m.iter().copied());
@@ -472,12 +470,8 @@ pub fn check(
                 },
             )),
             _ => {
-                let note = effects_text(&c.effects, lang);
-                let note = match &c.why {
-                    Some(w) => format!("{w}; {note}"),
-                    None => note,
-                };
-                if let Some(&i) = m.first() {
+                let note = joined(c.why.as_deref(), &effects_text(&c.effects, lang));
+                if let (Some(&i), false) = (m.first(), note.is_empty()) {
                     notes.push((i, checked_text(&note, lang)));
                 }
                 kept.extend(m.iter().copied());
@@ -523,9 +517,10 @@ fn level(
     let from = set.changes()[target].from;
     let p = &analysis.platform;
     let finding = m.iter().find_map(|&i| set.changes()[i].evidence.as_ref().and_then(|e| e.finding.clone()));
-    // A level move answers the loudness unless it says it only answers the peaks.
-    let peaks_only = finding.as_deref().is_some_and(|f| finding_priority(f) == Priority::Safety)
-        && !analysis.findings.iter().any(|f| matches!(f.kind.id(), "too_loud" | "too_quiet"));
+    // A level move answers the loudness unless it says it only answers the peaks; one that
+    // cites no finding is the musician's wish ("louder"), held to the ceiling only.
+    let peaks_only = finding.as_deref().is_none_or(|f| finding_priority(f) == Priority::Safety)
+        && !(finding.is_some() && analysis.findings.iter().any(|f| matches!(f.kind.id(), "too_loud" | "too_quiet")));
     let whole_lufs = analysis.loudness.integrated_lufs.unwrap_or(base.lufs);
     let whole_tp = analysis.loudness.true_peak_dbtp.unwrap_or(base.true_peak);
     let ceiling = p.true_peak_dbtp - CEILING_MARGIN_DB;
@@ -662,6 +657,15 @@ pub fn effects_text(effects: &[Effect], lang: Lang) -> String {
     }
 }
 
+/// "why; effects", either may be empty.
+fn joined(why: Option<&str>, effects: &str) -> String {
+    match (why.filter(|w| !w.is_empty()), effects.is_empty()) {
+        (Some(w), false) => format!("{w}; {effects}"),
+        (Some(w), true) => w.to_string(),
+        (None, _) => effects.to_string(),
+    }
+}
+
 fn checked_text(note: &str, lang: Lang) -> String {
     match lang {
         Lang::En => format!("checked on the audio: {note}"),
@@ -685,6 +689,14 @@ pub fn summary(report: &Report, lang: Lang) -> String {
     for c in &report.moves {
         let name = c.finding.clone().unwrap_or_else(|| c.params.join(", "));
         let effects = effects_text(&c.effects, lang);
+        let effects = if effects.is_empty() {
+            match lang {
+                Lang::En => "no measurable change".to_string(),
+                Lang::Fr => "pas de changement mesurable".to_string(),
+            }
+        } else {
+            effects
+        };
         let line = match (c.verdict, lang) {
             (Verdict::Kept, _) => format!("  {name}: {effects}"),
             (Verdict::Resized, Lang::En) => format!("  {name}: {effects} ({})", c.why.clone().unwrap_or_default()),

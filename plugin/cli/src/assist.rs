@@ -73,6 +73,10 @@ pub struct SuggestArgs {
     /// ready for `audiocollab render FILE OUT --apply changes.json`.
     #[arg(long)]
     pub json: bool,
+    /// Also write what checking the proposal on the audio measured (each move kept, resized
+    /// or dropped, with its predicted and measured effects) to FILE, as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub checked: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Language of the explanations.
@@ -224,18 +228,19 @@ pub fn suggest(args: SuggestArgs) -> Result<u8, Failure> {
     if let Some(note) = &turn.note {
         eprintln!("note: {note}");
     }
+    if let Some(path) = &args.checked {
+        let report = turn.checked.clone().unwrap_or_default();
+        let json = serde_json::to_string_pretty(&report).map_err(|e| Failure::new(EXIT_OTHER, anyhow!(e)))?;
+        std::fs::write(path, json + "\n")
+            .map_err(|e| Failure::new(EXIT_OTHER, anyhow!("cannot write '{}': {e}", path.display())))?;
+    }
     if args.json {
-        let reply = turn.changes.to_wire(turn.message.clone());
-        // The reply `render --apply` reads, and what the check measured (`checked`, which the
-        // reader leaves aside).
-        let mut value = serde_json::to_value(&reply).map_err(|e| Failure::new(EXIT_OTHER, anyhow!(e)))?;
-        if let (Some(report), Some(object)) = (&turn.checked, value.as_object_mut()) {
-            object.insert(
-                "checked".into(),
-                serde_json::to_value(report).map_err(|e| Failure::new(EXIT_OTHER, anyhow!(e)))?,
-            );
-        }
-        let json = serde_json::to_string_pretty(&value).map_err(|e| Failure::new(EXIT_OTHER, anyhow!(e)))?;
+        // The reply schema's form, unchanged: what the check measured is in each change's
+        // reason and at the end of the message; `--checked FILE` has it as data.
+        let mut message = turn.message.clone();
+        checks(&mut message, &turn, lang);
+        let reply = turn.changes.to_wire(message.trim_end().to_string());
+        let json = serde_json::to_string_pretty(&reply).map_err(|e| Failure::new(EXIT_OTHER, anyhow!(e)))?;
         for r in &turn.rejected {
             eprintln!("warning: refused {}: {}", r.param, r.reason);
         }

@@ -237,12 +237,6 @@ fn apply_reply(path: &Path, settings: &mut Settings) -> Result<(), Failure> {
     use audiocollab_assistant::actions::{ChangeSet, Proposal, WireReply};
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::new(EXIT_INPUT, anyhow!("cannot read '{}': {e}", path.display())))?;
-    // `suggest --json` adds what its check measured (`checked`): a record, not a change.
-    let mut value: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-    let text = match value.as_object_mut().and_then(|o| o.remove("checked")) {
-        Some(_) => value.to_string(),
-        None => text,
-    };
     let reply: WireReply = serde_json::from_str(&text).map_err(|e| {
         Failure::new(
             EXIT_INPUT,
