@@ -66,9 +66,11 @@ fn advice_on_real_music_does_not_regress() {
 }
 
 /// Measured when the test was written (seed 11, 12 s excerpts; 24 cases in 26 s in a debug
-/// build on 2 cores, 37 s for the whole test).
-const DETECTED: usize = 11;
+/// build on 2 cores, 37 s for the whole test); raised with the closed loop of issue 11 item 4
+/// (detected 12, fixed 6, made worse 5; undone measured 7, the floor kept at 8 with its
+/// margin; 24 cases in 80 s, 109 s for the test, the checks' renders included).
+const DETECTED: usize = 12;
 const UNDONE: usize = 8;
-const FIXED: usize = 5;
-const WORSE: usize = 7;
+const FIXED: usize = 6;
+const WORSE: usize = 5;
 const CLEAN_PROBLEMS: usize = 1;
