@@ -189,6 +189,66 @@ impl Change {
     }
 }
 
+impl Change {
+    /// Adds `note` to the reason (a measured effect, a resize), kept short.
+    fn annotate(&mut self, note: &str) {
+        if note.is_empty() {
+            return;
+        }
+        let joined = if self.reason.is_empty() { note.to_string() } else { format!("{} — {note}", self.reason) };
+        // Room for the note past the reason's own limit, still bounded.
+        self.reason = excerpt_to(&joined, 2 * MAX_REASON_CHARS).into_owned();
+    }
+}
+
+/// How urgent a change is, most urgent first: what protects the listener and the platform's
+/// ceiling, then the level, then the tone (and everything else).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    /// Clipping and true peak.
+    Safety,
+    /// Loudness: the input and output gains.
+    Level,
+    /// The rest: EQ, dynamics, stereo.
+    Tone,
+}
+
+/// Finding kinds (ids) that ask for a safety move, and those that ask for a level move. A DC
+/// offset is a safety matter too: it eats headroom and pushes speaker cones off centre.
+const SAFETY_FINDINGS: [&str; 4] = ["clipping", "inter_sample_overs", "true_peak_over_target", "dc_offset"];
+const LEVEL_FINDINGS: [&str; 2] = ["too_loud", "too_quiet"];
+
+/// The priority of a change: from the finding it answers, else from its parameter (the input
+/// and output gains are level moves).
+pub fn priority(c: &Change) -> Priority {
+    let finding = c.evidence.as_ref().and_then(|e| e.finding.as_deref()).unwrap_or("");
+    let gain = matches!(c.param, ParamId::OutputGain | ParamId::InputGain);
+    match finding_priority(finding) {
+        Priority::Safety if gain => Priority::Safety,
+        Priority::Tone if !gain => Priority::Tone,
+        _ => Priority::Level,
+    }
+}
+
+/// The priority of what answers the finding of kind `id`: safety for clipping and true peak,
+/// level for the loudness, tone for the rest.
+pub fn finding_priority(id: &str) -> Priority {
+    if SAFETY_FINDINGS.contains(&id) {
+        Priority::Safety
+    } else if LEVEL_FINDINGS.contains(&id) {
+        Priority::Level
+    } else {
+        Priority::Tone
+    }
+}
+
+/// The section of the chain a parameter belongs to: its id up to the first `_` (`b1`, `ls`,
+/// `out`), so a band's frequency, gain, width and switch are one move.
+fn section(p: ParamId) -> &'static str {
+    let id = p.spec().id;
+    id.split('_').next().unwrap_or(id)
+}
+
 /// A proposed change that was refused, and why.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Rejection {
@@ -314,6 +374,144 @@ impl ChangeSet {
         WireReply { message, changes }
     }
 
+    /// The changes grouped into moves: the indices of changes that act together — the same
+    /// section of the chain (`b1_freq`, `b1_gain`, `b1_on`), the same reason or the same
+    /// finding — in the order of their first change.
+    pub fn moves(&self) -> Vec<Vec<usize>> {
+        let n = self.changes.len();
+        let mut group: Vec<usize> = (0..n).collect();
+        fn root(group: &mut [usize], mut i: usize) -> usize {
+            while group[i] != i {
+                group[i] = group[group[i]];
+                i = group[i];
+            }
+            i
+        }
+        for i in 0..n {
+            for j in 0..i {
+                let (a, b) = (&self.changes[i], &self.changes[j]);
+                let finding = |c: &Change| c.evidence.as_ref().and_then(|e| e.finding.clone());
+                let together = section(a.param) == section(b.param)
+                    || (!a.reason.is_empty() && a.reason == b.reason)
+                    || finding(a).is_some_and(|f| Some(f) == finding(b));
+                if together {
+                    let (ra, rb) = (root(&mut group, i), root(&mut group, j));
+                    group[ra.max(rb)] = ra.min(rb);
+                }
+            }
+        }
+        let mut moves: Vec<Vec<usize>> = Vec::new();
+        let mut roots: Vec<usize> = Vec::new();
+        for i in 0..n {
+            let r = root(&mut group, i);
+            match roots.iter().position(|&x| x == r) {
+                Some(k) => moves[k].push(i),
+                None => {
+                    roots.push(r);
+                    moves.push(vec![i]);
+                }
+            }
+        }
+        moves
+    }
+
+    /// Keeps at most [`MAX_CHANGES`] changes, refusing whole moves of the lowest priority
+    /// ([`priority`]: tone before level before safety), the last proposed first: a cap on the
+    /// count never drops a level move for a tone move.
+    fn cap(&mut self) {
+        if self.changes.len() <= MAX_CHANGES {
+            return;
+        }
+        let moves = self.moves();
+        let rank = |m: &Vec<usize>| m.iter().map(|&i| priority(&self.changes[i])).min().unwrap_or(Priority::Tone);
+        // Lowest priority first, and within one, the last proposed first.
+        let mut order: Vec<usize> = (0..moves.len()).collect();
+        order.sort_by(|&x, &y| rank(&moves[y]).cmp(&rank(&moves[x])).then(y.cmp(&x)));
+        let mut dropped = vec![false; self.changes.len()];
+        let mut kept = self.changes.len();
+        for &m in &order {
+            if kept <= MAX_CHANGES {
+                break;
+            }
+            if rank(&moves[m]) <= Priority::Level {
+                // Safety and level moves stay whole: what is left goes change by change below.
+                continue;
+            }
+            for &i in &moves[m] {
+                dropped[i] = true;
+                kept -= 1;
+            }
+        }
+        // Still over (a reply naming many level or safety parameters): the last ones go.
+        for i in (0..self.changes.len()).rev() {
+            if kept <= MAX_CHANGES {
+                break;
+            }
+            if !dropped[i] && !matches!(self.changes[i].param, ParamId::OutputGain | ParamId::InputGain) {
+                dropped[i] = true;
+                kept -= 1;
+            }
+        }
+        let mut i = 0;
+        let mut refused = Vec::new();
+        self.changes.retain(|c| {
+            let drop = dropped[i];
+            i += 1;
+            if drop {
+                let what = match priority(c) {
+                    Priority::Tone => "a tone move",
+                    _ => "a lower-priority move",
+                };
+                refused.push(Rejection {
+                    param: c.param.spec().id.into(),
+                    reason: format!(
+                        "more than {MAX_CHANGES} changes in one suggestion: {what} gives way to the safety and \
+                         level moves"
+                    ),
+                });
+            }
+            !drop
+        });
+        self.rejected.extend(refused);
+    }
+
+    /// Moves change `index` to `to` (checked as a reply's value is: clamped, step-limited
+    /// from where it started) and adds `note` to its reason: a move resized after it was
+    /// checked on the audio. Returns the value it got.
+    pub fn resize(&mut self, index: usize, to: f64, note: &str) -> Option<f32> {
+        let c = self.changes.get_mut(index)?;
+        let (to, adjustments) = checked(c.param, to, c.from);
+        c.to = to;
+        c.adjustments.extend(adjustments);
+        let extra = c.adjustments.len().saturating_sub(MAX_ADJUSTMENTS);
+        c.adjustments.drain(..extra);
+        c.annotate(note);
+        Some(to)
+    }
+
+    /// Adds `note` to the reason of change `index`.
+    pub fn annotate(&mut self, index: usize, note: &str) {
+        if let Some(c) = self.changes.get_mut(index) {
+            c.annotate(note);
+        }
+    }
+
+    /// Refuses the changes at `indices` with `reason` (a move that did not hold when checked).
+    pub fn refuse(&mut self, indices: &[usize], reason: &str) {
+        let mut i = 0;
+        let mut refused = Vec::new();
+        let reason = excerpt_to(reason, MAX_REASON_CHARS).into_owned();
+        self.changes.retain(|c| {
+            let drop = indices.contains(&i);
+            i += 1;
+            if drop {
+                refused.push(Rejection { param: c.param.spec().id.into(), reason: reason.clone() });
+            }
+            !drop
+        });
+        self.rejected.extend(refused);
+    }
+
     /// The change set that undoes this one (from and to swapped, same reasons).
     pub fn inverse(&self) -> ChangeSet {
         ChangeSet {
@@ -421,13 +619,12 @@ impl TryFrom<Proposal<'_>> for ChangeSet {
                 existing.evidence = wire.evidence.clone().or(existing.evidence.take());
                 continue;
             }
-            if set.changes.len() == MAX_CHANGES {
-                set.rejected.push(reject(format!("more than {MAX_CHANGES} changes in one suggestion")));
-                continue;
-            }
+            // Bounded without a cap here: duplicates merge, so there are at most as many
+            // changes as parameters; the cap below picks which to keep.
             set.changes.push(Change { param, from, to, reason, evidence: wire.evidence.clone(), adjustments });
         }
         set.changes.retain(|c| c.to != c.from);
+        set.cap();
         if set.changes.is_empty() && !set.rejected.is_empty() {
             return Err(AllRejected { rejected: set.rejected });
         }
@@ -591,6 +788,38 @@ mod tests {
         let set = validate(many).unwrap();
         assert_eq!(set.changes().len(), MAX_CHANGES);
         assert_eq!(set.rejected().len(), 1);
+    }
+
+    #[test]
+    fn the_cap_keeps_the_level_move_and_refuses_whole_tone_moves() {
+        let tone = |param: &str, reason: &str| WireChange { reason: reason.into(), ..change(param, None, Some(-2.0)) };
+        // Eight tone moves (four bands, two changes each, the level move proposed last).
+        let mut changes = Vec::new();
+        for (band, hz) in [("b1", 250.0), ("b2", 3500.0), ("ls", 80.0), ("hs", 9500.0)] {
+            let reason = format!("tone at {hz} Hz");
+            changes.push(WireChange {
+                value: Some(WireValue::Number(hz)),
+                delta: None,
+                ..tone(&format!("{band}_freq"), &reason)
+            });
+            changes.push(tone(&format!("{band}_gain"), &reason));
+        }
+        changes.push(WireChange {
+            evidence: Some(Evidence { finding: Some("clipping".into()), ..Default::default() }),
+            ..tone("out_gain", "clipping")
+        });
+        let set = validate(changes).unwrap();
+        let kept: Vec<ParamId> = set.changes().iter().map(|c| c.param).collect();
+        assert!(kept.contains(&ParamId::OutputGain), "{set}");
+        assert_eq!(kept.len(), 5, "two whole bands and the output: {set}");
+        assert_eq!(&kept[..4], [ParamId::Bell1Freq, ParamId::Bell1Gain, ParamId::Bell2Freq, ParamId::Bell2Gain]);
+        let refused: Vec<&str> = set.rejected().iter().map(|r| r.param.as_str()).collect();
+        assert_eq!(refused, ["ls_freq", "ls_gain", "hs_freq", "hs_gain"]);
+        assert!(set.rejected()[0].reason.contains("a tone move gives way"), "{}", set.rejected()[0].reason);
+        assert_eq!(priority(set.changes().last().unwrap()), Priority::Safety);
+        // Moves: a band's changes are one, whatever their reasons say.
+        let bands = validate(vec![tone("b1_gain", "a"), tone("b2_gain", "b"), tone("b1_q", "c")]).unwrap();
+        assert_eq!(bands.moves(), vec![vec![0, 2], vec![1]]);
     }
 
     #[test]

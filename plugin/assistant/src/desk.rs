@@ -271,7 +271,7 @@ impl Worker {
         analysis: Option<Arc<TrackAnalysis>>,
         cancel: &CancelToken,
     ) -> bool {
-        let grounds = Grounds { settings: &settings, analysis: analysis.as_deref(), segment: None };
+        let grounds = Grounds { settings: &settings, analysis: analysis.as_deref(), segment: None, audio: None };
         let asked = catch_unwind(AssertUnwindSafe(|| {
             let (events, tap) = (&self.events, &mut self.tap);
             let mut sink = |e: Streamed<'_>| {
@@ -320,6 +320,7 @@ impl Worker {
                     streamed: false,
                     cancelled: false,
                     request_id: None,
+                    checked: None,
                 }
             }
         }

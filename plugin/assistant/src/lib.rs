@@ -18,6 +18,8 @@
 //!   crate's `panel`).
 //! * [`session`]: a conversation about one track (who answers, pending changes, undo).
 //! * [`stream`]: the `message` of a reply while it streams, for display.
+//! * [`verify`]: the closed loop: a suggestion played through the chain on the audio and
+//!   measured again before it is shown.
 //! * [`route`]: which model answers which task, with the cache, budgets, rate limits,
 //!   fallbacks and the audit log in between.
 
@@ -37,3 +39,4 @@ pub mod route;
 pub mod session;
 pub mod stream;
 pub mod suggest;
+pub mod verify;

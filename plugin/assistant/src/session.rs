@@ -42,6 +42,7 @@ use super::route::router::{on_this_machine, Note, Outcome, RouteOptions, Router,
 use super::route::Paths;
 use super::stream::MessageText;
 use super::suggest::suggest;
+use super::verify::{self, Audio, Report};
 use audiocollab_core::analysis::track::TrackAnalysis;
 use audiocollab_core::lang::{self, Lang};
 use audiocollab_core::spec::Settings;
@@ -127,6 +128,8 @@ pub struct Turn {
     pub cancelled: bool,
     /// The audit log's id of the model request (for applied/undone and feedback records).
     pub request_id: Option<String>,
+    /// What checking the changes on the audio did ([`verify::check`]), when there was audio.
+    pub checked: Option<Report>,
 }
 
 /// Analyses a stretch `[from, to]` seconds of the track.
@@ -144,6 +147,8 @@ pub struct Grounds<'a> {
     pub analysis: Option<&'a TrackAnalysis>,
     /// Analyses a stretch of the track on demand ("what happens at 1:45?").
     pub segment: Option<&'a SegmentFn>,
+    /// Audio of the track to check proposals on before they are shown ([`verify`]).
+    pub audio: Option<Audio<'a>>,
 }
 
 /// What was said, as a model is told it with the next question: the musician's words and the
@@ -199,6 +204,9 @@ impl Dialogue {
             _ => engine_turn(words, lang, answer.reply, None, grounds.settings),
         };
         turn.command = answer.understood == Understood::Command;
+        if !turn.command {
+            checked(&mut turn, &grounds);
+        }
         self.remember(&turn);
         turn
     }
@@ -235,6 +243,8 @@ impl Dialogue {
             }
             None => engine_turn(words, lang, engine_reply, None, grounds.settings),
         };
+        let mut turn = turn;
+        checked(&mut turn, &grounds);
         self.remember(&turn);
         turn
     }
@@ -254,6 +264,7 @@ pub struct Conversation {
     settings: Settings,
     analysis: Option<TrackAnalysis>,
     segment: Option<Box<SegmentFn>>,
+    audio: Option<(u32, Vec<Vec<f32>>, f64)>,
     pending: Option<Applied>,
     history: History,
 }
@@ -266,6 +277,7 @@ impl Conversation {
             settings,
             analysis,
             segment: None,
+            audio: None,
             pending: None,
             history: History::default(),
         }
@@ -274,6 +286,14 @@ impl Conversation {
     /// Lets the engine analyse a stretch of the track on its own ("what happens at 1:45?").
     pub fn with_segments(mut self, segment: impl Fn(f64, f64) -> Option<TrackAnalysis> + Send + 'static) -> Self {
         self.segment = Some(Box::new(segment));
+        self
+    }
+
+    /// Audio of the track (`channels` at `sample_rate`, starting `from_s` seconds in) to check
+    /// proposals on before they are shown ([`verify`]; at most [`verify::MAX_SECONDS`] of it
+    /// is used).
+    pub fn with_audio(mut self, sample_rate: u32, channels: Vec<Vec<f32>>, from_s: f64) -> Self {
+        self.audio = Some((sample_rate, channels, from_s));
         self
     }
 
@@ -321,8 +341,7 @@ impl Conversation {
         cancel: &CancelToken,
         sink: Option<TextSink<'_>>,
     ) -> Turn {
-        let grounds =
-            Grounds { settings: &self.settings, analysis: self.analysis.as_ref(), segment: self.segment.as_deref() };
+        let grounds = grounds_of(&self.settings, self.analysis.as_ref(), self.segment.as_deref(), self.audio.as_ref());
         let turn = self.dialogue.ask(words, grounds, assistant, cancel, sink);
         self.take(turn)
     }
@@ -336,8 +355,7 @@ impl Conversation {
         cancel: &CancelToken,
         sink: Option<TextSink<'_>>,
     ) -> Turn {
-        let grounds =
-            Grounds { settings: &self.settings, analysis: self.analysis.as_ref(), segment: self.segment.as_deref() };
+        let grounds = grounds_of(&self.settings, self.analysis.as_ref(), self.segment.as_deref(), self.audio.as_ref());
         let turn = self.dialogue.suggest(lang, grounds, assistant, cancel, sink);
         self.take(turn)
     }
@@ -384,6 +402,31 @@ impl Conversation {
     }
 }
 
+/// The grounds of a conversation's fields, borrowed apart from its dialogue.
+fn grounds_of<'a>(
+    settings: &'a Settings,
+    analysis: Option<&'a TrackAnalysis>,
+    segment: Option<&'a SegmentFn>,
+    audio: Option<&'a (u32, Vec<Vec<f32>>, f64)>,
+) -> Grounds<'a> {
+    let audio =
+        audio.map(|(sample_rate, channels, from_s)| Audio { sample_rate: *sample_rate, channels, from_s: *from_s });
+    Grounds { settings, analysis, segment, audio }
+}
+
+/// Checks a proposal's changes on the audio of `grounds`, when there is some and an analysis
+/// ([`verify::check`]): the moves that do not hold are refused with their reason, the others
+/// carry their measured effect.
+fn checked(turn: &mut Turn, grounds: &Grounds<'_>) {
+    let (Some(audio), Some(analysis)) = (&grounds.audio, grounds.analysis) else { return };
+    if turn.changes.is_empty() || turn.cancelled {
+        return;
+    }
+    let report = verify::check(&mut turn.changes, grounds.settings, analysis, audio, turn.lang);
+    turn.rejected = turn.changes.rejected().to_vec();
+    turn.checked = Some(report);
+}
+
 /// The embedded engine's `reply`, validated against `settings`.
 fn engine_turn(words: &str, lang: Lang, reply: WireReply, note: Option<String>, settings: &Settings) -> Turn {
     let (changes, rejected) = validate(&reply, settings);
@@ -399,6 +442,7 @@ fn engine_turn(words: &str, lang: Lang, reply: WireReply, note: Option<String>, 
         streamed: false,
         cancelled: false,
         request_id: None,
+        checked: None,
     }
 }
 
@@ -475,6 +519,7 @@ fn routed(
                     streamed,
                     cancelled: false,
                     request_id: Some(routed.id.clone()),
+                    checked: None,
                 }
             }
             Err(e) => {
@@ -518,7 +563,7 @@ mod tests {
     use audiocollab_core::spec::ParamId;
 
     fn bare(settings: &Settings) -> Grounds<'_> {
-        Grounds { settings, analysis: None, segment: None }
+        Grounds { settings, analysis: None, segment: None, audio: None }
     }
 
     #[test]

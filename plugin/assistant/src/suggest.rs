@@ -313,10 +313,14 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
         b.lines.push(line);
     }
     if let Some((at, f)) = level_line {
-        let eq_change = loudness_change_db(analysis, settings, &b.changes);
-        if let Some((gain, reason)) = level_move(analysis, eq_change, lang) {
+        let (eq_change, eq_peak) = eq_effect_db(analysis, settings, &b.changes);
+        if let Some((gain, reason)) = level_move(analysis, eq_change, eq_peak, lang) {
             if gain != 0.0 {
                 b.push(ParamId::OutputGain, None, Some(gain), reason.clone(), Some(f));
+                // Safety and level first (issue 11): the output move leads the list, so
+                // whatever trims the list trims tone moves, never this one.
+                let level = b.changes.pop().expect("just pushed");
+                b.changes.insert(0, level);
             }
             b.lines.insert(at, reason);
         }
@@ -339,13 +343,25 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
     reply
 }
 
-/// How much the integrated loudness moves when `changes` are applied to `settings`, LU.
-fn loudness_change_db(a: &TrackAnalysis, settings: &Settings, changes: &[WireChange]) -> f64 {
+/// What `changes` do to the level when applied to `settings`: how much the integrated
+/// loudness moves (LU) and the largest boost the EQ adds anywhere in the measured spectrum
+/// (dB, 0 when it only cuts) — an upper bound of what it adds to the true peak, so the output
+/// move is sized for the peaks the EQ makes, not only those it was measured with.
+fn eq_effect_db(a: &TrackAnalysis, settings: &Settings, changes: &[WireChange]) -> (f64, f64) {
     let reply = WireReply { message: String::new(), changes: changes.to_vec() };
-    let Ok(set) = ChangeSet::try_from(Proposal { reply: &reply, current: settings }) else { return 0.0 };
+    let Ok(set) = ChangeSet::try_from(Proposal { reply: &reply, current: settings }) else { return (0.0, 0.0) };
     let mut after = *settings;
     set.apply(&mut after);
-    estimated_loudness_change(a, settings, &after)
+    let peak = a
+        .tonal_balance
+        .bands
+        .iter()
+        .map(|b| {
+            let f = b.centre_hz as f64;
+            eq::response_db(&after, 48_000.0, f) - eq::response_db(settings, 48_000.0, f)
+        })
+        .fold(0.0, f64::max);
+    (estimated_loudness_change(a, settings, &after), peak)
 }
 
 /// How much louder (LU) the track measured as `a` plays through `after` than through
@@ -370,9 +386,9 @@ pub fn estimated_loudness_change(a: &TrackAnalysis, before: &Settings, after: &S
 /// The output gain that answers every level finding at once, with its reason: down to the
 /// platform's true-peak ceiling (less a margin) when peaks pass it, down or up to the
 /// platform's loudness when it is too loud or too quiet (counting `eq_change`, the loudness
-/// the EQ moves add or take) — never up past the ceiling, and saying so when the ceiling is
-/// what stops it.
-fn level_move(a: &TrackAnalysis, eq_change: f64, lang: Lang) -> Option<(f64, String)> {
+/// the EQ moves add or take) — never up past the ceiling (less `eq_peak`, the most the EQ moves
+/// can add to the peaks), and saying so when the ceiling is what stops it.
+fn level_move(a: &TrackAnalysis, eq_change: f64, eq_peak: f64, lang: Lang) -> Option<(f64, String)> {
     let kinds: Vec<FindingKind> = a.findings.iter().map(|f| f.kind).collect();
     let peaks = kinds
         .iter()
@@ -380,7 +396,7 @@ fn level_move(a: &TrackAnalysis, eq_change: f64, lang: Lang) -> Option<(f64, Str
     let loudness = kinds.iter().any(|k| matches!(k, FindingKind::TooLoud | FindingKind::TooQuiet));
     let p = &a.platform;
     let ceiling = p.true_peak_dbtp - CEILING_MARGIN_DB;
-    let headroom = a.loudness.true_peak_dbtp.map(|tp| ceiling - tp);
+    let headroom = a.loudness.true_peak_dbtp.map(|tp| ceiling - tp - eq_peak);
     let to_target = a.loudness.integrated_lufs.map(|l| p.integrated_lufs - (l + eq_change));
     let mut gain = f64::INFINITY;
     if peaks {

@@ -180,6 +180,7 @@ fn turn_of(reply: &WireReply, current: &Settings) -> Turn {
         streamed: false,
         cancelled: false,
         request_id: None,
+        checked: None,
     }
 }
 

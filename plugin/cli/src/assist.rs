@@ -24,6 +24,7 @@ use audiocollab_assistant::route::prices::Prices;
 use audiocollab_assistant::route::router::Streamed;
 use audiocollab_assistant::route::Paths;
 use audiocollab_assistant::session::{Answerer, Assistant, Conversation, TextSink, Turn};
+use audiocollab_assistant::verify;
 use audiocollab_core::analysis::track::{self, AnalyzeOptions, TrackAnalysis};
 use audiocollab_core::lang::Lang;
 use audiocollab_core::offline;
@@ -74,6 +75,10 @@ pub struct SuggestArgs {
     /// ready for `audiocollab render FILE OUT --apply changes.json`.
     #[arg(long)]
     pub json: bool,
+    /// Also write what checking the proposal on the audio measured (each move kept, resized
+    /// or dropped, with its predicted and measured effects) to FILE, as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub checked: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Language of the explanations.
@@ -163,13 +168,49 @@ fn conversation(file: &Path, target: &TargetArgs) -> Result<Conversation, Failur
     let analysed = analyse_file(file, &options, io::stderr().is_terminal(), false)
         .map_err(|f| Failure::new(EXIT_INPUT, anyhow!("{}", f.message)))?;
     let timeline = analysed.timeline;
+    // Proposals are checked on the loudest stretch of the file before they are shown.
+    let (from, to) = verify::loudest_window(&timeline, verify::MAX_SECONDS);
+    let audio = stretch(file, from, to);
     let (file, segment_options) = (file.to_path_buf(), options.clone());
     let segment = move |from: f64, to: f64| -> Option<TrackAnalysis> {
         let options = AnalyzeOptions { from_s: Some(from), to_s: Some(to), ..segment_options.clone() };
         let features = offline::segment_features(&file, options.from_s, options.to_s).ok()?;
         track::analyze_with_features(&timeline, features.as_ref(), &options).ok()
     };
-    Ok(Conversation::new(Some(analysed.analysis), Settings::default()).with_segments(segment))
+    let chat = Conversation::new(Some(analysed.analysis), Settings::default()).with_segments(segment);
+    Ok(match audio {
+        Some((rate, channels)) => chat.with_audio(rate, channels, from),
+        None => chat,
+    })
+}
+
+/// Frames `[from, to)` seconds of `file`, decoded from its start (exact for every format) and
+/// keeping only the stretch; `None` when it cannot be read again or has more than two channels
+/// (the chain plays mono and stereo).
+fn stretch(file: &Path, from: f64, to: f64) -> Option<(u32, Vec<Vec<f32>>)> {
+    let mut reader = offline::AudioReader::open(file).ok()?;
+    let (rate, channels) = (reader.sample_rate(), reader.channels());
+    if !(1..=2).contains(&channels) {
+        return None;
+    }
+    let (a, b) = ((from * f64::from(rate)) as u64, (to * f64::from(rate)).ceil() as u64);
+    let mut kept: Vec<Vec<f32>> = vec![Vec::with_capacity((b - a) as usize); channels];
+    let mut block = Vec::new();
+    while reader.frames_read() < b {
+        let start = reader.frames_read();
+        block.iter_mut().for_each(Vec::clear);
+        if reader.read(&mut block, 4096).ok()? == 0 {
+            break;
+        }
+        let (lo, hi) = (a.max(start), b.min(reader.frames_read()));
+        if lo < hi {
+            for (out, ch) in kept.iter_mut().zip(&block) {
+                let ch: &Vec<f32> = ch;
+                out.extend_from_slice(&ch[(lo - start) as usize..(hi - start) as usize]);
+            }
+        }
+    }
+    Some((rate, kept))
 }
 
 /// `suggest`: analyse, ask, print the proposal (text, or the reply JSON `render --apply` takes).
@@ -189,8 +230,18 @@ pub fn suggest(args: SuggestArgs) -> Result<u8, Failure> {
     if let Some(note) = &turn.note {
         eprintln!("note: {note}");
     }
+    if let Some(path) = &args.checked {
+        let report = turn.checked.clone().unwrap_or_default();
+        let json = serde_json::to_string_pretty(&report).map_err(|e| Failure::new(EXIT_OTHER, anyhow!(e)))?;
+        std::fs::write(path, json + "\n")
+            .map_err(|e| Failure::new(EXIT_OTHER, anyhow!("cannot write '{}': {e}", path.display())))?;
+    }
     if args.json {
-        let reply = turn.changes.to_wire(turn.message.clone());
+        // The reply schema's form, unchanged: what the check measured is in each change's
+        // reason and at the end of the message; `--checked FILE` has it as data.
+        let mut message = turn.message.clone();
+        checks(&mut message, &turn, lang);
+        let reply = turn.changes.to_wire(message.trim_end().to_string());
         let json = serde_json::to_string_pretty(&reply).map_err(|e| Failure::new(EXIT_OTHER, anyhow!(e)))?;
         for r in &turn.rejected {
             eprintln!("warning: refused {}: {}", r.param, r.reason);
@@ -220,6 +271,7 @@ pub fn suggest(args: SuggestArgs) -> Result<u8, Failure> {
         );
     }
     refusals(&mut text, &turn, lang);
+    checks(&mut text, &turn, lang);
     let _ = writeln!(text, "{}", signature(&turn, lang));
     print_stdout(&text)?;
     Ok(EXIT_OK)
@@ -429,6 +481,16 @@ fn refusals(out: &mut String, turn: &Turn, lang: Lang) {
     }
 }
 
+/// What checking the proposal on the audio measured.
+fn checks(out: &mut String, turn: &Turn, lang: Lang) {
+    if let Some(report) = &turn.checked {
+        let summary = verify::summary(report, lang);
+        if !summary.is_empty() {
+            let _ = writeln!(out, "\n{summary}");
+        }
+    }
+}
+
 /// Who answered, what it cost.
 fn signature(turn: &Turn, lang: Lang) -> String {
     match &turn.by {
@@ -469,6 +531,7 @@ fn turn_text(turn: &Turn, pending: bool, lang: Lang) -> String {
         }
     }
     refusals(&mut out, turn, lang);
+    checks(&mut out, turn, lang);
     if let Some(note) = &turn.note {
         let _ = writeln!(out, "({note})");
     }

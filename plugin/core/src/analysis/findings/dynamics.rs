@@ -14,8 +14,9 @@
 //! Severity:
 //! * too loud: Info, Warning more than [`LOUD_WARNING_LU`] over (the platform turns it down, so
 //!   the dynamics given up for it are lost for nothing);
-//! * too quiet: Info when the platform can raise it to the target within its ceiling, Warning
-//!   when it would play more than [`LOUDNESS_TOLERANCE_LU`] quieter than other tracks;
+//! * too quiet: Warning more than [`QUIET_WARNING_LU`] under the target, or when the platform
+//!   could not raise it to the target within its ceiling (it would play more than
+//!   [`LOUDNESS_TOLERANCE_LU`] quieter than other tracks); Info otherwise;
 //! * over-compressed: Warning, Problem more than [`PLR_PROBLEM_LU`] below the genre's minimum;
 //! * excessive dynamics: Info (a wide range can be the point), Warning more than
 //!   [`LRA_WARNING_LU`] over.
@@ -31,6 +32,13 @@ use crate::analysis::loudness::TimelinePoint;
 const LOUDNESS_TOLERANCE_LU: f64 = 1.0;
 /// Too loud by more than this is a Warning, LU.
 const LOUD_WARNING_LU: f64 = 3.0;
+/// Too quiet by more than this is a Warning, LU, even when the platform could raise it: not
+/// every listener gets the raise (normalisation can be switched off in the players, and some
+/// services only ever turn loud tracks down: YouTube's "content loudness" normalisation never
+/// adds gain), and past twice the ±1 LU tolerance of EBU R 128 the difference from the
+/// neighbouring tracks is no longer within what the recommendation calls the same level. A
+/// judgement on the cited tolerance, not a measured threshold.
+const QUIET_WARNING_LU: f64 = 2.0;
 /// Window of the short-term PLR, frames: 3 s, the short-term loudness window (EBU Tech 3341).
 const PLR_WINDOW_FRAMES: usize = 30;
 /// Windows quieter than the integrated loudness by more than this are not judged, LU: the
@@ -120,7 +128,7 @@ fn platform_loudness(scope: &Scope, ctx: &Context, integrated: f64) -> Option<Fi
         };
         (
             FindingKind::TooQuiet,
-            if short > LOUDNESS_TOLERANCE_LU { Severity::Warning } else { Severity::Info },
+            if short > LOUDNESS_TOLERANCE_LU || -diff > QUIET_WARNING_LU { Severity::Warning } else { Severity::Info },
             format!("Integrated loudness {i_en} LUFS, {d_en} LU below {name}'s {t_en} LUFS; {then_en}"),
             format!("Loudness intégrée de {i_fr} LUFS, {d_fr} LU sous les {t_fr} LUFS de {name} ; {then_fr}"),
         )
