@@ -13,6 +13,7 @@ use audiocollab_assistant::route::config::Config;
 use audiocollab_assistant::route::prices::Prices;
 use audiocollab_assistant::route::router::Streamed;
 use audiocollab_assistant::session::{Answerer, Assistant, Conversation};
+use audiocollab_assistant::verify;
 use audiocollab_core::lang::Lang;
 use audiocollab_core::spec::{ParamId, Settings};
 use integration::fake_llm::{error_body, FakeLlm, Flood, Reply, Wire, INPUT_TOKENS, MODEL, OUTPUT_TOKENS};
@@ -287,10 +288,13 @@ async fn prompt_injection_stays_user_content_and_changes_are_still_validated() {
             assert!(!sent.raw.contains(secret), "{secret} was sent");
         }
 
-        let set = validate(&outcome.unwrap().text);
+        // The validator lets a gain cross its range (the true peak bounds a raise, not a step);
+        // with no audio and nothing measured, the check holds it to a 6 dB raise.
+        let mut set = validate(&outcome.unwrap().text);
+        verify::hold_blind(&mut set, None, Lang::En);
         let out = &set.changes()[0];
         assert_eq!((out.param, out.to), (ParamId::OutputGain, 6.0), "no +24 dB jump from one reply");
-        assert!(matches!(out.adjustments[..], [Adjustment::StepLimited { limit: 6.0, .. }]));
+        assert!(out.reason.contains("held to +6.0 dB"), "{}", out.reason);
         assert_eq!(set.changes().len(), 1);
         assert_eq!(set.rejected()[0].reason, "unknown parameter");
     }

@@ -285,24 +285,23 @@ fn listed(rejected: &[Rejection]) -> String {
     text
 }
 
-/// The largest move of `param` one suggestion may make upwards (`up`) or downwards, in its
-/// plain unit; `None` for no limit (frequencies, Q, times and switches: moving them is not
-/// loud). Input and output gains may come down further than they go up: turning down is safe.
-/// The pan may go from the centre to either side in one move ("hard right"), never from one
-/// side to the other; the width may go all the way down to mono ("make it mono": narrowing
-/// adds no level) and up to double (the side alone grows: the mono fold-down keeps its level,
-/// and a narrowed master needs up to that to come back).
-pub fn max_step(param: ParamId, up: bool) -> Option<f32> {
+/// The largest move of `param` one suggestion may make, either way, in its plain unit; `None`
+/// for no limit but the range: frequencies, Q, times and switches (moving them is not loud),
+/// and the input and output gains, whose raise is bounded by the true peak, which the closed
+/// loop measures ([`crate::verify`]; without audio, the analysis' true peak,
+/// [`crate::verify::hold_blind`]) — a master 20 LU under the target needs 20 dB. The pan may go
+/// from the centre to either side in one move ("hard right"), never from one side to the other;
+/// the width may go all the way down to mono ("make it mono": narrowing adds no level) and up
+/// to double (the side alone grows: the mono fold-down keeps its level, and a narrowed master
+/// needs up to that to come back).
+pub fn max_step(param: ParamId) -> Option<f32> {
     use ParamId as P;
     match param {
-        P::InputGain | P::OutputGain if !up => Some(12.0),
-        P::InputGain | P::OutputGain | P::LowShelfGain | P::Bell1Gain | P::Bell2Gain | P::HighShelfGain => Some(6.0),
+        P::LowShelfGain | P::Bell1Gain | P::Bell2Gain | P::HighShelfGain => Some(6.0),
         P::CompMakeup => Some(6.0),
         P::CompThreshold | P::DeessThreshold => Some(12.0),
         P::DeessRange => Some(9.0),
-        P::Pan => Some(1.0),
-        P::Width if !up => Some(1.0),
-        P::Width => Some(1.0),
+        P::Pan | P::Width => Some(1.0),
         P::CompMix => Some(0.5),
         _ => None,
     }
@@ -642,7 +641,7 @@ fn checked(param: ParamId, asked: f64, from: f32) -> (f32, Vec<Adjustment>) {
     if (to as f64 - asked).abs() > 1e-6 * (max - min) as f64 {
         adjustments.push(Adjustment::Clamped { asked });
     }
-    if let Some(limit) = max_step(param, to > from) {
+    if let Some(limit) = max_step(param) {
         if (to - from).abs() > limit {
             adjustments.push(Adjustment::StepLimited { asked, limit });
             to = from + limit.copysign(to - from);

@@ -416,12 +416,16 @@ fn grounds_of<'a>(
 
 /// Checks a proposal's changes on the audio of `grounds`, when there is some and an analysis
 /// ([`verify::check`]): the moves that do not hold are refused with their reason, the others
-/// carry their measured effect.
+/// carry their measured effect. Without either, a large gain raise is held to the measured
+/// true-peak headroom ([`verify::hold_blind`]).
 fn checked(turn: &mut Turn, grounds: &Grounds<'_>) {
-    let (Some(audio), Some(analysis)) = (&grounds.audio, grounds.analysis) else { return };
     if turn.changes.is_empty() || turn.cancelled {
         return;
     }
+    let (Some(audio), Some(analysis)) = (&grounds.audio, grounds.analysis) else {
+        verify::hold_blind(&mut turn.changes, grounds.analysis, turn.lang);
+        return;
+    };
     let report = verify::check(&mut turn.changes, grounds.settings, analysis, audio, turn.lang);
     turn.rejected = turn.changes.rejected().to_vec();
     turn.checked = Some(report);

@@ -7,6 +7,7 @@
 //! "fixed". The plugin measures its own output, so output level moves fix output overs.
 
 use super::actions::{ChangeSet, Evidence, Proposal, WireChange, WireReply, WireValue};
+use super::verify::CEILING_MARGIN_DB;
 use audiocollab_core::analysis::findings::{Finding, FindingKind, Severity};
 use audiocollab_core::analysis::targets;
 use audiocollab_core::analysis::track::TrackAnalysis;
@@ -16,10 +17,6 @@ use audiocollab_core::lang::Lang;
 use audiocollab_core::spec::{ParamId, Settings};
 use audiocollab_core::text;
 
-/// Headroom kept under a platform's true-peak ceiling when the engine sets a level, dB: the
-/// measured true peak of a re-encoded file can rise a little (AES TD1008 advises margin for
-/// lossy codecs).
-const CEILING_MARGIN_DB: f64 = 0.3;
 /// Largest cut or boost the engine proposes for one tonal problem, dB: beyond that, the fix
 /// belongs on the instrument's own track (and the validator's step limit is 6 dB anyway).
 const MAX_EQ_MOVE_DB: f64 = 6.0;

@@ -44,6 +44,42 @@ const LEVEL_STEP_DB: f64 = 0.3;
 /// gain-to-level relation less than linear).
 const LEVEL_PASSES: usize = 3;
 
+/// The largest raise of a gain a suggestion makes without audio to check it on, dB: the
+/// validator lets a gain rise across its whole range (a master 20 LU under the target needs
+/// 20 dB), because the true peak, not a step, is what bounds a raise; where the audio is not
+/// at hand, the analysis' measured true peak bounds it instead ([`hold_blind`]).
+pub const BLIND_RAISE_DB: f64 = 6.0;
+
+/// Without audio to play `set` on (the plugin before it keeps any): holds each gain raise of
+/// more than [`BLIND_RAISE_DB`] to the true-peak headroom `analysis` measured (the platform's
+/// ceiling less [`CEILING_MARGIN_DB`]), or to [`BLIND_RAISE_DB`] when nothing was measured,
+/// with a note saying so.
+pub fn hold_blind(set: &mut ChangeSet, analysis: Option<&TrackAnalysis>, lang: Lang) {
+    let headroom = analysis.and_then(|a| {
+        let tp = a.loudness.true_peak_dbtp?;
+        Some(a.platform.true_peak_dbtp - CEILING_MARGIN_DB - tp)
+    });
+    let limit = headroom.map_or(BLIND_RAISE_DB, |h| h.max(BLIND_RAISE_DB));
+    for i in 0..set.changes().len() {
+        let c = &set.changes()[i];
+        if !matches!(c.param, ParamId::OutputGain | ParamId::InputGain) || f64::from(c.to - c.from) <= limit {
+            continue;
+        }
+        let to = f64::from(c.from) + limit;
+        let note = match lang {
+            Lang::En => format!(
+                "held to +{} dB: the measured true-peak headroom, without audio to check it on",
+                text::number(limit, 1, lang)
+            ),
+            Lang::Fr => format!(
+                "limité à +{} dB : la marge de true peak mesurée, faute d'audio pour le vérifier",
+                text::number(limit, 1, lang)
+            ),
+        };
+        set.resize(i, to, &note);
+    }
+}
+
 /// Audio to check a suggestion on: planar, 1 or 2 channels.
 #[derive(Clone, Copy, Debug)]
 pub struct Audio<'a> {
@@ -358,7 +394,7 @@ pub fn check(
             if attempt == 1 {
                 // Halve what can be halved (gains, thresholds, ranges: the loud parameters).
                 let halvable: Vec<usize> =
-                    m.iter().copied().filter(|&i| max_step(set.changes()[i].param, true).is_some()).collect();
+                    m.iter().copied().filter(|&i| max_step(set.changes()[i].param).is_some()).collect();
                 if halvable.is_empty() {
                     break;
                 }

@@ -71,7 +71,7 @@ proptest! {
             let (lo, hi) = c.param.spec().range();
             prop_assert!(c.to.is_finite() && (lo..=hi).contains(&c.to), "{:?} -> {}", c.param, c.to);
             prop_assert_eq!(c.from, current.get(c.param));
-            if let Some(limit) = max_step(c.param, c.to > c.from) {
+            if let Some(limit) = max_step(c.param) {
                 prop_assert!((c.to - c.from).abs() <= limit + 1e-4, "{:?} moved {}", c.param, c.to - c.from);
             }
             prop_assert!(ParamId::ALL.contains(&c.param));

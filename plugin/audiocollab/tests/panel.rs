@@ -155,7 +155,7 @@ fn the_saved_conversation_round_trips_and_a_tampered_one_is_checked_on_load() {
     assert_eq!(cards.len(), 1, "the unknown parameter is skipped on load");
     let change = cards[0].change().clone();
     let (lo, hi) = change.param.spec().range();
-    let step = max_step(change.param, true).unwrap();
+    let step = max_step(change.param).unwrap();
     assert_eq!(change.to, change.from + step, "clamped into the range, then one step at most: {change:?}");
     let mut panel = Panel::new(Arc::new(RwLock::new(tampered)));
     let mut params = Settings::default();

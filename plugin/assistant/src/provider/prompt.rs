@@ -97,11 +97,7 @@ pub fn chat_request(measurements: &str, history: &[Message], words: &str) -> Req
 pub fn parameter_table() -> String {
     let mut out = String::from("| id | name | range | default | largest move per reply |\n|---|---|---|---|---|\n");
     for spec in PARAMS.iter() {
-        let step = match (max_step(spec.param, true), max_step(spec.param, false)) {
-            (Some(up), Some(down)) if up == down => format!("±{}", plain(spec, up, false)),
-            (Some(up), Some(down)) => format!("+{} / −{}", plain(spec, up, false), plain(spec, down, false)),
-            _ => String::new(),
-        };
+        let step = max_step(spec.param).map_or(String::new(), |step| format!("±{}", plain(spec, step, false)));
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
             spec.id,
