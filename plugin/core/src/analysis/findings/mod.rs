@@ -12,6 +12,10 @@
 //! * `spectrum`: harshness, sibilance, mud, boom, thin low end, dull top, against the genre's
 //!   balance over 1 s windows, so a harsh chorus is found where it is;
 //! * `stereo`: phase problems and mono fold-down loss, over 1 s windows;
+//! * `resonance`: bumps and dips of the long-term spectrum against the track's own smoothed
+//!   spectrum (boom, mud, boxiness, harshness, sibilance; thin low end, hollow mids, dull top),
+//!   with their frequency, gain and Q, over the whole stretch (from the spectral features, not
+//!   the timeline: [`resonance::measure`] and [`resonance::findings`]);
 //! * `floor`: DC offset (5 s windows), noise floor of the quiet passages, silence at the
 //!   head and tail (10 ms cells).
 //!
@@ -24,6 +28,7 @@
 mod dynamics;
 mod floor;
 mod peaks;
+pub mod resonance;
 mod samples;
 mod spans;
 mod spectrum;
@@ -85,6 +90,12 @@ pub enum FindingKind {
     SilenceHead,
     /// Silence at the tail. Value: its length, s.
     SilenceTail,
+    /// A bump of 400 Hz–1 kHz above the track's own smoothed spectrum ([`resonance`]). Value:
+    /// its height, dB.
+    Boxiness,
+    /// A dip of 200 Hz–4.5 kHz below the track's own smoothed spectrum ([`resonance`]). Value:
+    /// its depth, dB (negative).
+    HollowMids,
 }
 
 impl FindingKind {
@@ -111,6 +122,8 @@ impl FindingKind {
             FindingKind::NoiseFloor => "noise_floor",
             FindingKind::SilenceHead => "silence_head",
             FindingKind::SilenceTail => "silence_tail",
+            FindingKind::Boxiness => "boxiness",
+            FindingKind::HollowMids => "hollow_mids",
         }
     }
 }

@@ -85,6 +85,8 @@ pub fn kind_name(kind: FindingKind, lang: Lang) -> &'static str {
             K::NoiseFloor => "Noise floor",
             K::SilenceHead => "Silence at the head",
             K::SilenceTail => "Silence at the tail",
+            K::Boxiness => "Boxiness",
+            K::HollowMids => "Hollow mids",
         },
         Lang::Fr => match kind {
             K::NonFiniteSamples => "Échantillons invalides",
@@ -107,6 +109,8 @@ pub fn kind_name(kind: FindingKind, lang: Lang) -> &'static str {
             K::NoiseFloor => "Bruit de fond",
             K::SilenceHead => "Silence en début",
             K::SilenceTail => "Silence en fin",
+            K::Boxiness => "Son cartonneux",
+            K::HollowMids => "Médiums creusés",
         },
     }
 }
