@@ -7,6 +7,7 @@
 //! "fixed". The plugin measures its own output, so output level moves fix output overs.
 
 use super::actions::{ChangeSet, Evidence, Proposal, WireChange, WireReply, WireValue};
+use audiocollab_core::analysis::findings::resonance::Resonance;
 use audiocollab_core::analysis::findings::{Finding, FindingKind, Severity};
 use audiocollab_core::analysis::targets;
 use audiocollab_core::analysis::track::TrackAnalysis;
@@ -131,7 +132,29 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
             | FindingKind::Sibilance
             | FindingKind::Boom
             | FindingKind::DullTop
+            | FindingKind::ThinLowEnd
+            | FindingKind::Boxiness
+            | FindingKind::HollowMids
+                if resonance_of(analysis, f).is_some() =>
+            {
+                // A bump or dip against the track's own spectrum alone is reported, not acted
+                // on: clean released masters carry bumps of 4–15 dB of their own (measured on
+                // the evaluation's tuning set, docs/advice.md), as large as the defects to find.
+                b.t(format!("{when}: {}", f.explanation_en), format!("{when} : {}", f.explanation_fr))
+            }
+            FindingKind::Mud
+            | FindingKind::Harshness
+            | FindingKind::Sibilance
+            | FindingKind::Boom
+            | FindingKind::DullTop
             | FindingKind::ThinLowEnd => {
+                // Against the genre curve: act only on a problem (beyond twice the measured
+                // spread of released masters), so a clean master is left alone.
+                if f.severity < Severity::Problem {
+                    b.lines
+                        .push(b.t(format!("{when}: {}", f.explanation_en), format!("{when} : {}", f.explanation_fr)));
+                    continue;
+                }
                 // Back to the target curve (the value is the signed balance of the group).
                 let (range, default_hz, q) = match f.kind {
                     FindingKind::Mud => ((178.0, 447.0), 300.0, Some(1.0)),
@@ -147,6 +170,21 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
                 let (hz, excess) = extreme_band(analysis, range, f.value > 0.0)
                     .filter(|&(_, peak)| peak.signum() == f.value.signum() && peak.abs() >= f.value.abs())
                     .unwrap_or((default_hz, f.value));
+                // A bell sized from the measured bump of the same kind inside the range, when
+                // there is one: its frequency and Q, its gain up to the region's excess.
+                let measured = q.and_then(|_| {
+                    analysis.resonances.iter().find(|r| {
+                        r.kind == f.kind
+                            && (range.0..=range.1).contains(&r.freq_hz)
+                            && r.gain_db.signum() == f.value.signum()
+                    })
+                });
+                let (hz, excess, q) = match measured {
+                    Some(r) => {
+                        (r.freq_hz, r.gain_db.signum() * r.gain_db.abs().min(excess.abs()), Some(r.q.clamp(0.3, 8.0)))
+                    }
+                    None => (hz, excess, q),
+                };
                 let span_share = (f.end_s - f.start_s) / (analysis.to_s - analysis.from_s).max(1e-9);
                 // Sibilance that lasts through most of the stretch is a tonal excess (a bell
                 // cut); in bursts it is what a de-esser is for.
@@ -412,6 +450,11 @@ fn level_move(a: &TrackAnalysis, eq_change: f64, lang: Lang) -> Option<(f64, Str
     Some((gain, reason))
 }
 
+/// The measured bump or dip a finding of the track against itself stands for.
+fn resonance_of<'a>(a: &'a TrackAnalysis, f: &Finding) -> Option<&'a Resonance> {
+    a.resonances.iter().find(|r| r.kind == f.kind && (r.gain_db - f.value).abs() < 1e-9)
+}
+
 /// Centre (Hz) and balance (dB) of the band inside `range` whose balance strays most (highest
 /// when `high`).
 fn extreme_band(a: &TrackAnalysis, range: (f64, f64), high: bool) -> Option<(f64, f64)> {
@@ -460,6 +503,8 @@ fn kind_en(k: FindingKind) -> &'static str {
         FindingKind::DullTop => "Dull top",
         FindingKind::PhaseProblem => "Phase problem",
         FindingKind::MonoCompatibility => "Mono fold-down loss",
+        FindingKind::Boxiness => "Boxiness",
+        FindingKind::HollowMids => "Hollow mids",
         _ => "Issue",
     }
 }
@@ -474,6 +519,8 @@ fn kind_fr(k: FindingKind) -> &'static str {
         FindingKind::DullTop => "Aigus ternes",
         FindingKind::PhaseProblem => "Problème de phase",
         FindingKind::MonoCompatibility => "Perte en mono",
+        FindingKind::Boxiness => "Son cartonneux",
+        FindingKind::HollowMids => "Médiums creusés",
         _ => "Problème",
     }
 }
