@@ -89,15 +89,24 @@ impl Builder<'_> {
 
     /// An EQ move on the band that suits `hz`, sized `db` (signed).
     fn eq(&mut self, hz: f64, db: f64, q: Option<f64>, reason: String, f: &Finding) {
+        self.eq_on(hz, db, q, hz <= 1000.0, reason, f);
+    }
+
+    /// Whether the bell `low` (the first, else the second) is free in this suggestion.
+    fn bell_free(&self, low: bool) -> bool {
+        let gain = if low { ParamId::Bell1Gain } else { ParamId::Bell2Gain };
+        !self.changes.iter().any(|c| c.param == gain.spec().id)
+    }
+
+    /// [`Self::eq`] with the band chosen: `low` is the first bell or the low shelf.
+    fn eq_on(&mut self, hz: f64, db: f64, q: Option<f64>, low: bool, reason: String, f: &Finding) {
         let db = db.clamp(-MAX_EQ_MOVE_DB, MAX_EQ_MOVE_DB);
         // A width (`q`) asks for a bell: the first under 1 kHz, the second above. Without one,
         // a shelf on the side of the spectrum the frequency is on.
         let (on, freq, gain, qp) = match q {
-            Some(_) if hz <= 1000.0 => {
-                (ParamId::Bell1On, ParamId::Bell1Freq, ParamId::Bell1Gain, Some(ParamId::Bell1Q))
-            }
+            Some(_) if low => (ParamId::Bell1On, ParamId::Bell1Freq, ParamId::Bell1Gain, Some(ParamId::Bell1Q)),
             Some(_) => (ParamId::Bell2On, ParamId::Bell2Freq, ParamId::Bell2Gain, Some(ParamId::Bell2Q)),
-            None if hz <= 1000.0 => (ParamId::LowShelfOn, ParamId::LowShelfFreq, ParamId::LowShelfGain, None),
+            None if low => (ParamId::LowShelfOn, ParamId::LowShelfFreq, ParamId::LowShelfGain, None),
             None => (ParamId::HighShelfOn, ParamId::HighShelfFreq, ParamId::HighShelfGain, None),
         };
         // The band is already in use elsewhere in this suggestion: leave it.
@@ -137,10 +146,58 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
             | FindingKind::HollowMids
                 if resonance_of(analysis, f).is_some() =>
             {
-                // A bump or dip against the track's own spectrum alone is reported, not acted
-                // on: clean released masters carry bumps of 4–15 dB of their own (measured on
-                // the evaluation's tuning set, docs/advice.md), as large as the defects to find.
-                b.t(format!("{when}: {}", f.explanation_en), format!("{when} : {}", f.explanation_fr))
+                // A bump or dip measured against the track's own spectrum: a bell at its
+                // frequency and Q that undoes its gain — only when one bell explains it well
+                // (`Resonance::is_confident`): clean released masters carry lumpy bumps of
+                // 4–15 dB of their own (docs/advice.md), which are reported and left alone.
+                let Some(r) = resonance_of(analysis, f).filter(|r| r.is_confident()) else {
+                    b.lines
+                        .push(b.t(format!("{when}: {}", f.explanation_en), format!("{when} : {}", f.explanation_fr)));
+                    continue;
+                };
+                let (hz, gain, q) = (r.freq_hz, -r.gain_db, r.q);
+                let reason = b.t(
+                    format!(
+                        "{} {when}: {} dB at {}, Q {}, against the track's own spectrum",
+                        kind_en(f.kind),
+                        signed(r.gain_db),
+                        hz_text(hz),
+                        fmt1(r.q)
+                    ),
+                    format!(
+                        "{} {when} : {} dB à {}, Q {}, par rapport au spectre du morceau",
+                        kind_fr(f.kind),
+                        signed(r.gain_db),
+                        hz_text(hz),
+                        fmt1(r.q)
+                    ),
+                );
+                // Beyond one band's step limit, the two bells share it (same centre and Q: two
+                // bells in series add their dB), so the measured bump is undone, not capped.
+                let moved = if gain.abs() > MAX_EQ_MOVE_DB && b.bell_free(true) && b.bell_free(false) {
+                    b.eq_on(hz, gain / 2.0, Some(q), true, reason.clone(), f);
+                    b.eq_on(hz, gain / 2.0, Some(q), false, reason, f);
+                    signed(gain.clamp(-2.0 * MAX_EQ_MOVE_DB, 2.0 * MAX_EQ_MOVE_DB))
+                } else {
+                    b.eq(hz, gain, Some(q), reason, f);
+                    signed(gain.clamp(-MAX_EQ_MOVE_DB, MAX_EQ_MOVE_DB))
+                };
+                b.t(
+                    format!(
+                        "{when}: {} ({} dB at {}, Q {}) — a bell of {moved} dB there.",
+                        kind_en(f.kind).to_lowercase(),
+                        signed(r.gain_db),
+                        hz_text(hz),
+                        fmt1(r.q)
+                    ),
+                    format!(
+                        "{when} : {} ({} dB à {}, Q {}) — une cloche de {moved} dB à cet endroit.",
+                        kind_fr(f.kind).to_lowercase(),
+                        signed(r.gain_db),
+                        hz_text(hz),
+                        fmt1(r.q)
+                    ),
+                )
             }
             FindingKind::Mud
             | FindingKind::Harshness

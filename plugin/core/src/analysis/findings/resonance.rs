@@ -79,7 +79,26 @@ pub struct Resonance {
     pub q: f64,
     /// Width between the half-gain points, octaves.
     pub bandwidth_octaves: f64,
+    /// RMS of what the fitted bell and its straight base leave of the fine spectrum over the
+    /// fitted window, dB: how well a single bell explains the bump (small for an EQ bell on a
+    /// smooth mix, large for a lumpy region of the music).
+    pub fit_rms_db: f64,
 }
+
+impl Resonance {
+    /// Whether it is measured with enough confidence to act on: a single bell explains it
+    /// (fit RMS at most [`CONFIDENT_FIT_DB`]) and the fit is inside its grid (gain under
+    /// [`CONFIDENT_MAX_DB`], Q 0.5–6).
+    pub fn is_confident(&self) -> bool {
+        self.fit_rms_db <= CONFIDENT_FIT_DB && self.gain_db.abs() < CONFIDENT_MAX_DB && (0.5..=6.0).contains(&self.q)
+    }
+}
+
+/// Largest fit RMS of a bump the engine acts on, dB.
+pub const CONFIDENT_FIT_DB: f64 = 0.6;
+/// A fit at or beyond this gain, dB, leans on the end of its grid: a region of the music
+/// rather than a bell.
+pub const CONFIDENT_MAX_DB: f64 = 12.0;
 
 /// The kind a bump (`excess`) or dip at `hz` is reported as: the detection table of
 /// `docs/advice.md` (boom below 120 Hz, mud to 400 Hz, boxiness to 1 kHz, harshness to
@@ -207,6 +226,7 @@ pub fn measure(ltas: &[f32], bin_hz: f64, sample_rate: u32) -> Vec<Resonance> {
                 gain_db: fit.gain_db,
                 q: fit.q,
                 bandwidth_octaves: bw,
+                fit_rms_db: fit.rms_db,
             });
         }
     }
@@ -224,6 +244,7 @@ struct Bell {
     freq_hz: f64,
     gain_db: f64,
     q: f64,
+    rms_db: f64,
 }
 
 /// The cookbook bell (on a straight base, in dB against log frequency) that best fits the
@@ -256,7 +277,7 @@ fn fit_bell(freqs: &[f64], fine: &[f64], i: usize, sign: f64) -> Option<Bell> {
                 let slope = xs.iter().zip(&resid).map(|(x, r)| (x - mx) * (r - my)).sum::<f64>() / sxx;
                 let sse: f64 = xs.iter().zip(&resid).map(|(x, r)| (r - my - slope * (x - mx)).powi(2)).sum();
                 if best.as_ref().is_none_or(|(e, _)| sse < *e) {
-                    best = Some((sse, Bell { freq_hz: f0, gain_db: g, q }));
+                    best = Some((sse, Bell { freq_hz: f0, gain_db: g, q, rms_db: (sse / n).sqrt() }));
                 }
             }
         }
