@@ -122,7 +122,7 @@ pub fn kind_of(hz: f64, excess: bool) -> FindingKind {
 /// spectrum is too short or silent.
 pub fn spectra(ltas: &[f32], bin_hz: f64, sample_rate: u32) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let top = HIGH_HZ.min(0.42 * f64::from(sample_rate));
-    if ltas.len() < 8 || !(bin_hz > 0.0) || top <= LOW_HZ * 2.0 {
+    if ltas.len() < 8 || bin_hz.is_nan() || bin_hz <= 0.0 || top <= LOW_HZ * 2.0 {
         return (Vec::new(), Vec::new(), Vec::new());
     }
     let n = ((top / LOW_HZ).log2() * STEPS_PER_OCTAVE).floor() as usize + 1;
