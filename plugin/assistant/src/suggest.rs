@@ -8,7 +8,8 @@
 
 use super::actions::{ChangeSet, Evidence, Proposal, WireChange, WireReply, WireValue};
 use super::verify::CEILING_MARGIN_DB;
-use audiocollab_core::analysis::findings::{Finding, FindingKind, Severity};
+use audiocollab_core::analysis::findings::resonance::Resonance;
+use audiocollab_core::analysis::findings::{kind_name, Finding, FindingKind, Severity};
 use audiocollab_core::analysis::targets;
 use audiocollab_core::analysis::track::TrackAnalysis;
 use audiocollab_core::dsp::decibel::{db_to_power, power_to_db};
@@ -85,15 +86,24 @@ impl Builder<'_> {
 
     /// An EQ move on the band that suits `hz`, sized `db` (signed).
     fn eq(&mut self, hz: f64, db: f64, q: Option<f64>, reason: String, f: &Finding) {
+        self.eq_on(hz, db, q, hz <= 1000.0, reason, f);
+    }
+
+    /// Whether the bell `low` (the first, else the second) is free in this suggestion.
+    fn bell_free(&self, low: bool) -> bool {
+        let gain = if low { ParamId::Bell1Gain } else { ParamId::Bell2Gain };
+        !self.changes.iter().any(|c| c.param == gain.spec().id)
+    }
+
+    /// [`Self::eq`] with the band chosen: `low` is the first bell or the low shelf.
+    fn eq_on(&mut self, hz: f64, db: f64, q: Option<f64>, low: bool, reason: String, f: &Finding) {
         let db = db.clamp(-MAX_EQ_MOVE_DB, MAX_EQ_MOVE_DB);
         // A width (`q`) asks for a bell: the first under 1 kHz, the second above. Without one,
         // a shelf on the side of the spectrum the frequency is on.
         let (on, freq, gain, qp) = match q {
-            Some(_) if hz <= 1000.0 => {
-                (ParamId::Bell1On, ParamId::Bell1Freq, ParamId::Bell1Gain, Some(ParamId::Bell1Q))
-            }
+            Some(_) if low => (ParamId::Bell1On, ParamId::Bell1Freq, ParamId::Bell1Gain, Some(ParamId::Bell1Q)),
             Some(_) => (ParamId::Bell2On, ParamId::Bell2Freq, ParamId::Bell2Gain, Some(ParamId::Bell2Q)),
-            None if hz <= 1000.0 => (ParamId::LowShelfOn, ParamId::LowShelfFreq, ParamId::LowShelfGain, None),
+            None if low => (ParamId::LowShelfOn, ParamId::LowShelfFreq, ParamId::LowShelfGain, None),
             None => (ParamId::HighShelfOn, ParamId::HighShelfFreq, ParamId::HighShelfGain, None),
         };
         // The band is already in use elsewhere in this suggestion: leave it.
@@ -128,7 +138,77 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
             | FindingKind::Sibilance
             | FindingKind::Boom
             | FindingKind::DullTop
+            | FindingKind::ThinLowEnd
+            | FindingKind::Boxiness
+            | FindingKind::HollowMids
+                if resonance_of(analysis, f).is_some() =>
+            {
+                // A bump or dip measured against the track's own spectrum: a bell at its
+                // frequency and Q that undoes its gain — only when one bell explains it well
+                // (`Resonance::is_confident`): clean released masters carry lumpy bumps of
+                // 4–15 dB of their own (docs/advice.md), which are reported and left alone.
+                let Some(r) = resonance_of(analysis, f).filter(|r| r.is_confident()) else {
+                    b.lines
+                        .push(b.t(format!("{when}: {}", f.explanation_en), format!("{when} : {}", f.explanation_fr)));
+                    continue;
+                };
+                let (hz, gain, q) = (r.freq_hz, -r.gain_db, r.q);
+                let reason = b.t(
+                    format!(
+                        "{} {when}: {} dB at {}, Q {}, against the track's own spectrum",
+                        kind_name(f.kind, Lang::En),
+                        signed(r.gain_db),
+                        hz_text(hz),
+                        fmt1(r.q)
+                    ),
+                    format!(
+                        "{} {when} : {} dB à {}, Q {}, par rapport au spectre du morceau",
+                        kind_name(f.kind, Lang::Fr),
+                        signed(r.gain_db),
+                        hz_text(hz),
+                        fmt1(r.q)
+                    ),
+                );
+                // Beyond one band's step limit, the two bells share it (same centre and Q: two
+                // bells in series add their dB), so the measured bump is undone, not capped.
+                let moved = if gain.abs() > MAX_EQ_MOVE_DB && b.bell_free(true) && b.bell_free(false) {
+                    b.eq_on(hz, gain / 2.0, Some(q), true, reason.clone(), f);
+                    b.eq_on(hz, gain / 2.0, Some(q), false, reason, f);
+                    signed(gain.clamp(-2.0 * MAX_EQ_MOVE_DB, 2.0 * MAX_EQ_MOVE_DB))
+                } else {
+                    b.eq(hz, gain, Some(q), reason, f);
+                    signed(gain.clamp(-MAX_EQ_MOVE_DB, MAX_EQ_MOVE_DB))
+                };
+                b.t(
+                    format!(
+                        "{when}: {} ({} dB at {}, Q {}) — a bell of {moved} dB there.",
+                        kind_name(f.kind, Lang::En).to_lowercase(),
+                        signed(r.gain_db),
+                        hz_text(hz),
+                        fmt1(r.q)
+                    ),
+                    format!(
+                        "{when} : {} ({} dB à {}, Q {}) — une cloche de {moved} dB à cet endroit.",
+                        kind_name(f.kind, Lang::Fr).to_lowercase(),
+                        signed(r.gain_db),
+                        hz_text(hz),
+                        fmt1(r.q)
+                    ),
+                )
+            }
+            FindingKind::Mud
+            | FindingKind::Harshness
+            | FindingKind::Sibilance
+            | FindingKind::Boom
+            | FindingKind::DullTop
             | FindingKind::ThinLowEnd => {
+                // Against the genre curve: act only on a problem (beyond twice the measured
+                // spread of released masters), so a clean master is left alone.
+                if f.severity < Severity::Problem {
+                    b.lines
+                        .push(b.t(format!("{when}: {}", f.explanation_en), format!("{when} : {}", f.explanation_fr)));
+                    continue;
+                }
                 // Back to the target curve (the value is the signed balance of the group).
                 let (range, default_hz, q) = match f.kind {
                     FindingKind::Mud => ((178.0, 447.0), 300.0, Some(1.0)),
@@ -144,6 +224,21 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
                 let (hz, excess) = extreme_band(analysis, range, f.value > 0.0)
                     .filter(|&(_, peak)| peak.signum() == f.value.signum() && peak.abs() >= f.value.abs())
                     .unwrap_or((default_hz, f.value));
+                // A bell sized from the measured bump of the same kind inside the range, when
+                // there is one: its frequency and Q, its gain up to the region's excess.
+                let measured = q.and_then(|_| {
+                    analysis.resonances.iter().find(|r| {
+                        r.kind == f.kind
+                            && (range.0..=range.1).contains(&r.freq_hz)
+                            && r.gain_db.signum() == f.value.signum()
+                    })
+                });
+                let (hz, excess, q) = match measured {
+                    Some(r) => {
+                        (r.freq_hz, r.gain_db.signum() * r.gain_db.abs().min(excess.abs()), Some(r.q.clamp(0.3, 8.0)))
+                    }
+                    None => (hz, excess, q),
+                };
                 let span_share = (f.end_s - f.start_s) / (analysis.to_s - analysis.from_s).max(1e-9);
                 // Sibilance that lasts through most of the stretch is a tonal excess (a bell
                 // cut); in bursts it is what a de-esser is for.
@@ -178,13 +273,13 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
                     let reason = b.t(
                         format!(
                             "{} {when}: {} dB against the {} target",
-                            kind_en(f.kind),
+                            kind_name(f.kind, Lang::En),
                             signed(f.value),
                             genre.map_or(analysis.genre.as_str(), |g| g.name_en.as_str())
                         ),
                         format!(
                             "{} {when} : {} dB par rapport à la cible {}",
-                            kind_fr(f.kind),
+                            kind_name(f.kind, Lang::Fr),
                             signed(f.value),
                             genre.map_or(analysis.genre.as_str(), |g| g.name_fr.as_str())
                         ),
@@ -193,14 +288,14 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
                     b.t(
                         format!(
                             "{when}: {} ({} dB) — {} dB around {}.",
-                            kind_en(f.kind).to_lowercase(),
+                            kind_name(f.kind, Lang::En).to_lowercase(),
                             signed(f.value),
                             signed(-excess.clamp(-MAX_EQ_MOVE_DB, MAX_EQ_MOVE_DB)),
                             hz_text(hz)
                         ),
                         format!(
                             "{when} : {} ({} dB) — {} dB vers {}.",
-                            kind_fr(f.kind).to_lowercase(),
+                            kind_name(f.kind, Lang::Fr).to_lowercase(),
                             signed(f.value),
                             signed(-excess.clamp(-MAX_EQ_MOVE_DB, MAX_EQ_MOVE_DB)),
                             hz_text(hz)
@@ -222,8 +317,8 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
                 let param = ParamId::PolarityR;
                 let invert = !settings.on(param);
                 let reason = b.t(
-                    format!("{} {when}: low-band correlation {}", kind_en(f.kind), fmt2(f.value)),
-                    format!("{} {when} : corrélation du grave {}", kind_fr(f.kind), fmt2(f.value)),
+                    format!("{} {when}: low-band correlation {}", kind_name(f.kind, Lang::En), fmt2(f.value)),
+                    format!("{} {when} : corrélation du grave {}", kind_name(f.kind, Lang::Fr), fmt2(f.value)),
                 );
                 b.push(param, None, None, reason, Some(f));
                 if let Some(last) = b.changes.last_mut() {
@@ -254,21 +349,21 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
                 }
                 let target = (target * 100.0).round();
                 let reason = b.t(
-                    format!("{} {when}: {} {}", kind_en(f.kind), fmt1(f.value), f.unit),
-                    format!("{} {when} : {} {}", kind_fr(f.kind), fmt1(f.value), f.unit),
+                    format!("{} {when}: {} {}", kind_name(f.kind, Lang::En), fmt1(f.value), f.unit),
+                    format!("{} {when} : {} {}", kind_name(f.kind, Lang::Fr), fmt1(f.value), f.unit),
                 );
                 b.push(ParamId::Width, Some(target), None, reason, Some(f));
                 let (en, fr) = if target > width * 100.0 { ("up", "portée") } else { ("down", "ramenée") };
                 b.t(
                     format!(
                         "{when}: {} (side {} dB against the mid) — stereo width {en} to {target} %, towards {} dB.",
-                        kind_en(f.kind).to_lowercase(),
+                        kind_name(f.kind, Lang::En).to_lowercase(),
                         fmt1(side_to_mid),
                         fmt1(target_db)
                     ),
                     format!(
                         "{when} : {} (latéral à {} dB du central) — largeur stéréo {fr} à {target} %, vers {} dB.",
-                        kind_fr(f.kind).to_lowercase(),
+                        kind_name(f.kind, Lang::Fr).to_lowercase(),
                         fmt1(side_to_mid),
                         fmt1(target_db)
                     ),
@@ -459,6 +554,11 @@ fn level_move(a: &TrackAnalysis, eq_change: f64, eq_peak: f64, lang: Lang) -> Op
     Some((gain, reason))
 }
 
+/// The measured bump or dip a finding of the track against itself stands for.
+fn resonance_of<'a>(a: &'a TrackAnalysis, f: &Finding) -> Option<&'a Resonance> {
+    a.resonances.iter().find(|r| r.kind == f.kind && (r.gain_db - f.value).abs() < 1e-9)
+}
+
 /// Centre (Hz) and balance (dB) of the band inside `range` whose balance strays most (highest
 /// when `high`).
 fn extreme_band(a: &TrackAnalysis, range: (f64, f64), high: bool) -> Option<(f64, f64)> {
@@ -494,38 +594,6 @@ pub fn severity_word(s: Severity, lang: Lang) -> &'static str {
         (Severity::Info, Lang::Fr) => "info",
         (Severity::Warning, Lang::Fr) => "attention",
         (Severity::Problem, Lang::Fr) => "problème",
-    }
-}
-
-fn kind_en(k: FindingKind) -> &'static str {
-    match k {
-        FindingKind::Mud => "Mud",
-        FindingKind::Harshness => "Harshness",
-        FindingKind::Sibilance => "Sibilance",
-        FindingKind::Boom => "Boom",
-        FindingKind::ThinLowEnd => "Thin low end",
-        FindingKind::DullTop => "Dull top",
-        FindingKind::PhaseProblem => "Phase problem",
-        FindingKind::MonoCompatibility => "Mono fold-down loss",
-        FindingKind::PolarityInverted => "Inverted channel",
-        FindingKind::NarrowStereo => "Narrow stereo",
-        _ => "Issue",
-    }
-}
-
-fn kind_fr(k: FindingKind) -> &'static str {
-    match k {
-        FindingKind::Mud => "Boue",
-        FindingKind::Harshness => "Dureté",
-        FindingKind::Sibilance => "Sibilantes",
-        FindingKind::Boom => "Grave envahissant",
-        FindingKind::ThinLowEnd => "Grave maigre",
-        FindingKind::DullTop => "Aigus ternes",
-        FindingKind::PhaseProblem => "Problème de phase",
-        FindingKind::MonoCompatibility => "Perte en mono",
-        FindingKind::PolarityInverted => "Canal inversé",
-        FindingKind::NarrowStereo => "Stéréo étroite",
-        _ => "Problème",
     }
 }
 

@@ -215,7 +215,10 @@ fn a_track_judged_against_itself_as_reference_is_on_target_everywhere() {
     use audiocollab_core::analysis::track::{analyze, AnalyzeOptions};
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/demo.flac");
     let audio = audiocollab_core::offline::read_audio(&path).expect("demo");
-    let by_genre = analyze(audio.sample_rate, &audio.channels, &AnalyzeOptions::default(), |_| {}).expect("analysis");
+    // Against the pop curve (authored; the neutral one carries the measured mean of released
+    // masters, whose low mids are as full as the demo's).
+    let pop = AnalyzeOptions { genre: "pop".into(), ..AnalyzeOptions::default() };
+    let by_genre = analyze(audio.sample_rate, &audio.channels, &pop, |_| {}).expect("analysis");
     let spectral = |kinds: &[FindingKind]| {
         kinds.iter().any(|k| {
             matches!(
@@ -231,7 +234,7 @@ fn a_track_judged_against_itself_as_reference_is_on_target_everywhere() {
     };
     let kinds =
         |a: &audiocollab_core::analysis::track::TrackAnalysis| a.findings.iter().map(|f| f.kind).collect::<Vec<_>>();
-    assert!(spectral(&kinds(&by_genre)), "the demo is muddy against the neutral curve");
+    assert!(spectral(&kinds(&by_genre)), "the demo is muddy against the pop curve");
 
     let reference = by_genre.as_reference("demo").expect("not silent");
     assert_eq!(reference.id, targets::REFERENCE_ID);
@@ -270,4 +273,39 @@ fn a_track_judged_against_itself_as_reference_is_on_target_everywhere() {
     assert_eq!(made.bands_db[5], -20.0);
     assert_eq!(made.lra_lu, neutral().lra_lu);
     assert_eq!(made.tolerance_db, neutral().tolerance_db);
+}
+
+/// The track against itself ([`audiocollab_core::analysis::findings::resonance`]): a +6 dB bell
+/// at 600 Hz, Q 2, on pink noise is found as boxiness at its frequency (± 1/6 octave), its gain
+/// (± 1.5 dB) and its Q (± 30 %); a −6 dB bell at 1.5 kHz, Q 1.5, as hollow mids; the plain
+/// pink noise has no bump or dip at all.
+#[test]
+fn bumps_and_dips_are_measured_against_the_track_itself() {
+    use audiocollab_core::analysis::findings::FindingKind;
+    use audiocollab_core::analysis::track::{analyze, AnalyzeOptions};
+    let pink = scaled(shaped_noise(5, 20 * RATE as usize, RATE, |_| 0.0), 0.1);
+    let run = |x: &[f32]| analyze(RATE as u32, &[x.to_vec()], &AnalyzeOptions::default(), |_| {}).unwrap();
+
+    let plain = run(&pink);
+    assert!(plain.resonances.is_empty(), "{:?}", plain.resonances);
+    assert!(
+        !plain.findings.iter().any(|f| matches!(f.kind, FindingKind::Boxiness | FindingKind::HollowMids)),
+        "{:?}",
+        plain.findings
+    );
+
+    for (hz, gain, q, kind) in [(600.0, 6.0, 2.0, FindingKind::Boxiness), (1500.0, -6.0, 1.5, FindingKind::HollowMids)]
+    {
+        let a = run(&filter(&Coefs::peaking(RATE, hz, gain, q), &pink));
+        let r = a.resonances.first().unwrap_or_else(|| panic!("{hz} Hz: nothing found"));
+        println!("{gain:+} dB at {hz} Hz, Q {q}: found {:+.2} dB at {:.0} Hz, Q {:.2}", r.gain_db, r.freq_hz, r.q);
+        assert_eq!(r.kind, kind);
+        assert!((r.freq_hz / hz).log2().abs() <= 1.0 / 6.0, "{} Hz", r.freq_hz);
+        assert!((r.gain_db - gain).abs() <= 1.5, "{} dB", r.gain_db);
+        assert!((r.q / q - 1.0).abs() <= 0.3, "Q {}", r.q);
+        let f = a.findings.iter().find(|f| f.kind == kind).expect("a finding of the kind");
+        assert!(
+            (f.value - r.gain_db).abs() < 1e-9 && f.severity >= audiocollab_core::analysis::findings::Severity::Warning
+        );
+    }
 }

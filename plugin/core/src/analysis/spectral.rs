@@ -286,6 +286,14 @@ pub struct Features {
     pub chroma: Vec<[f32; 12]>,
     /// The same for 40–260 Hz only (the bass register).
     pub bass_chroma: Vec<[f32; 12]>,
+    /// Long-term average spectrum of the signal: the mean power of each bin of the chroma
+    /// transform over all its frames, full scale² (a full-scale sinusoid on a bin centre reads
+    /// 1.0), bin `k` at `k · ltas_bin_hz` Hz. The finest spectrum the analysis keeps (about 5 Hz
+    /// bins, 2 049 to 16 385 numbers whatever the length): what resonances and bumps are measured
+    /// on ([`super::findings::resonance`]).
+    pub ltas: Vec<f32>,
+    /// Width of one bin of [`Features::ltas`], Hz.
+    pub ltas_bin_hz: f64,
 }
 
 impl Features {
@@ -332,6 +340,8 @@ pub struct FeatureBuilder {
     chroma_rate: f64,
     chromas: Vec<[f32; 12]>,
     bass: Vec<[f32; 12]>,
+    /// Sum of the chroma frames' bin powers (f64: an hour is 80 000 frames).
+    ltas: Vec<f64>,
 }
 
 impl FeatureBuilder {
@@ -357,8 +367,8 @@ impl FeatureBuilder {
         let chroma_bin_hz = sr / size as f64;
         let lo = ((CHROMA_RANGE_HZ.0.min(BASS_RANGE_HZ.0) / chroma_bin_hz).floor() as usize).max(1);
         let hi = ((CHROMA_RANGE_HZ.1 / chroma_bin_hz).ceil() as usize).min(size / 2 - 1);
-        // The peak picking reads the bins `lo − 1 ..= hi + 1`.
-        let chroma = StftStream::new(Stft::new(size, chroma_hop), lo - 1..hi + 2);
+        // The peak picking reads the bins `lo − 1 ..= hi + 1`; the long-term spectrum every bin.
+        let chroma = StftStream::new(Stft::new(size, chroma_hop), 0..size / 2 + 1);
 
         Ok(FeatureBuilder {
             sample_rate,
@@ -373,6 +383,7 @@ impl FeatureBuilder {
             chroma_rate: sr / chroma_hop as f64,
             chromas: Vec::new(),
             bass: Vec::new(),
+            ltas: vec![0.0; size / 2 + 1],
         })
     }
 
@@ -391,10 +402,12 @@ impl FeatureBuilder {
         let (bands, previous, onsets) = (&self.onset_bands, &mut self.previous, &mut self.onsets);
         self.onset.push(mono, |_, amp| onsets.push(onset_frame(amp, bands, previous)));
         let (bins, bin_hz, chromas, bass) = (self.chroma_bins, self.chroma_bin_hz, &mut self.chromas, &mut self.bass);
+        let ltas = &mut self.ltas;
         self.chroma.push(mono, |_, amp| {
             let (c, b) = chroma_frame(amp, bins, bin_hz);
             chromas.push(c);
             bass.push(b);
+            accumulate_power(ltas, amp);
         });
     }
 
@@ -412,18 +425,30 @@ impl FeatureBuilder {
             *first = [0.0; 3];
         }
         let (bins, bin_hz, chromas, bass) = (self.chroma_bins, self.chroma_bin_hz, &mut self.chromas, &mut self.bass);
+        let ltas = &mut self.ltas;
         self.chroma.finish(|_, amp| {
             let (c, b) = chroma_frame(amp, bins, bin_hz);
             chromas.push(c);
             bass.push(b);
+            accumulate_power(ltas, amp);
         });
+        let frames = self.chromas.len().max(1) as f64;
         Ok(Features {
             onset_rate: self.onset_rate,
             onset: self.onsets,
             chroma_rate: self.chroma_rate,
             chroma: self.chromas,
             bass_chroma: self.bass,
+            ltas: self.ltas.iter().map(|&p| (p / frames) as f32).collect(),
+            ltas_bin_hz: self.chroma_bin_hz,
         })
+    }
+}
+
+/// Adds the power of each bin of one frame (`amp²`) to `sum`.
+fn accumulate_power(sum: &mut [f64], amp: &[f32]) {
+    for (s, &a) in sum.iter_mut().zip(amp) {
+        *s += f64::from(a) * f64::from(a);
     }
 }
 

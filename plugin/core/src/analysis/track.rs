@@ -8,6 +8,7 @@
 //! features are measured.
 
 use super::character::{self, Character, Source};
+use super::findings::resonance::{self, Resonance};
 use super::findings::{self, Context, Finding};
 use super::key::{self, Mode};
 use super::loudness::LoudnessReport;
@@ -133,6 +134,9 @@ pub struct TrackAnalysis {
     pub source: Option<Source>,
     /// Tonal balance against the genre target.
     pub tonal_balance: TonalBalance,
+    /// Bumps and dips of the stretch's long-term spectrum against its own smoothed spectrum,
+    /// largest first (empty when the stretch is too short for the spectral features).
+    pub resonances: Vec<Resonance>,
     /// Problems found, in time order.
     pub findings: Vec<Finding>,
 }
@@ -279,7 +283,12 @@ fn judge(
     let frames_lufs =
         timeline.fold_down_loudness_between(from, to).map_or(loudness.integrated_lufs, |r| r.integrated_lufs);
     let tonal_balance = tonal::measure(frames, frames_lufs, genre);
-    let findings = findings::detect(timeline, from, to, &Context { platform, genre });
+    let mut findings = findings::detect(timeline, from, to, &Context { platform, genre });
+    // The track against itself: the bumps and dips of its long-term spectrum.
+    let resonances =
+        features.map_or_else(Vec::new, |f| resonance::measure(&f.ltas, f.ltas_bin_hz, timeline.sample_rate()));
+    findings.extend(resonance::findings(&resonances, from, to));
+    findings.sort_by(|a, b| a.start_s.total_cmp(&b.start_s).then((a.kind as u8).cmp(&(b.kind as u8))));
 
     let (tempo, key, sections, character, source) = match features {
         Some(f) => {
@@ -323,6 +332,7 @@ fn judge(
         character,
         source,
         tonal_balance,
+        resonances,
         findings,
     }
 }

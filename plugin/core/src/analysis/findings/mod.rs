@@ -13,6 +13,10 @@
 //!   balance over 1 s windows, so a harsh chorus is found where it is;
 //! * `stereo`: a channel in opposite polarity and narrow stereo, over the whole stretch; phase
 //!   problems and mono fold-down loss, over 1 s windows;
+//! * `resonance`: bumps and dips of the long-term spectrum against the track's own smoothed
+//!   spectrum (boom, mud, boxiness, harshness, sibilance; thin low end, hollow mids, dull top),
+//!   with their frequency, gain and Q, over the whole stretch (from the spectral features, not
+//!   the timeline: [`resonance::measure`] and [`resonance::findings`]);
 //! * `floor`: DC offset (5 s windows), noise floor of the quiet passages, silence at the
 //!   head and tail (10 ms cells).
 //!
@@ -25,6 +29,7 @@
 mod dynamics;
 mod floor;
 mod peaks;
+pub mod resonance;
 mod samples;
 mod spans;
 mod spectrum;
@@ -92,6 +97,12 @@ pub enum FindingKind {
     /// Stereo far narrower than released stereo music, without being mono. Value: side-to-mid
     /// ratio, dB.
     NarrowStereo,
+    /// A bump of 400 Hz–1 kHz above the track's own smoothed spectrum ([`resonance`]). Value:
+    /// its height, dB.
+    Boxiness,
+    /// A dip of 200 Hz–4.5 kHz below the track's own smoothed spectrum ([`resonance`]). Value:
+    /// its depth, dB (negative).
+    HollowMids,
 }
 
 impl FindingKind {
@@ -120,6 +131,8 @@ impl FindingKind {
             FindingKind::SilenceTail => "silence_tail",
             FindingKind::PolarityInverted => "polarity_inverted",
             FindingKind::NarrowStereo => "narrow_stereo",
+            FindingKind::Boxiness => "boxiness",
+            FindingKind::HollowMids => "hollow_mids",
         }
     }
 }

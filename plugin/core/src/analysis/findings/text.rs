@@ -87,6 +87,8 @@ pub fn kind_name(kind: FindingKind, lang: Lang) -> &'static str {
             K::SilenceTail => "Silence at the tail",
             K::PolarityInverted => "Inverted channel",
             K::NarrowStereo => "Narrow stereo",
+            K::Boxiness => "Boxiness",
+            K::HollowMids => "Hollow mids",
         },
         Lang::Fr => match kind {
             K::NonFiniteSamples => "Échantillons invalides",
@@ -111,6 +113,8 @@ pub fn kind_name(kind: FindingKind, lang: Lang) -> &'static str {
             K::SilenceTail => "Silence en fin",
             K::PolarityInverted => "Canal inversé",
             K::NarrowStereo => "Stéréo étroite",
+            K::Boxiness => "Son cartonneux",
+            K::HollowMids => "Médiums creusés",
         },
     }
 }
