@@ -523,7 +523,10 @@ pub fn check(
     // Refused one move at a time, highest index first, so the indices stay right.
     refusals.sort_by_key(|(m, _)| std::cmp::Reverse(m.iter().copied().max().unwrap_or(0)));
     for (m, reason) in &refusals {
-        set.refuse(m, reason);
+        match lang {
+            Lang::En => set.refuse(m, reason),
+            Lang::Fr => set.refuse(m, &text::french_decimals(reason)),
+        }
     }
     report
 }
@@ -575,7 +578,14 @@ fn level(
         // true peak counts too (it may hold the loudest peak).
         let lufs = whole_lufs + (m1.lufs - base.lufs);
         let tp = (whole_tp + (m1.true_peak - base.true_peak)).max(m1.true_peak);
-        let mut wanted = if peaks_only { 0.0f64.min(ceiling - tp) } else { p.integrated_lufs - lufs };
+        // A wish is held to the ceiling only; a move for the peaks alone keeps the loudness the
+        // track had (what the tone moves took or added is given back) unless the ceiling stops
+        // it; a move for the loudness goes to the platform's target.
+        let mut wanted = match (peaks_only, finding.is_some()) {
+            (true, false) => 0.0f64.min(ceiling - tp),
+            (true, true) => whole_lufs - lufs,
+            (false, _) => p.integrated_lufs - lufs,
+        };
         wanted = wanted.min(ceiling - tp);
         last = Some((lufs, tp));
         if wanted.abs() < 0.1 {
@@ -705,7 +715,7 @@ fn joined(why: Option<&str>, effects: &str) -> String {
 fn checked_text(note: &str, lang: Lang) -> String {
     match lang {
         Lang::En => format!("checked on the audio: {note}"),
-        Lang::Fr => format!("vérifié sur l'audio : {note}"),
+        Lang::Fr => text::french_decimals(&format!("vérifié sur l'audio : {note}")),
     }
 }
 

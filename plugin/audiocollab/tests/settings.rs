@@ -292,7 +292,9 @@ fn auto_apply_applies_a_turns_proposals_undoably_and_says_so() {
     let reply = &panel.entries()[1];
     assert!(reply.auto_applied);
     assert!(!reply.cards.is_empty() && reply.cards.iter().all(|c| c.state == CardState::Applied), "{reply:?}");
-    assert_eq!(params.get(ParamId::Bell2Gain), 3.0, "the presence boost is on");
+    // Sized from the measured 2–5 kHz deviation, 1 to 3 dB (the exact size: tests/panel.rs).
+    let presence = params.get(ParamId::Bell2Gain);
+    assert!((1.0..=3.0).contains(&presence), "the presence boost is on: {presence}");
     assert!(params.on(ParamId::DeessOn));
     assert!(panel.undo(&mut params));
     assert_eq!(params, Settings::default(), "Undo takes auto-applied changes back");
@@ -303,7 +305,7 @@ fn auto_apply_applies_a_turns_proposals_undoably_and_says_so() {
     let entries = panel.entries();
     assert!(entries[3].cards.iter().all(|c| c.state == CardState::Waiting));
     panel.apply_waiting(&mut params);
-    assert_eq!(params.get(ParamId::Bell2Gain), 3.0);
+    assert_eq!(params.get(ParamId::Bell2Gain), presence);
 
     // Off: the next answer's cards wait for a click.
     prefs.write().unwrap().auto_apply = false;
