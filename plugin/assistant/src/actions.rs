@@ -414,14 +414,28 @@ impl ChangeSet {
         moves
     }
 
-    /// Keeps at most [`MAX_CHANGES`] changes, refusing whole moves of the lowest priority
-    /// ([`priority`]: tone before level before safety), the last proposed first: a cap on the
+    /// Keeps at most [`MAX_CHANGES`] changes, refusing whole moves (each section of the chain
+    /// apart) of the lowest priority ([`priority`]: tone before level before safety), the last
+    /// proposed first: a cap on the
     /// count never drops a level move for a tone move.
     fn cap(&mut self) {
         if self.changes.len() <= MAX_CHANGES {
             return;
         }
-        let moves = self.moves();
+        // A move split by section of the chain: a cut shared by both bells loses its second
+        // bell before the whole cut goes.
+        let mut moves: Vec<Vec<usize>> = Vec::new();
+        for m in self.moves() {
+            let mut parts: Vec<Vec<usize>> = Vec::new();
+            for i in m {
+                let s = section(self.changes[i].param);
+                match parts.iter_mut().find(|p| section(self.changes[p[0]].param) == s) {
+                    Some(p) => p.push(i),
+                    None => parts.push(vec![i]),
+                }
+            }
+            moves.extend(parts);
+        }
         let rank = |m: &Vec<usize>| m.iter().map(|&i| priority(&self.changes[i])).min().unwrap_or(Priority::Tone);
         // Lowest priority first, and within one, the last proposed first.
         let mut order: Vec<usize> = (0..moves.len()).collect();

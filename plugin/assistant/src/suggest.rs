@@ -169,11 +169,13 @@ pub fn suggest(analysis: &TrackAnalysis, settings: &Settings, lang: Lang) -> Wir
                         fmt1(r.q)
                     ),
                 );
-                // Beyond one band's step limit, the two bells share it (same centre and Q: two
-                // bells in series add their dB), so the measured bump is undone, not capped.
+                // Beyond one band's step limit, the second bell takes the rest (same centre and
+                // Q: two bells in series add their dB), so the measured bump is undone, not
+                // capped; the first bell alone still does most of it if the second must give way.
                 let moved = if gain.abs() > MAX_EQ_MOVE_DB && b.bell_free(true) && b.bell_free(false) {
-                    b.eq_on(hz, gain / 2.0, Some(q), true, reason.clone(), f);
-                    b.eq_on(hz, gain / 2.0, Some(q), false, reason, f);
+                    let first = gain.clamp(-MAX_EQ_MOVE_DB, MAX_EQ_MOVE_DB);
+                    b.eq_on(hz, first, Some(q), true, reason.clone(), f);
+                    b.eq_on(hz, gain - first, Some(q), false, reason, f);
                     signed(gain.clamp(-2.0 * MAX_EQ_MOVE_DB, 2.0 * MAX_EQ_MOVE_DB))
                 } else {
                     b.eq(hz, gain, Some(q), reason, f);

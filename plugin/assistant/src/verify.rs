@@ -17,14 +17,17 @@
 
 use crate::actions::{finding_priority, max_step, ChangeSet, Priority};
 use crate::suggest::estimated_loudness_change;
+use audiocollab_core::analysis::targets;
 use audiocollab_core::analysis::timeline::Timeline;
 use audiocollab_core::analysis::track::{analyze_timeline, AnalyzeOptions, TrackAnalysis};
 use audiocollab_core::dsp::eq;
 use audiocollab_core::lang::Lang;
+use audiocollab_core::meter::stats::{band_centre_hz, BAND_COUNT};
 use audiocollab_core::offline::{Renderer, RENDER_BLOCK};
 use audiocollab_core::spec::{ParamId, Settings};
 use audiocollab_core::text;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Most audio a check renders, seconds: long enough for the integrated loudness and the band
 /// levels of a song's loudest passage, short enough that a dozen renders stay quick.
@@ -201,7 +204,28 @@ fn measure(audio: &Audio<'_>, settings: &Settings, options: &AnalyzeOptions) -> 
 
 /// The options the track was analysed with (platform and genre), for the re-measures.
 pub fn options_of(analysis: &TrackAnalysis) -> AnalyzeOptions {
-    AnalyzeOptions { platform: analysis.platform.id.clone(), genre: analysis.genre.clone(), ..Default::default() }
+    // The target the analysis judged against, band by band (a reference track's, or the
+    // genre's), so the check measures against the same one.
+    // The bands past the Nyquist frequency of a low rate are not measured: they keep the
+    // genre's values.
+    let reference = targets::genre(&analysis.genre).map(|genre| {
+        let mut target = genre.clone();
+        for band in &analysis.tonal_balance.bands {
+            let centre = f64::from(band.centre_hz);
+            let index = (0..BAND_COUNT).find(|&b| (band_centre_hz(b) / centre - 1.0).abs() < 0.05);
+            if let Some(b) = index.filter(|&b| b < target.bands_db.len() && b < target.tolerance_db.len()) {
+                target.bands_db[b] = band.target_db;
+                target.tolerance_db[b] = band.tolerance_db;
+            }
+        }
+        Arc::new(target)
+    });
+    AnalyzeOptions {
+        platform: analysis.platform.id.clone(),
+        genre: analysis.genre.clone(),
+        reference,
+        ..Default::default()
+    }
 }
 
 /// The loudest stretch of `seconds` in `timeline` (by the mean square of its 100 ms frames),

