@@ -216,7 +216,7 @@ fn parameter_list_matches_the_spec_table() {
     }
     // No hidden extras: with MIDI_INPUT = None the wrapper adds no MIDI CC parameters, and the
     // plugin's own bypass is the host's bypass (no wrapper-made one).
-    assert_eq!(params.len(), PARAMS.len(), "36 parameters, nothing added");
+    assert_eq!(params.len(), PARAMS.len(), "every parameter of the table, nothing added");
     let ids: Vec<u32> = params.iter().map(|p| p.id).collect();
     let spec_ids: Vec<u32> = PARAMS.iter().map(|s| clap_param_id(s.id)).collect();
     assert_eq!(ids, spec_ids, "ParamIDs are the hashed string ids, in table order");
@@ -673,7 +673,8 @@ fn known_wrapper_bug_get_parameter_info_at_count_aborts() {
         "getParameterInfo(count) no longer aborts: the wrapper bug is fixed, update the docs in \
          integration::vst3_host and this test.\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    assert!(panic_line.contains("the len is 36 but the index is 36"), "unexpected failure: {stderr}");
+    let n = audiocollab_core::spec::NUM_PARAMS;
+    assert!(panic_line.contains(&format!("the len is {n} but the index is {n}")), "unexpected failure: {stderr}");
     #[cfg(unix)]
     {
         use std::os::unix::process::ExitStatusExt;
